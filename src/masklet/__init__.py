@@ -1,0 +1,29 @@
+"""Masklet: SAM 2 / 2.1 for images and videos.
+
+    import masklet
+    model = masklet.load_model("sam2.1-hiera-tiny")     # or a .pt / safetensors path
+    predictor = masklet.ImagePredictor(model)
+"""
+
+__version__ = "0.1.0"
+
+from masklet.checkpoint import (  # noqa: E402
+    CheckpointError,
+    build_model,
+    download,
+    load_model,
+    save_model,
+)
+from masklet.config import (  # noqa: E402
+    HieraConfig,
+    SAM2Config,
+    get_config,
+    list_configs,
+    register_config,
+)
+from masklet.predict.image import ImagePredictor  # noqa: E402
+
+__all__ = [
+    "CheckpointError", "HieraConfig", "ImagePredictor", "SAM2Config", "build_model", "download",
+    "get_config", "list_configs", "load_model", "register_config", "save_model",
+]

@@ -1,0 +1,162 @@
+"""Typed model configurations and the registry of named variants.
+
+A `SAM2Config` fully describes a network: building a model needs nothing else. The eight
+official variants are registered under the names Meta's checkpoints are published as
+(`sam2-hiera-tiny` ... `sam2.1-hiera-large`); custom variants are plain `SAM2Config`s, built
+directly or derived with `dataclasses.replace` / `SAM2Config.from_dict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HieraConfig:
+    """The Hiera trunk (hierarchical ViT with windowed attention and q-pooling)."""
+
+    embed_dim: int = 96  # channels of stage 1; doubled at each stage transition
+    num_heads: int = 1  # heads of stage 1; doubled at each stage transition
+    stages: tuple[int, ...] = (1, 2, 7, 2)  # blocks per stage
+    global_att_blocks: tuple[int, ...] = (5, 7, 9)  # block indices with global attention
+    window_spec: tuple[int, ...] = (8, 4, 14, 7)  # attention window size per stage
+    window_pos_embed_bkg_spatial_size: tuple[int, int] = (7, 7)
+    q_pool: int = 3  # number of stage transitions that pool queries
+    q_stride: tuple[int, int] = (2, 2)
+    dim_mul: float = 2.0
+    head_mul: float = 2.0
+    mlp_ratio: float = 4.0
+    drop_path_rate: float = 0.0
+
+    @property
+    def stage_dims(self) -> tuple[int, ...]:
+        """Output channels of each stage, finest first."""
+        return tuple(int(self.embed_dim * self.dim_mul**i) for i in range(len(self.stages)))
+
+
+@dataclass(frozen=True)
+class SAM2Config:
+    """Everything that determines the SAM 2 network's parameters and computation."""
+
+    name: str = "custom"
+    trunk: HieraConfig = field(default_factory=HieraConfig)
+    image_size: int = 1024
+    backbone_stride: int = 16  # stride of the lowest-resolution feature map used by SAM
+    d_model: int = 256  # FPN / prompt / decoder width
+    fpn_top_down_levels: tuple[int, ...] = (2, 3)
+    fpn_interp_model: str = "nearest"
+    scalp: int = 1  # coarsest FPN levels dropped
+    # memory
+    mem_dim: int = 64
+    num_maskmem: int = 7
+    memory_attention_layers: int = 4
+    memory_attention_ffn_dim: int = 2048
+    rope_theta: float = 10000.0
+    max_obj_ptrs_in_encoder: int = 16
+    max_cond_frames_in_attn: int = -1
+    memory_temporal_stride_for_eval: int = 1
+    sigmoid_scale_for_mem_enc: float = 20.0
+    sigmoid_bias_for_mem_enc: float = -10.0
+    # SAM 2.1 additions (the three extra state-dict keys follow from these)
+    no_obj_embed_spatial: bool = True
+    add_tpos_enc_to_obj_ptrs: bool = True
+    proj_tpos_enc_in_obj_ptrs: bool = True
+    use_signed_tpos_enc_to_obj_ptrs: bool = True
+    # mask decoder post-processing (the reference builder's defaults)
+    dynamic_multimask_via_stability: bool = True
+    dynamic_multimask_stability_delta: float = 0.05
+    dynamic_multimask_stability_thresh: float = 0.98
+
+    def __post_init__(self) -> None:
+        t = self.trunk
+        problems = []
+        if len(t.window_spec) != len(t.stages):
+            problems.append("trunk.window_spec needs one entry per stage")
+        if any(b >= sum(t.stages) for b in t.global_att_blocks):
+            problems.append("trunk.global_att_blocks indexes past the last block")
+        if t.q_pool >= len(t.stages):
+            problems.append("trunk.q_pool must be smaller than the number of stages")
+        if self.image_size % 32:
+            problems.append(f"image_size must be a multiple of 32, got {self.image_size}")
+        if self.image_size // self.backbone_stride != self.image_size // 4 // 4:
+            problems.append("backbone_stride must be 16")
+        if self.proj_tpos_enc_in_obj_ptrs and not self.add_tpos_enc_to_obj_ptrs:
+            problems.append("proj_tpos_enc_in_obj_ptrs needs add_tpos_enc_to_obj_ptrs")
+        if problems:
+            raise ValueError(f"invalid SAM2Config {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def version(self) -> str:
+        """'2.1' when the config carries the SAM 2.1 additions, else '2.0'."""
+        return "2.1" if self.no_obj_embed_spatial else "2.0"
+
+    @property
+    def backbone_channel_list(self) -> tuple[int, ...]:
+        """Trunk channels per level, coarsest first (the FPN's input order)."""
+        return tuple(reversed(self.trunk.stage_dims))
+
+    @property
+    def image_embedding_size(self) -> int:
+        return self.image_size // self.backbone_stride
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SAM2Config":
+        data = dict(data)
+        trunk = HieraConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("trunk", {}).items()})
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(trunk=trunk, **data)
+
+
+_TRUNKS = {
+    "tiny": HieraConfig(embed_dim=96, num_heads=1, stages=(1, 2, 7, 2), global_att_blocks=(5, 7, 9)),
+    "small": HieraConfig(embed_dim=96, num_heads=1, stages=(1, 2, 11, 2), global_att_blocks=(7, 10, 13)),
+    "base-plus": HieraConfig(
+        embed_dim=112, num_heads=2, stages=(2, 3, 16, 3), global_att_blocks=(12, 16, 20),
+        window_pos_embed_bkg_spatial_size=(14, 14),
+    ),
+    "large": HieraConfig(
+        embed_dim=144, num_heads=2, stages=(2, 6, 36, 4), global_att_blocks=(23, 33, 43),
+        window_spec=(8, 4, 16, 8),
+    ),
+}
+
+_V20 = dict(
+    no_obj_embed_spatial=False,
+    add_tpos_enc_to_obj_ptrs=False,
+    proj_tpos_enc_in_obj_ptrs=False,
+    use_signed_tpos_enc_to_obj_ptrs=False,
+)
+
+MODEL_CONFIGS: dict[str, SAM2Config] = {}
+for _size, _trunk in _TRUNKS.items():
+    MODEL_CONFIGS[f"sam2-hiera-{_size}"] = SAM2Config(name=f"sam2-hiera-{_size}", trunk=_trunk, **_V20)
+    MODEL_CONFIGS[f"sam2.1-hiera-{_size}"] = SAM2Config(name=f"sam2.1-hiera-{_size}", trunk=_trunk)
+
+
+def register_config(config: SAM2Config, overwrite: bool = False) -> None:
+    """Make a custom config available to `get_config` / `load_model` by its name."""
+    if config.name in MODEL_CONFIGS and not overwrite:
+        raise ValueError(f"a config named {config.name!r} is already registered")
+    MODEL_CONFIGS[config.name] = config
+
+
+def list_configs() -> list[str]:
+    return sorted(MODEL_CONFIGS)
+
+
+def get_config(name: str) -> SAM2Config:
+    """The registered config `name`; short aliases like 'tiny' or '2.1-tiny' also work."""
+    key = name.strip().lower().replace("_", "-").replace("base+", "base-plus")
+    candidates = [key, f"sam2.1-hiera-{key}", f"sam{key}" if key.startswith("2") else key]
+    if key.startswith("2.0-") or key.startswith("2-"):
+        candidates.append(f"sam2-hiera-{key.split('-', 1)[1]}")
+    if key.startswith("2.1-"):
+        candidates.append(f"sam2.1-hiera-{key[4:]}")
+    for c in candidates:
+        if c in MODEL_CONFIGS:
+            return MODEL_CONFIGS[c]
+    raise KeyError(f"unknown model config {name!r}; known: {', '.join(list_configs())}")

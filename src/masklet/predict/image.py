@@ -1,0 +1,319 @@
+"""Prompted segmentation of still images.
+
+`ImagePredictor` mirrors the reference `SAM2ImagePredictor`: same methods, argument names and
+return conventions, so switching is a one-line change. It embeds an image once (`set_image`)
+and then answers any number of point / box / mask prompts (`predict`) cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from masklet.model.sam2 import SAM2Model
+from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
+from masklet.predict.transforms import preprocess, upscale_logits
+
+# Prompt labels understood by the prompt encoder.
+PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT = -1, 0, 1, 2, 3
+_VALID_LABELS = (PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT)
+
+
+@dataclass
+class _Prompts:
+    """Prompts of one image in the model's input frame (S x S pixels)."""
+
+    coords: torch.Tensor | None  # [B, N, 2] (x, y)
+    labels: torch.Tensor | None  # [B, N] int32
+    mask_input: torch.Tensor | None  # [B, 1, 4h, 4w] logits
+
+
+class ImagePredictor:
+    """Embeds an image once, then predicts masks for prompts on it.
+
+    Arguments:
+      sam_model: a `SAM2Model` (see `masklet.load_model`).
+      mask_threshold: logit threshold for binary masks.
+      max_hole_area: background regions of at most this many low-res pixels are filled.
+      max_sprinkle_area: foreground specks of at most this many low-res pixels are removed.
+    """
+
+    def __init__(
+        self,
+        sam_model: SAM2Model,
+        mask_threshold: float = 0.0,
+        max_hole_area: float = 0.0,
+        max_sprinkle_area: float = 0.0,
+    ) -> None:
+        if not isinstance(sam_model, SAM2Model):
+            raise TypeError(
+                f"sam_model must be a masklet SAM2Model, got {type(sam_model).__name__}; "
+                "create one with masklet.load_model(...)"
+            )
+        self.model = sam_model
+        self.mask_threshold = mask_threshold
+        self.max_hole_area = max_hole_area
+        self.max_sprinkle_area = max_sprinkle_area
+        self.reset_predictor()
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, device="cpu", dtype=torch.float32, **kwargs):
+        """A predictor on `masklet.load_model(name_or_path, device=..., dtype=...)`."""
+        from masklet.checkpoint import load_model
+
+        return cls(load_model(name_or_path, device=device, dtype=dtype), **kwargs)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def reset_predictor(self) -> None:
+        """Forget the current image(s) and their embeddings."""
+        self._features = None
+        self._orig_hw: list[tuple[int, int]] = []
+        self._is_image_set = False
+        self._is_batch = False
+
+    # ------------------------------------------------------------------ embedding
+
+    @torch.inference_mode()
+    def set_image(self, image) -> None:
+        """Embed one RGB image (numpy [H, W, 3] uint8, or a PIL image)."""
+        self._embed([image])
+        self._is_batch = False
+
+    @torch.inference_mode()
+    def set_image_batch(self, image_list: list) -> None:
+        """Embed several RGB images at once, for `predict_batch`."""
+        if not isinstance(image_list, (list, tuple)) or not image_list:
+            raise ValueError("set_image_batch expects a non-empty list of images")
+        self._embed(list(image_list))
+        self._is_batch = True
+
+    def _embed(self, images: list) -> None:
+        self.reset_predictor()
+        batch = preprocess(images, self.model.image_size)  # [B, 3, S, S]
+        orig_hw = [tuple(int(s) for s in (np.asarray(img).shape[:2])) for img in images]
+        batch = batch.to(self.device, self.model.dtype)
+        image_embed, high_res = self.model.image_embeddings(batch)
+        self._features = {"image_embed": image_embed, "high_res_feats": high_res}
+        self._orig_hw = orig_hw
+        self._is_image_set = True
+
+    def get_image_embedding(self) -> torch.Tensor:
+        """The current image embedding [B, 256, S/16, S/16]."""
+        self._require_image()
+        return self._features["image_embed"]
+
+    def _require_image(self) -> None:
+        if not self._is_image_set:
+            raise RuntimeError("no image is set: call set_image(...) before predicting")
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict(
+        self,
+        point_coords=None,
+        point_labels=None,
+        box=None,
+        mask_input=None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+        normalize_coords: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masks for prompts on the image set with `set_image`.
+
+        Arguments:
+          point_coords: [N, 2] (x, y) pixels, or [B, N, 2] for B prompts at once.
+          point_labels: [N] (or [B, N]); 1 foreground, 0 background.
+          box: [4] x1, y1, x2, y2 pixels, or [B, 4] for B objects at once.
+          mask_input: [1, 256, 256] low-res logits from an earlier call (or [B, 1, 256, 256]).
+          multimask_output: three candidate masks instead of one.
+          return_logits: return logits instead of thresholded masks.
+          normalize_coords: coordinates are pixels of the original image; if False they are
+            already normalised to [0, 1].
+
+        Returns (masks [C, H, W], iou_predictions [C], low_res_logits [C, 256, 256]), with a
+        leading batch axis B when B > 1 prompts were given.
+        """
+        self._require_image()
+        if self._is_batch:
+            raise RuntimeError("a batch of images is set: use predict_batch(...)")
+        return self._predict_one(
+            0, point_coords, point_labels, box, mask_input,
+            multimask_output, return_logits, normalize_coords,
+        )
+
+    def predict_batch(
+        self,
+        point_coords_batch=None,
+        point_labels_batch=None,
+        box_batch=None,
+        mask_input_batch=None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+        normalize_coords: bool = True,
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        """`predict` for each image set with `set_image_batch`; each argument is a list with
+        one entry (or None) per image. Returns lists of masks, IoU scores and low-res logits."""
+        self._require_image()
+        if not self._is_batch:
+            raise RuntimeError("predict_batch needs images set with set_image_batch(...)")
+        num_images = len(self._orig_hw)
+        per_image = []
+        for name, values in (
+            ("point_coords_batch", point_coords_batch), ("point_labels_batch", point_labels_batch),
+            ("box_batch", box_batch), ("mask_input_batch", mask_input_batch),
+        ):
+            if values is not None and len(values) != num_images:
+                raise ValueError(f"{name} has {len(values)} entries for {num_images} images")
+            per_image.append(values if values is not None else [None] * num_images)
+        results = [
+            self._predict_one(i, *(v[i] for v in per_image), multimask_output, return_logits, normalize_coords)
+            for i in range(num_images)
+        ]
+        masks, ious, low_res = (list(r) for r in zip(*results))
+        return masks, ious, low_res
+
+    @torch.inference_mode()
+    def _predict_one(
+        self, img_idx, point_coords, point_labels, box, mask_input,
+        multimask_output, return_logits, normalize_coords,
+    ):
+        prompts = self._prepare_prompts(
+            img_idx, point_coords, point_labels, box, mask_input, normalize_coords
+        )
+        low_res, iou = self._decode(img_idx, prompts, multimask_output)
+        masks = upscale_logits(low_res, self._orig_hw[img_idx])  # [B, C, H, W]
+        low_res = low_res.clamp(-32.0, 32.0)
+        if not return_logits:
+            masks = masks > self.mask_threshold
+        return tuple(
+            t.squeeze(0).float().cpu().numpy() if t.is_floating_point() else t.squeeze(0).cpu().numpy()
+            for t in (masks, iou, low_res)
+        )
+
+    def _decode(self, img_idx: int, prompts: _Prompts, multimask_output: bool):
+        """Prompt encoder + mask decoder -> (low-res logits [B, C, 4h, 4w], IoU [B, C])."""
+        model = self.model
+        points = None if prompts.coords is None else (prompts.coords, prompts.labels)
+        sparse, dense = model.sam_prompt_encoder(points=points, boxes=None, masks=prompts.mask_input)
+        num_prompts = sparse.shape[0]
+        image_embed = self._features["image_embed"][img_idx : img_idx + 1]
+        high_res = [f[img_idx : img_idx + 1] for f in self._features["high_res_feats"]]
+        low_res, iou, _, _ = model.sam_mask_decoder(
+            image_embeddings=image_embed,
+            image_pe=model.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            multimask_output=multimask_output,
+            repeat_image=num_prompts > 1,
+            high_res_features=high_res,
+        )
+        low_res = fill_holes_and_remove_sprinkles(
+            low_res.float(), self.mask_threshold, self.max_hole_area, self.max_sprinkle_area
+        )
+        return low_res, iou
+
+    # ------------------------------------------------------------------ prompt checks
+
+    def _prepare_prompts(
+        self, img_idx, point_coords, point_labels, box, mask_input, normalize_coords
+    ) -> _Prompts:
+        h, w = self._orig_hw[img_idx]
+        size = self.model.image_size
+        # Coordinates in the model frame: pixels -> [0, 1] -> S x S pixels.
+        extent = torch.tensor([w, h], dtype=torch.float32) if normalize_coords else torch.ones(2)
+        unit = "pixels" if normalize_coords else "normalised units"
+
+        coords = labels = None
+        if point_coords is not None or point_labels is not None:
+            if point_coords is None or point_labels is None:
+                raise ValueError("point_coords and point_labels must be given together")
+            coords = _as_float_tensor(point_coords, "point_coords")
+            labels = torch.as_tensor(np.asarray(point_labels)).to(torch.int32)
+            if coords.ndim == 2:
+                coords, labels = coords[None], labels[None]
+            if coords.ndim != 3 or coords.shape[-1] != 2:
+                raise ValueError(
+                    f"point_coords must have shape [N, 2] or [B, N, 2] (x, y), got {tuple(np.shape(point_coords))}"
+                )
+            if tuple(labels.shape) != tuple(coords.shape[:2]):
+                raise ValueError(
+                    f"point_labels must have shape {tuple(coords.shape[:2])} to match point_coords, "
+                    f"got {tuple(np.shape(point_labels))}"
+                )
+            bad = [int(v) for v in labels.unique() if int(v) not in _VALID_LABELS]
+            if bad:
+                raise ValueError(
+                    f"point_labels may only hold 1 (foreground) or 0 (background); got {bad}"
+                )
+            _check_inside(coords[labels != PAD], extent, "point", unit, w, h)
+            coords = coords / extent * size
+
+        if box is not None:
+            boxes = _as_float_tensor(box, "box")
+            if boxes.ndim == 1:
+                boxes = boxes[None]
+            if boxes.ndim != 2 or boxes.shape[-1] != 4:
+                raise ValueError(f"box must have shape [4] or [B, 4] (x1, y1, x2, y2), got {tuple(np.shape(box))}")
+            if bool((boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any()):
+                raise ValueError("box must be x1, y1, x2, y2 with x1 <= x2 and y1 <= y2")
+            corners = boxes.reshape(-1, 2, 2)  # [B, 2, 2]
+            _check_inside(corners.reshape(-1, 2), extent, "box corner", unit, w, h)
+            corners = corners / extent * size
+            corner_labels = torch.tensor([[BOX_TOP_LEFT, BOX_BOTTOM_RIGHT]], dtype=torch.int32)
+            corner_labels = corner_labels.expand(corners.shape[0], 2)
+            if coords is None:
+                coords, labels = corners, corner_labels
+            else:
+                if coords.shape[0] != corners.shape[0]:
+                    raise ValueError(
+                        f"{corners.shape[0]} boxes were given with {coords.shape[0]} sets of points; "
+                        "with several boxes pass point_coords as [B, N, 2], one set per box"
+                    )
+                coords = torch.cat([corners, coords], dim=1)
+                labels = torch.cat([corner_labels, labels], dim=1)
+
+        masks = None
+        if mask_input is not None:
+            masks = _as_float_tensor(mask_input, "mask_input")
+            expected = tuple(self.model.sam_prompt_encoder.mask_input_size)
+            if masks.ndim == 3:
+                masks = masks[None]
+            if masks.ndim != 4 or masks.shape[1] != 1 or tuple(masks.shape[-2:]) != expected:
+                raise ValueError(
+                    f"mask_input must be low-res logits of shape [1, {expected[0]}, {expected[1]}] "
+                    f"(or [B, 1, ...]), as returned by predict; got {tuple(np.shape(mask_input))}"
+                )
+            num_prompts = 1 if coords is None else coords.shape[0]
+            if masks.shape[0] not in (1, num_prompts):
+                raise ValueError(f"mask_input has {masks.shape[0]} masks for {num_prompts} prompts")
+
+        device, dtype = self.device, self.model.dtype
+        return _Prompts(
+            coords=None if coords is None else coords.to(device, dtype),
+            labels=None if labels is None else labels.to(device),
+            mask_input=None if masks is None else masks.to(device, dtype),
+        )
+
+
+def _as_float_tensor(value, name: str) -> torch.Tensor:
+    try:
+        array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be numeric: {e}") from None
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return torch.from_numpy(array.copy())
+
+
+def _check_inside(points: torch.Tensor, extent: torch.Tensor, what: str, unit: str, w: int, h: int) -> None:
+    """Raise if any (x, y) in points [K, 2] lies outside [0, extent]."""
+    outside = (points < 0).any(-1) | (points > extent).any(-1)
+    if bool(outside.any()):
+        x, y = points[outside][0].tolist()
+        bound = f"the {w}x{h} image" if unit == "pixels" else "[0, 1] (normalize_coords=False)"
+        raise ValueError(f"{what} ({x:g}, {y:g}) in {unit} lies outside {bound}")
