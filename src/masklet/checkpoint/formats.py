@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import pickle
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +53,7 @@ def _read_meta(path: Path) -> LoadedCheckpoint:
             f"and could run code when unpickled (only weights are loaded; weights_only=True). "
             f"Details: {str(e).splitlines()[0]}"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
+    except Exception as e:  # torch.load raises many different types on garbage input
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): "
             f"{str(e).splitlines()[0]}"

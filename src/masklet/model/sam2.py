@@ -30,6 +30,8 @@ class SAM2Model(nn.Module):
         self.mem_dim = mem
 
         self.image_encoder = build_image_encoder(config)
+        # Mask prompts given at image resolution are reduced 4x to the SAM mask-input size.
+        self.mask_downsample = nn.Conv2d(1, 1, kernel_size=4, stride=4)
         self.memory_attention = build_memory_attention(config)
         self.memory_encoder = build_memory_encoder(config)
 
@@ -42,8 +44,6 @@ class SAM2Model(nn.Module):
         self.no_obj_embed_spatial = (
             nn.Parameter(torch.zeros(1, mem)) if config.no_obj_embed_spatial else None
         )
-        # Mask prompts given at image resolution are reduced 4x to the SAM mask-input size.
-        self.mask_downsample = nn.Conv2d(1, 1, kernel_size=4, stride=4)
 
         embed_size = config.image_embedding_size
         self.sam_prompt_encoder = PromptEncoder(

@@ -1,0 +1,89 @@
+"""2-D axial rotary position encoding (RoPE) and the attention layer that uses it.
+
+Channel pairs (2i, 2i+1) of each head are rotated by an angle that grows with the token's x
+position (first half of the pairs) or y position (second half), so q.k depends on the
+relative offset of the two tokens on the feature grid.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from masklet.model.attention import Attention
+
+
+def axial_rope_angles(head_dim: int, width: int, height: int, theta: float = 10000.0) -> torch.Tensor:
+    """Rotation angles [height * width, head_dim / 2] for a row-major width x height grid."""
+    quarter = head_dim // 4
+    freqs = 1.0 / (theta ** (torch.arange(0, head_dim, 4)[:quarter].float() / head_dim))
+    index = torch.arange(width * height, dtype=torch.float32)
+    xs = index % width
+    ys = torch.div(index, width, rounding_mode="floor")
+    return torch.cat([torch.outer(xs, freqs), torch.outer(ys, freqs)], dim=-1)
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate channel pairs of x [..., N, D] by angles given as cos / sin [N, D / 2]."""
+    pairs = x.float().unflatten(-1, (-1, 2))
+    real, imag = pairs[..., 0], pairs[..., 1]
+    rotated = torch.stack((real * cos - imag * sin, real * sin + imag * cos), dim=-1)
+    return rotated.flatten(-2).type_as(x)
+
+
+class RoPEAttention(Attention):
+    """Attention whose queries and keys are rotated by their grid position.
+
+    Keys may hold several frames' worth of grid tokens (`rope_k_repeat`: the grid's angles
+    repeat per frame) followed by `num_k_exclude_rope` tokens that are not rotated (object
+    pointers)."""
+
+    def __init__(
+        self,
+        embedding_dim: int,
+        num_heads: int,
+        downsample_rate: int = 1,
+        dropout: float = 0.0,
+        kv_in_dim: int | None = None,
+        rope_theta: float = 10000.0,
+        rope_k_repeat: bool = False,
+        feat_sizes: tuple[int, int] = (64, 64),
+    ) -> None:
+        super().__init__(embedding_dim, num_heads, downsample_rate, dropout, kv_in_dim)
+        self.rope_theta = rope_theta
+        self.rope_k_repeat = rope_k_repeat
+        self.feat_sizes = tuple(feat_sizes)
+        self._tables: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _cos_sin(self, num_tokens: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        side = int(round(num_tokens**0.5))
+        if side * side != num_tokens:
+            raise ValueError(f"RoPE needs a square token grid, got {num_tokens} query tokens")
+        key = (side, str(device))
+        if key not in self._tables:
+            angles = axial_rope_angles(self.internal_dim // self.num_heads, side, side, self.rope_theta)
+            self._tables[key] = (angles.cos().to(device), angles.sin().to(device))
+        return self._tables[key]
+
+    def forward(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0
+    ) -> torch.Tensor:
+        """q [B, Nq, C] on a square grid; k, v [B, Nk, kv_in_dim] -> [B, Nq, C]."""
+        q = self.split_heads(self.q_proj(q))  # [B, heads, Nq, c]
+        k = self.split_heads(self.k_proj(k))
+        v = self.split_heads(self.v_proj(v))
+        num_q = q.shape[-2]
+        cos, sin = self._cos_sin(num_q, q.device)
+        q = rotate(q, cos, sin)
+
+        num_rope = k.shape[-2] - num_k_exclude_rope
+        if num_rope > 0:
+            if num_rope != num_q and not self.rope_k_repeat:
+                raise ValueError(f"{num_rope} rotated keys for {num_q} queries need rope_k_repeat=True")
+            if num_rope % num_q:
+                raise ValueError(f"{num_rope} rotated keys are not whole frames of {num_q} tokens")
+            grid_keys = k[..., :num_rope, :]
+            # [B, heads, frames, Nq, c]: every frame reuses the grid's angles
+            frames = grid_keys.unflatten(-2, (num_rope // num_q, num_q))
+            rotated = rotate(frames, cos, sin).flatten(-3, -2)
+            k = torch.cat([rotated, k[..., num_rope:, :]], dim=-2) if num_k_exclude_rope else rotated
+        return self.attend(q, k, v)
