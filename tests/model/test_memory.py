@@ -1,0 +1,84 @@
+"""Memory encoder and memory attention: parity with the reference, and RoPE properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from cases import FIXTURES
+from conftest import seeded_model
+from make_memory_fixtures import POINTER_TOKENS, memory_inputs
+
+from masklet.model.rope import RoPEAttention, axial_rope_angles, rotate
+
+
+@pytest.fixture(scope="module")
+def model():
+    return seeded_model("sam2.1-hiera-tiny")
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return {k: torch.from_numpy(v) for k, v in memory_inputs().items()}
+
+
+@torch.no_grad()
+def test_memory_encoder_matches_reference(model, inputs):
+    expected = np.load(FIXTURES.parent / "memory.npz")
+    out = model.memory_encoder(inputs["pix_feat"], inputs["mask_logits"])
+    np.testing.assert_allclose(out["vision_features"].numpy(), expected["memory_features"], atol=1e-4)
+    np.testing.assert_allclose(out["vision_pos_enc"][0].numpy(), expected["memory_pos"], atol=1e-5)
+
+
+@torch.no_grad()
+def test_memory_attention_matches_reference(model, inputs):
+    expected = np.load(FIXTURES.parent / "memory.npz")
+    out = model.memory_attention(
+        inputs["curr"], inputs["memory"], inputs["curr_pos"], inputs["memory_pos"],
+        num_obj_ptr_tokens=POINTER_TOKENS,
+    )
+    np.testing.assert_allclose(out.numpy(), expected["attended"], atol=1e-4)
+
+
+@torch.no_grad()
+def test_objects_in_one_batch_equal_one_by_one(model, inputs):
+    args = [inputs[k] for k in ("curr", "memory", "curr_pos", "memory_pos")]
+    both = model.memory_attention(*args, num_obj_ptr_tokens=POINTER_TOKENS)
+    for i in range(2):
+        alone = model.memory_attention(*[a[i : i + 1] for a in args], num_obj_ptr_tokens=POINTER_TOKENS)
+        torch.testing.assert_close(alone, both[i : i + 1], atol=1e-5, rtol=0)
+
+
+def test_rotation_keeps_norms_and_depends_on_offsets_only():
+    angles = axial_rope_angles(head_dim=16, width=4, height=4)
+    cos, sin = angles.cos(), angles.sin()
+    q = torch.randn(1, 16, 16).expand(1, 16, 16).clone()
+    q[:] = q[0, 0]  # the same vector at every grid position
+    k = q.clone()
+    rq, rk = rotate(q, cos, sin), rotate(k, cos, sin)
+    torch.testing.assert_close(rq.norm(dim=-1), q.norm(dim=-1))
+    scores = rq[0] @ rk[0].T  # [16, 16]
+    # positions (x, y) = (i % 4, i // 4): equal offsets give equal scores
+    torch.testing.assert_close(scores[0, 5], scores[10, 15], atol=1e-5, rtol=0)  # offset (1, 1)
+    torch.testing.assert_close(scores[1, 2], scores[13, 14], atol=1e-5, rtol=0)  # offset (1, 0)
+    assert not torch.allclose(scores[0, 5], scores[0, 1])
+
+
+def test_pointer_tokens_are_not_rotated():
+    torch.manual_seed(0)
+    attn = RoPEAttention(32, num_heads=1, rope_k_repeat=True, kv_in_dim=8, feat_sizes=(4, 4)).eval()
+    q = torch.randn(1, 16, 32)
+    memory = torch.randn(1, 16 * 2 + 4, 8)
+    base = attn(q, memory, memory, num_k_exclude_rope=4)
+    # Moving the pointer tokens' order must not matter for them (no position), but moving
+    # grid tokens does.
+    shuffled = torch.cat([memory[:, :32], memory[:, 32:].flip(1)], dim=1)
+    torch.testing.assert_close(attn(q, shuffled, shuffled, num_k_exclude_rope=4), base, atol=1e-5, rtol=0)
+    swapped = torch.cat([memory[:, 1:2], memory[:, 0:1], memory[:, 2:]], dim=1)
+    assert not torch.allclose(attn(q, swapped, swapped, num_k_exclude_rope=4), base, atol=1e-5)
+
+
+def test_rope_rejects_partial_frames():
+    attn = RoPEAttention(32, num_heads=1, rope_k_repeat=True, feat_sizes=(4, 4))
+    with pytest.raises(ValueError, match="whole frames"):
+        attn(torch.randn(1, 16, 32), torch.randn(1, 20, 32), torch.randn(1, 20, 32))
