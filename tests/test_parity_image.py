@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cases import FIXTURES, PLANS, pack, run_plan, unpack_masks
+from cases import FIXTURES, PLANS, case_by_name, load_image, pack, run_plan, unpack_masks
 from conftest import require_shared_data, seeded_model
 
 import masklet
@@ -43,3 +43,15 @@ def test_image_predictor_matches_reference(plan):
     predictor = masklet.ImagePredictor(seeded_model(plan.name))
     ours = run_plan(plan, predictor)
     compare_outputs(ours, np.load(fixture_file), plan.logit_stride)
+
+
+def test_fixtures_tell_other_weights_apart():
+    """Guard against a vacuous comparison: another seed must fail the same checks."""
+    require_shared_data()
+    plan = PLANS[0]
+    fixture = np.load(FIXTURES / f"{plan.name}.npz")
+    predictor = masklet.ImagePredictor(seeded_model(plan.name, seed=1))
+    predictor.set_image(load_image("groceries"))
+    _, iou, low_res = predictor.predict(**case_by_name("groceries", "point").kwargs())
+    assert np.abs(low_res[..., ::2, ::2] - fixture["groceries/point/low_res"]).max() > 100 * LOGIT_TOL
+    assert np.abs(iou - fixture["groceries/point/iou"]).max() > 100 * IOU_TOL
