@@ -156,3 +156,19 @@ def test_predictor_holes_option_changes_output():
 def test_rejects_non_masklet_model():
     with pytest.raises(TypeError, match="load_model"):
         masklet.ImagePredictor(torch.nn.Linear(2, 2))
+
+
+def test_bfloat16_model_close_to_float32():
+    torch.manual_seed(0)
+    fp32 = masklet.build_model(SMALL)
+    bf16 = masklet.build_model(SMALL)
+    bf16.load_state_dict(fp32.state_dict())
+    bf16 = bf16.to(torch.bfloat16)
+    image = np.random.default_rng(0).integers(0, 255, (50, 60, 3), dtype=np.uint8)
+    outs = []
+    for model in (fp32, bf16):
+        p = masklet.ImagePredictor(model)
+        p.set_image(image)
+        outs.append(p.predict(np.array([[5, 5]]), np.array([1]), box=np.array([1, 1, 30, 30]), return_logits=True))
+    assert all(o.dtype == np.float32 for o in outs[1])
+    assert np.abs(outs[0][2] - outs[1][2]).max() < 0.05

@@ -51,7 +51,7 @@ class FpnNeck(nn.Module):
                 top_down = F.interpolate(
                     coarser.float(), scale_factor=2.0, mode=self.fpn_interp_model, align_corners=align
                 )
-                coarser = lateral + top_down
+                coarser = lateral + top_down.to(lateral.dtype)
                 if self.fuse_type == "avg":
                     coarser = coarser / 2
             else:

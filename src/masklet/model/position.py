@@ -89,7 +89,8 @@ class PositionEmbeddingRandom(nn.Module):
 
     def _encode(self, coords: torch.Tensor) -> torch.Tensor:
         """[..., 2] coordinates in [0, 1] -> [..., 2 * num_pos_feats]."""
-        proj = (2 * coords - 1) @ self.positional_encoding_gaussian_matrix
+        matrix = self.positional_encoding_gaussian_matrix
+        proj = (2 * coords.to(matrix.dtype) - 1) @ matrix
         proj = 2 * math.pi * proj
         return torch.cat([proj.sin(), proj.cos()], dim=-1)
 
