@@ -1,0 +1,152 @@
+"""Interactive (click-based) image segmentation benchmark.
+
+A simulated user clicks at the point deepest inside the largest error region: on the
+false-negative region (a positive click) if it is deeper than the false-positive region,
+else on the false-positive region (a negative click). Depth is the Euclidean distance to the
+region's border, with the image border counting as border. Pixels with the ignore label (e.g.
+GrabCut's 128 band) are neither errors nor counted in IoU. Reported: mean IoU after 1 and 5
+clicks and NoC@85 / NoC@90 (clicks needed to reach that IoU, `max_clicks` when never).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from tqdm import tqdm
+
+IGNORE = 128
+
+
+@dataclass(frozen=True)
+class Click:
+    x: int
+    y: int
+    positive: bool
+
+
+def next_click(truth: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None = None) -> Click:
+    """The simulated user's next click for boolean masks [H, W]."""
+    valid = np.ones_like(truth, bool) if ignore is None else ~ignore
+    false_neg = truth & ~pred & valid
+    false_pos = ~truth & pred & valid
+    fn_depth = _depth(false_neg)
+    fp_depth = _depth(false_pos)
+    positive = fn_depth.max() > fp_depth.max()
+    depth = fn_depth if positive else fp_depth
+    y, x = np.argwhere(depth == depth.max())[0]  # first in row-major order on ties
+    return Click(int(x), int(y), bool(positive))
+
+
+def _depth(region: np.ndarray) -> np.ndarray:
+    """Distance of each region pixel to the nearest non-region pixel or the image border."""
+    padded = np.pad(region, 1)
+    return ndimage.distance_transform_edt(padded)[1:-1, 1:-1]
+
+
+def iou(truth: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None = None) -> float:
+    valid = np.ones_like(truth, bool) if ignore is None else ~ignore
+    union = np.sum((truth | pred) & valid)
+    return 1.0 if union == 0 else float(np.sum(truth & pred & valid) / union)
+
+
+class ClickSegmenter(Protocol):
+    """Anything that segments an image from clicks."""
+
+    def set_image(self, image: np.ndarray) -> None: ...
+
+    def predict_clicks(self, clicks: list[Click]) -> np.ndarray: ...
+
+
+class PredictorClicker:
+    """Drives an `ImagePredictor` the way SAM is evaluated interactively: multimask output on
+    the first click (the best-scored mask is kept), then single-mask output with all clicks
+    and the previous low-res logits as mask input."""
+
+    def __init__(self, predictor) -> None:
+        self.predictor = predictor
+        self._logits = None
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.predictor.set_image(image)
+        self._logits = None
+
+    def predict_clicks(self, clicks: list[Click]) -> np.ndarray:
+        coords = np.array([[c.x, c.y] for c in clicks], np.float32)
+        labels = np.array([int(c.positive) for c in clicks], np.int32)
+        first = len(clicks) == 1
+        masks, scores, logits = self.predictor.predict(
+            point_coords=coords, point_labels=labels, mask_input=self._logits, multimask_output=first
+        )
+        best = int(np.argmax(scores))
+        self._logits = logits[best : best + 1]
+        return masks[best]
+
+
+def click_ious(segmenter: ClickSegmenter, image: np.ndarray, truth: np.ndarray,
+               ignore: np.ndarray | None = None, max_clicks: int = 20) -> list[float]:
+    """IoU after each of `max_clicks` simulated clicks on one image."""
+    segmenter.set_image(image)
+    pred = np.zeros_like(truth, bool)
+    clicks: list[Click] = []
+    ious = []
+    for _ in range(max_clicks):
+        clicks.append(next_click(truth, pred, ignore))
+        pred = np.asarray(segmenter.predict_clicks(clicks), bool)
+        ious.append(iou(truth, pred, ignore))
+    return ious
+
+
+def summarize(all_ious: list[list[float]], max_clicks: int = 20) -> dict[str, float]:
+    """mIoU@1, mIoU@5, NoC@85, NoC@90 over images."""
+    arr = np.array(all_ious)
+
+    def noc(threshold: float) -> float:
+        reached = arr >= threshold
+        counts = np.where(reached.any(1), reached.argmax(1) + 1, max_clicks)
+        return float(counts.mean())
+
+    return {
+        "mIoU@1": float(arr[:, 0].mean()),
+        "mIoU@5": float(arr[:, min(4, arr.shape[1] - 1)].mean()),
+        "NoC@85": noc(0.85),
+        "NoC@90": noc(0.90),
+        "images": int(arr.shape[0]),
+    }
+
+
+def read_image_mask_folder(root: str | Path) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(name, RGB image, truth mask, ignore mask or None) for GrabCut-style (data_GT +
+    boundary_GT, 255 object / 128 ignore) or COCO_MVal-style (img + gt, 0/255) folders."""
+    root = Path(root)
+    if (root / "data_GT").is_dir():
+        images, masks = root / "data_GT", root / "boundary_GT"
+    elif (root / "img").is_dir():
+        images, masks = root / "img", root / "gt"
+    else:
+        raise ValueError(f"{root}: expected data_GT/ + boundary_GT/ or img/ + gt/ folders")
+    for image_path in sorted(p for p in images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")):
+        candidates = [masks / (image_path.stem + ext) for ext in (".bmp", ".png")]
+        mask_path = next((p for p in candidates if p.exists()), None)
+        if mask_path is None:
+            raise ValueError(f"no mask for {image_path} in {masks}")
+        image = np.asarray(Image.open(image_path).convert("RGB"))
+        labels = np.asarray(Image.open(mask_path).convert("L"))
+        ignore = labels == IGNORE
+        yield image_path.stem, image, labels > IGNORE, (ignore if ignore.any() else None)
+
+
+def run_interactive(segmenter: ClickSegmenter, root: str | Path, max_clicks: int = 20,
+                    limit: int | None = None, progress: bool = True) -> dict:
+    """Benchmark `segmenter` on an image+mask folder; returns the summary and per-image IoUs."""
+    per_image = {}
+    items = read_image_mask_folder(root)
+    for i, (name, image, truth, ignore) in enumerate(tqdm(items, desc="images", disable=not progress)):
+        if limit is not None and i >= limit:
+            break
+        per_image[name] = click_ious(segmenter, image, truth, ignore, max_clicks)
+    return {"summary": summarize(list(per_image.values()), max_clicks), "per_image": per_image}
