@@ -20,6 +20,8 @@ def test_eight_official_configs():
 def test_aliases_and_unknown():
     assert masklet.get_config("tiny").name == "sam2.1-hiera-tiny"
     assert masklet.get_config("2.0-large").name == "sam2-hiera-large"
+    assert masklet.get_config("2.1-base-plus").name == "sam2.1-hiera-base-plus"
+    assert masklet.get_config("2.0-base+").name == "sam2-hiera-base-plus"
     assert masklet.get_config("sam2.1_hiera_base+").name == "sam2.1-hiera-base-plus"
     with pytest.raises(KeyError, match="known"):
         masklet.get_config("huge")

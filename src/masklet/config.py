@@ -149,14 +149,13 @@ def list_configs() -> list[str]:
 
 
 def get_config(name: str) -> SAM2Config:
-    """The registered config `name`; short aliases like 'tiny' or '2.1-tiny' also work."""
+    """The registered config `name`; short aliases work too: 'tiny' (= SAM 2.1),
+    '2.1-small', '2.0-large', 'sam2.1_hiera_base+'."""
     key = name.strip().lower().replace("_", "-").replace("base+", "base-plus")
-    candidates = [key, f"sam2.1-hiera-{key}", f"sam{key}" if key.startswith("2") else key]
-    if key.startswith("2.0-") or key.startswith("2-"):
-        candidates.append(f"sam2-hiera-{key.split('-', 1)[1]}")
-    if key.startswith("2.1-"):
-        candidates.append(f"sam2.1-hiera-{key[4:]}")
-    for c in candidates:
-        if c in MODEL_CONFIGS:
-            return MODEL_CONFIGS[c]
+    if key in MODEL_CONFIGS:
+        return MODEL_CONFIGS[key]
+    version, size = key.split("-", 1) if key.startswith(("2.0-", "2.1-")) else ("2.1", key)
+    prefix = "sam2-hiera-" if version == "2.0" else "sam2.1-hiera-"
+    if prefix + size in MODEL_CONFIGS:
+        return MODEL_CONFIGS[prefix + size]
     raise KeyError(f"unknown model config {name!r}; known: {', '.join(list_configs())}")
