@@ -153,3 +153,38 @@ def test_cli_eval_vos(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", "vos", "--help"])
     assert exit_info.value.code == 0
+
+
+def test_sav_layout_gives_the_same_scores(tmp_path):
+    """The SA-V evaluator scores the OSVOS results like DAVIS (../shared/data/README.md)."""
+    data = require_shared_data() / "davis2016-val"
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    for seq in ("blackswan", "dog"):
+        for src, dst, scale in ((data / "Annotations" / "480p" / seq, gt, 1), (data / "osvos-predictions" / seq, pred, 255)):
+            (dst / seq / "001").mkdir(parents=True)
+            for frame in sorted(src.glob("*.png")):
+                labels = (np.asarray(Image.open(frame)) > 0).astype(np.uint8) * 255
+                Image.fromarray(labels).save(dst / seq / "001" / frame.name)
+    results = evaluate_vos(gt, pred, format="sav")
+    for seq in ("blackswan", "dog"):
+        got = results["sequences"][seq]
+        assert round(got["J"]["mean"], 4) == GOLDEN[seq][0] and round(got["F"]["mean"], 4) == GOLDEN[seq][3]
+
+
+def test_sav_objects_appearing_later_are_scored_on_their_frames(tmp_path):
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    square = np.zeros((16, 16), np.uint8)
+    square[4:10, 4:10] = 255
+    for root in (gt, pred):
+        for obj, frames in (("000", range(6)), ("001", range(3, 6))):
+            (root / "vid" / obj).mkdir(parents=True)
+            for t in frames:
+                Image.fromarray(square).save(root / "vid" / obj / f"{t:05d}.png")
+    # a wrong prediction on object 001's first annotated frame is not scored (it is the prompt)
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(pred / "vid" / "001" / "00003.png")
+    results = evaluate_vos(gt, pred, format="sav", workers=1)
+    seq = results["sequences"]["vid"]
+    assert seq["objects"]["000"]["J"]["mean"] == 1.0 and seq["objects"]["001"]["J"]["mean"] == 1.0
+    assert seq["frames"] == 4 + 1
+    with pytest.raises(ValueError, match="unknown layout"):
+        evaluate_vos(gt, pred, format="ytvos")

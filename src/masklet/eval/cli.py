@@ -11,12 +11,13 @@ def register(subparsers) -> None:
     eval_sub = evaluate.add_subparsers(dest="eval_command", metavar="KIND", required=True)
     vos = eval_sub.add_parser(
         "vos", help="score video object segmentation (J, F, J&F as the DAVIS evaluator)",
-        description="Score a DAVIS-layout prediction folder (<seq>/<frame>.png) against ground truth. "
+        description="Score a prediction folder against ground truth in the same layout. "
         "First and last frames are not scored (semi-supervised protocol).",
     )
     vos.add_argument("--gt", required=True, help="ground-truth folder with one sub-folder per sequence")
     vos.add_argument("--pred", required=True, help="prediction folder with the same layout")
-    vos.add_argument("--format", choices=["davis"], default="davis", help="dataset layout (default: davis)")
+    vos.add_argument("--format", choices=["davis", "sav"], default="davis",
+                     help="davis: <seq>/<frame>.png with object ids; sav: <video>/<object>/<frame>.png (default: davis)")
     vos.add_argument("--sequences", nargs="+", help="score only these sequences")
     vos.add_argument("--output", help="write results JSON here (and a CSV beside it)")
     vos.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
@@ -29,7 +30,7 @@ def run_vos(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     try:
-        results = evaluate_vos(args.gt, args.pred, args.sequences, workers=args.workers)
+        results = evaluate_vos(args.gt, args.pred, args.sequences, workers=args.workers, format=args.format)
     except ValueError as e:
         raise CliError(str(e)) from None
     print(f"{'sequence':<24}{'J':>8}{'J-rec':>8}{'J-dec':>8}{'F':>8}{'F-rec':>8}{'F-dec':>8}")

@@ -1,9 +1,12 @@
-"""Scoring a folder of VOS predictions against DAVIS-layout ground truth.
+"""Scoring a folder of VOS predictions against ground truth.
 
-Layout (DAVIS): `<root>/<sequence>/<frame>.png`, one indexed PNG per frame whose pixel value
-is the object id (0 background, 255 void). DAVIS-2016 grayscale 0/255 annotations are one
-object. Semi-supervised protocol: the first frame (given as the prompt) and the last frame
-are not scored.
+Layouts:
+  davis  `<root>/<sequence>/<frame>.png`, one indexed PNG per frame whose pixel value is the
+         object id (0 background, 255 void). DAVIS-2016 grayscale 0/255 annotations are one
+         object. The first and last frames are not scored (semi-supervised protocol).
+  sav    `<root>/<video>/<object>/<frame>.png`, one binary PNG per object and annotated frame
+         (as the SA-V evaluator): each object is scored on its own annotated frames, less its
+         first and last, so objects that appear later are scored from their appearance on.
 """
 
 from __future__ import annotations
@@ -81,13 +84,47 @@ def score_sequence(gt_dir: Path, pred_dir: Path) -> dict:
     return {**summary, "objects": objects, "frames": len(scored)}
 
 
+def score_sav_video(gt_dir: Path, pred_dir: Path) -> dict:
+    """Per-object J and F statistics of one video in the SA-V per-object layout."""
+    object_dirs = sorted(p for p in gt_dir.iterdir() if p.is_dir())
+    if not object_dirs:
+        raise ValueError(f"{gt_dir}: no per-object folders (expected <video>/<object>/<frame>.png)")
+    objects = {}
+    frames_scored = 0
+    for obj_dir in object_dirs:
+        scored = _frames(obj_dir)[1:-1]
+        j_values, f_values = [], []
+        for frame in scored:
+            pred_path = pred_dir / obj_dir.name / frame.name
+            if not pred_path.exists():
+                raise ValueError(f"missing prediction {pred_path} (every annotated frame needs one)")
+            truth, pred = read_label_map(frame) > 0, read_label_map(pred_path) > 0
+            if pred.shape != truth.shape:
+                raise ValueError(f"{pred_path}: size {pred.shape[::-1]} differs from the annotation's {truth.shape[::-1]}")
+            j_values.append(float(region_similarity(truth, pred)))
+            f_values.append(boundary_measure(truth, pred))
+        frames_scored += len(scored)
+        if scored:
+            objects[obj_dir.name] = {"J": statistics(np.array(j_values)), "F": statistics(np.array(f_values))}
+    summary = {
+        m: {s: float(np.mean([o[m][s] for o in objects.values()])) for s in ("mean", "recall", "decay")}
+        for m in ("J", "F")
+    }
+    return {**summary, "objects": objects, "frames": frames_scored}
+
+
+SCORERS = {"davis": score_sequence, "sav": score_sav_video}
+
+
 def evaluate_vos(gt_root: str | Path, pred_root: str | Path, sequences: list[str] | None = None,
-                 workers: int | None = None) -> dict:
+                 workers: int | None = None, format: str = "davis") -> dict:
     """Score every sequence of `pred_root` (or the given ones) against `gt_root`.
 
     Returns {"sequences": {name: {"J": {mean, recall, decay}, "F": {...}, "objects": {...}}},
     "global": {"J", "F", "J&F"}} in fractions; global means average over all objects.
     """
+    if format not in SCORERS:
+        raise ValueError(f"unknown layout {format!r}; use one of {sorted(SCORERS)}")
     gt_root, pred_root = Path(gt_root), Path(pred_root)
     for root, what in ((gt_root, "ground truth"), (pred_root, "predictions")):
         if not root.is_dir():
@@ -99,7 +136,7 @@ def evaluate_vos(gt_root: str | Path, pred_root: str | Path, sequences: list[str
     if missing:
         raise ValueError(f"no ground truth for sequences {missing} under {gt_root}")
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(score_sequence, [gt_root / n for n in names], [pred_root / n for n in names]))
+        results = list(pool.map(SCORERS[format], [gt_root / n for n in names], [pred_root / n for n in names]))
     per_seq = dict(zip(names, results))
     objects = [o for r in results for o in r["objects"].values()]
     j = float(np.mean([o["J"]["mean"] for o in objects]))
