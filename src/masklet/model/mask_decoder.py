@@ -128,18 +128,20 @@ class MaskDecoder(nn.Module):
         output_tokens = torch.cat(head).unsqueeze(0).expand(batch, -1, -1)
         tokens = torch.cat([output_tokens, sparse_prompt_embeddings], dim=1)
 
-        if repeat_image:
-            image = image_embeddings.repeat_interleave(batch, dim=0)
-        else:
-            if image_embeddings.shape[0] != batch:
-                raise ValueError(
-                    f"{image_embeddings.shape[0]} image embeddings for {batch} prompt sets; "
-                    "pass repeat_image=True to share one image"
-                )
-            image = image_embeddings
-        image = image + dense_prompt_embeddings
-        pos = image_pe.repeat_interleave(batch, dim=0)
+        # Broadcasting shares one image among the B prompt sets without copying it first.
+        images = image_embeddings.shape[0]
+        if repeat_image and images != 1:
+            raise ValueError(f"repeat_image shares one image among the prompt sets, got {images} images")
+        if not repeat_image and images != batch:
+            raise ValueError(
+                f"{images} image embeddings for {batch} prompt sets; "
+                "pass repeat_image=True to share one image"
+            )
+        if image_pe.shape[0] != 1:
+            raise ValueError(f"image_pe must be [1, C, h, w] (get_dense_pe()), got {tuple(image_pe.shape)}")
+        image = image_embeddings + dense_prompt_embeddings  # [B, C, h, w]
         b, c, h, w = image.shape
+        pos = image_pe.expand(b, -1, -1, -1)
 
         hs, image_tokens = self.transformer(image, pos, tokens)
         iou_token_out = hs[:, first]
@@ -147,6 +149,11 @@ class MaskDecoder(nn.Module):
 
         image = image_tokens.transpose(1, 2).reshape(b, c, h, w)
         if self.use_high_res_features:
+            if high_res_features is None:
+                raise ValueError(
+                    "this decoder was built with use_high_res_features=True: pass the "
+                    "stride-4 and stride-8 features projected by conv_s0 / conv_s1"
+                )
             deconv1, norm1, act1, deconv2, act2 = self.output_upscaling
             feat_s0, feat_s1 = high_res_features
             upscaled = act1(norm1(deconv1(image) + feat_s1))

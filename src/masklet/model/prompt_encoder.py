@@ -87,6 +87,11 @@ class PromptEncoder(nn.Module):
             tokens.append(self.embed_boxes(boxes))
         sparse = torch.cat(tokens, dim=1)
         if masks is not None:
+            if tuple(masks.shape[-2:]) != self.mask_input_size:
+                raise ValueError(
+                    f"mask input of size {tuple(masks.shape[-2:])}; the prompt encoder takes "
+                    f"[B, 1, {self.mask_input_size[0]}, {self.mask_input_size[1]}] low-res logits"
+                )
             dense = self.mask_downscaling(masks)
         else:
             h, w = self.image_embedding_size
