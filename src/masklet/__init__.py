@@ -3,6 +3,8 @@
     import masklet
     model = masklet.load_model("sam2.1-hiera-tiny")     # or a .pt / safetensors path
     predictor = masklet.ImagePredictor(model)
+    video = masklet.VideoPredictor(model)           # masklets through whole videos
+    stream = masklet.StreamTracker(model)           # frames pushed one at a time
 """
 
 __version__ = "0.1.0"
@@ -22,8 +24,12 @@ from masklet.config import (  # noqa: E402
     register_config,
 )
 from masklet.predict.image import ImagePredictor  # noqa: E402
+from masklet.predict.results import FrameResult  # noqa: E402
+from masklet.predict.stream import StreamTracker  # noqa: E402
+from masklet.predict.video import InferenceState, VideoPredictor  # noqa: E402
 
 __all__ = [
-    "CheckpointError", "HieraConfig", "ImagePredictor", "SAM2Config", "build_model", "download",
-    "get_config", "list_configs", "load_model", "register_config", "save_model",
+    "CheckpointError", "FrameResult", "HieraConfig", "ImagePredictor", "InferenceState", "SAM2Config",
+    "StreamTracker", "VideoPredictor", "build_model", "download", "get_config", "list_configs", "load_model",
+    "register_config", "save_model",
 ]

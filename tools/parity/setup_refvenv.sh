@@ -5,5 +5,5 @@ set -euo pipefail
 venv=${1:-/tmp/refvenv}
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q sam2==1.1.0
-"$venv/bin/pip" install -q transformers safetensors
+"$venv/bin/pip" install -q transformers safetensors scipy
 echo "reference venv ready: $venv"

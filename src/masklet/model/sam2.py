@@ -2,22 +2,44 @@
 
 Parameter names follow Meta's official checkpoints exactly, so their state-dicts load as-is.
 The module computes nothing on its own (`forward` is not defined): predictors in
-`masklet.predict` drive it through the methods below.
+`masklet.predict` drive it through the methods below. The video methods work on a batch of
+B objects seen on one frame; which memories each object attends to is the predictor's
+business (`masklet.predict.memory_bank`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from masklet.config import SAM2Config
 from masklet.model.common import MLP
 from masklet.model.image_encoder import build_image_encoder
 from masklet.model.mask_decoder import MaskDecoder
+from masklet.model.position import sine_encoding_1d
 from masklet.model.memory_attention import build_memory_attention
 from masklet.model.memory_encoder import build_memory_encoder
 from masklet.model.prompt_encoder import PromptEncoder
 from masklet.model.transformer import TwoWayTransformer
+
+
+# Logit given to every pixel of an object judged absent (occluded) on a frame.
+NO_OBJECT_LOGIT = -1024.0
+# Mask prompts used directly as output become logits of +-10 (sigmoid ~ 1 - 4.5e-5).
+MASK_AS_OUTPUT_SCALE, MASK_AS_OUTPUT_BIAS = 20.0, -10.0
+
+
+@dataclass
+class HeadOutput:
+    """The SAM heads' answer for B objects on one frame."""
+
+    low_res_masks: torch.Tensor  # [B, 1, S/4, S/4] float32 logits of the chosen mask
+    high_res_masks: torch.Tensor  # [B, 1, S, S] float32, the same upsampled
+    obj_ptr: torch.Tensor  # [B, C] object pointer
+    object_score_logits: torch.Tensor  # [B, 1]; > 0 means the object is visible
 
 
 class SAM2Model(nn.Module):
@@ -112,3 +134,116 @@ class SAM2Model(nn.Module):
         fpn = self.forward_image(images)["backbone_fpn"]
         image_embed = fpn[2] + self.no_mem_embed.view(1, -1, 1, 1)
         return image_embed, fpn[:2]
+
+    # ------------------------------------------------------------------ video
+
+    def decode_masks(
+        self,
+        pix_feat: torch.Tensor,
+        high_res_feats: list[torch.Tensor],
+        point_coords: torch.Tensor | None = None,
+        point_labels: torch.Tensor | None = None,
+        mask_logits: torch.Tensor | None = None,
+        multimask_output: bool = False,
+    ) -> HeadOutput:
+        """SAM heads on memory-conditioned features, with occlusion handling.
+
+        pix_feat [B, C, h, w]; high_res_feats [[1 or B, C/8, 4h, 4w], [1 or B, C/4, 2h, 2w]];
+        point_coords [B, N, 2] in model pixels with labels [B, N] (None: a padding point);
+        mask_logits [B, 1, *, *] a dense prompt (resized to the decoder's input if needed).
+        With multimask_output the mask with the best predicted IoU is kept. Absent objects
+        (object score <= 0) get NO_OBJECT_LOGIT everywhere and the learned `no_obj_ptr`.
+        """
+        batch = pix_feat.shape[0]
+        if point_coords is None:
+            point_coords = pix_feat.new_zeros(batch, 1, 2)
+            point_labels = -torch.ones(batch, 1, dtype=torch.int32, device=pix_feat.device)
+        if mask_logits is not None and tuple(mask_logits.shape[-2:]) != self.sam_prompt_encoder.mask_input_size:
+            mask_logits = F.interpolate(
+                mask_logits.float(), self.sam_prompt_encoder.mask_input_size,
+                mode="bilinear", align_corners=False, antialias=True,
+            )
+        if mask_logits is not None:
+            mask_logits = mask_logits.to(pix_feat.dtype)
+        sparse, dense = self.sam_prompt_encoder(
+            points=(point_coords.to(pix_feat.dtype), point_labels), boxes=None, masks=mask_logits
+        )
+        masks, ious, tokens, object_score_logits = self.sam_mask_decoder(
+            image_embeddings=pix_feat,
+            image_pe=self.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            multimask_output=multimask_output,
+            repeat_image=False,
+            high_res_features=high_res_feats,
+        )
+        visible = object_score_logits > 0  # [B, 1]
+        masks = torch.where(visible[:, :, None, None], masks, NO_OBJECT_LOGIT).float()
+        high_res = F.interpolate(masks, (self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        token = tokens[:, 0]
+        if multimask_output:
+            rows = torch.arange(batch, device=masks.device)
+            best = ious.argmax(dim=-1)
+            masks, high_res = masks[rows, best].unsqueeze(1), high_res[rows, best].unsqueeze(1)
+            if tokens.shape[1] > 1:
+                token = tokens[rows, best]
+        obj_ptr = self._pointer_or_absent(self.obj_ptr_proj(token), visible)
+        return HeadOutput(masks, high_res, obj_ptr, object_score_logits)
+
+    def mask_as_output(
+        self, pix_feat: torch.Tensor, high_res_feats: list[torch.Tensor], masks: torch.Tensor
+    ) -> HeadOutput:
+        """A binary mask prompt [B, 1, S, S] taken as the answer itself (+-10 logits); the
+        decoder runs on the raw features only to derive the object pointer."""
+        masks = masks.float()
+        high_res = masks * MASK_AS_OUTPUT_SCALE + MASK_AS_OUTPUT_BIAS
+        low_res = F.interpolate(
+            high_res, (high_res.shape[-2] // 4, high_res.shape[-1] // 4),
+            mode="bilinear", align_corners=False, antialias=True,
+        )
+        downsampled = self.mask_downsample(masks.to(pix_feat.dtype))
+        obj_ptr = self.decode_masks(pix_feat, high_res_feats, mask_logits=downsampled).obj_ptr
+        visible = masks.flatten(1).gt(0).any(dim=1, keepdim=True)  # [B, 1]
+        object_score_logits = visible.float() * MASK_AS_OUTPUT_SCALE + MASK_AS_OUTPUT_BIAS
+        return HeadOutput(low_res, high_res, self._pointer_or_absent(obj_ptr, visible), object_score_logits)
+
+    def _pointer_or_absent(self, obj_ptr: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        """obj_ptr [B, C] where visible [B, 1], the learned `no_obj_ptr` elsewhere."""
+        weight = visible.to(obj_ptr.dtype)
+        return weight * obj_ptr + (1 - weight) * self.no_obj_ptr
+
+    def encode_memory(
+        self,
+        vision_feats: torch.Tensor,
+        high_res_masks: torch.Tensor,
+        object_score_logits: torch.Tensor,
+        binarize: bool,
+    ) -> torch.Tensor:
+        """A frame's memory for B objects: vision_feats [1 or B, C, h, w] (raw, without memory)
+        fused with masks [B, 1, S, S] -> [B, mem_dim, h, w]. Masks enter as
+        sigmoid(logits) (or a hard 0/1 when `binarize`) scaled to the memory encoder's range;
+        absent objects get the learned `no_obj_embed_spatial` added (SAM 2.1)."""
+        cfg = self.config
+        masks = (high_res_masks > 0).float() if binarize else torch.sigmoid(high_res_masks)
+        masks = masks * cfg.sigmoid_scale_for_mem_enc + cfg.sigmoid_bias_for_mem_enc
+        features = self.memory_encoder(vision_feats, masks.to(vision_feats.dtype), skip_mask_sigmoid=True)
+        features = features["vision_features"]
+        if self.no_obj_embed_spatial is not None:
+            absent = (object_score_logits <= 0).to(features.dtype)  # [B, 1]
+            features = features + absent[:, :, None, None] * self.no_obj_embed_spatial[:, :, None, None]
+        return features
+
+    def memory_position_encoding(self, height: int, width: int) -> torch.Tensor:
+        """The memory's spatial position encoding [1, mem_dim, h, w] (the same for every
+        memory, so predictors compute it once)."""
+        return self.memory_encoder.position_encoding.encode_grid(height, width, self.device)[None].to(self.dtype)
+
+    def pointer_position_encoding(self, offsets: torch.Tensor, max_offset: int) -> torch.Tensor:
+        """Temporal codes [P, mem_dim] of object pointers `offsets` [P] frames away.
+        Zeros unless the config adds them (SAM 2.1)."""
+        cfg = self.config
+        if not cfg.add_tpos_enc_to_obj_ptrs:
+            return torch.zeros(offsets.shape[0], self.mem_dim, device=self.device, dtype=self.dtype)
+        dim = self.hidden_dim if cfg.proj_tpos_enc_in_obj_ptrs else self.mem_dim
+        code = sine_encoding_1d(offsets.float() / max_offset, dim).to(self.dtype)
+        return self.obj_ptr_tpos_proj(code)

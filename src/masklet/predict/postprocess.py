@@ -39,3 +39,15 @@ def fill_holes_and_remove_sprinkles(
             specks = component_areas(foreground)
             dst[(specks > 0) & (specks <= max_sprinkle_area)] = threshold - 10.0
     return torch.from_numpy(out).reshape(logits.shape).to(logits.device, logits.dtype)
+
+
+def fill_holes(logits: torch.Tensor, max_area: int, fill_value: float = 0.1) -> torch.Tensor:
+    """Video-mask clean-up: background regions (logits <= 0) of at most `max_area` pixels in
+    logits [..., H, W] become weak foreground (`fill_value`), as SAM 2's video predictor does.
+    Runs on the CPU, so it works without any compiled extension."""
+    maps = logits.detach().float().cpu().reshape(-1, *logits.shape[-2:]).numpy()
+    out = maps.copy()
+    for src, dst in zip(maps, out):
+        holes = component_areas(src <= 0)
+        dst[(holes > 0) & (holes <= max_area)] = fill_value
+    return torch.from_numpy(out).reshape(logits.shape).to(logits.device, logits.dtype)

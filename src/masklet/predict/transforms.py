@@ -61,3 +61,16 @@ def preprocess(images: list, resolution: int) -> torch.Tensor:
 def upscale_logits(low_res: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Mask logits [B, C, h, w] -> [B, C, H, W] by bilinear interpolation (float32)."""
     return F.interpolate(low_res.float(), size, mode="bilinear", align_corners=False)
+
+
+def preprocess_video_frame(frame: np.ndarray, resolution: int) -> torch.Tensor:
+    """A video frame [H, W, 3] uint8 RGB -> the network's input [3, S, S].
+
+    Frames are resized as SAM 2's video predictor resizes them (PIL bicubic on the 8-bit
+    image, then scaled to [0, 1] in double precision and ImageNet-normalised), which differs
+    slightly from the antialiased bilinear resize used for still images."""
+    resized = Image.fromarray(np.ascontiguousarray(frame)).resize((resolution, resolution), Image.BICUBIC)
+    x = torch.from_numpy(np.asarray(resized, dtype=np.float64) / 255.0).permute(2, 0, 1).float()
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    return (x - mean) / std

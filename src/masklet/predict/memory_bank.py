@@ -1,0 +1,135 @@
+"""What one tracked object remembers, and which of it a new frame attends to.
+
+Each object keeps its own outputs per frame: conditioning frames (where the user prompted it)
+and non-conditioning frames (where it was tracked). For a frame to be tracked, the object's
+memory bank offers:
+  - spatial memories: every conditioning frame (temporal slot 0) and up to `num_maskmem - 1`
+    of the previous tracked frames (slots 1..num_maskmem-1, oldest first; "previous" means
+    later frames when tracking in reverse);
+  - object pointers: those of the conditioning frames that are not in the future, and of up
+    to `max_obj_ptrs_in_encoder - 1` previous frames, each with its signed frame distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from masklet.config import SAM2Config
+
+
+@dataclass
+class FrameOutput:
+    """One object's result on one frame."""
+
+    pred_masks: torch.Tensor | None  # [1, 1, S/4, S/4] float32 logits (after hole filling);
+    # None once a streaming tracker no longer needs them
+    obj_ptr: torch.Tensor  # [1, C]
+    object_score_logits: torch.Tensor  # [1, 1]
+    maskmem_features: torch.Tensor | None = None  # [1, mem_dim, h, w] bfloat16; None until encoded
+
+    def nbytes(self) -> int:
+        tensors = (self.pred_masks, self.obj_ptr, self.object_score_logits, self.maskmem_features)
+        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
+
+
+@dataclass
+class ObjectMemory:
+    """All outputs of one object: {frame index: FrameOutput}."""
+
+    cond: dict[int, FrameOutput] = field(default_factory=dict)
+    non_cond: dict[int, FrameOutput] = field(default_factory=dict)
+
+    def get(self, frame_idx: int) -> FrameOutput | None:
+        return self.cond.get(frame_idx, self.non_cond.get(frame_idx))
+
+
+@dataclass
+class MemorySelection:
+    """What an object attends to on one frame."""
+
+    spatial: list[tuple[int, FrameOutput]]  # (temporal slot, output), slot 0 = conditioning
+    pointers: list[tuple[int, FrameOutput]]  # (signed frame distance, output)
+
+    def layout(self) -> tuple[int, int]:
+        """Objects with the same layout have memory banks of the same token count."""
+        return len(self.spatial), len(self.pointers)
+
+
+def closest_cond_frames(
+    frame_idx: int, cond: dict[int, FrameOutput], max_frames: int
+) -> tuple[dict[int, FrameOutput], dict[int, FrameOutput]]:
+    """Split conditioning frames into those attended to and the rest: at most `max_frames`
+    (-1: all), always the nearest before and the nearest at-or-after `frame_idx`, then
+    the temporally closest others."""
+    if max_frames == -1 or len(cond) <= max_frames:
+        return cond, {}
+    if max_frames < 2:
+        raise ValueError("max_cond_frames_in_attn must be -1 or at least 2")
+    chosen: dict[int, FrameOutput] = {}
+    before = [t for t in cond if t < frame_idx]
+    after = [t for t in cond if t >= frame_idx]
+    if before:
+        chosen[max(before)] = cond[max(before)]
+    if after:
+        chosen[min(after)] = cond[min(after)]
+    others = sorted((t for t in cond if t not in chosen), key=lambda t: abs(t - frame_idx))
+    for t in others[: max_frames - len(chosen)]:
+        chosen[t] = cond[t]
+    rest = {t: v for t, v in cond.items() if t not in chosen}
+    return chosen, rest
+
+
+def previous_frame(frame_idx: int, frames_back: int, stride: int, reverse: bool) -> int:
+    """The frame that memory slot `frames_back` frames before `frame_idx` reads: the frame
+    just before for 1, else every `stride`-th frame counting back from 2 before."""
+    if frames_back == 1:
+        return frame_idx + 1 if reverse else frame_idx - 1
+    if reverse:
+        nearest = -(-(frame_idx + 2) // stride) * stride
+        return nearest + (frames_back - 2) * stride
+    nearest = ((frame_idx - 2) // stride) * stride
+    return nearest - (frames_back - 2) * stride
+
+
+def select_memory(
+    memory: ObjectMemory, frame_idx: int, reverse: bool, num_frames: int | None, config: SAM2Config
+) -> MemorySelection:
+    """The memories and pointers an object attends to when tracked onto `frame_idx`.
+    `num_frames` is None for unbounded streams."""
+    cond, unselected_cond = closest_cond_frames(frame_idx, memory.cond, config.max_cond_frames_in_attn)
+
+    def tracked(t: int) -> FrameOutput | None:
+        return memory.non_cond.get(t, unselected_cond.get(t))
+
+    spatial = [(0, out) for out in cond.values()]
+    for slot in range(1, config.num_maskmem):
+        frames_back = config.num_maskmem - slot
+        out = tracked(previous_frame(frame_idx, frames_back, config.memory_temporal_stride_for_eval, reverse))
+        if out is not None:
+            spatial.append((slot, out))
+
+    sign = -1 if reverse else 1
+    in_past = (lambda t: t >= frame_idx) if reverse else (lambda t: t <= frame_idx)
+    pointers = [
+        ((frame_idx - t) * sign if config.use_signed_tpos_enc_to_obj_ptrs else abs(frame_idx - t), out)
+        for t, out in cond.items()
+        if in_past(t)
+    ]
+    max_pointers = pointer_window(num_frames, config)
+    for distance in range(1, max_pointers):
+        t = frame_idx - distance * sign
+        if t < 0 or (num_frames is not None and t >= num_frames):
+            break
+        out = tracked(t)
+        if out is not None:
+            pointers.append((distance, out))
+    return MemorySelection(spatial, pointers)
+
+
+def pointer_window(num_frames: int | None, config: SAM2Config) -> int:
+    """How many object pointers a frame may attend to (also their distance normaliser)."""
+    if num_frames is None:
+        return config.max_obj_ptrs_in_encoder
+    return min(num_frames, config.max_obj_ptrs_in_encoder)
