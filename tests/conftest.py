@@ -45,3 +45,38 @@ def truck_image():
 
     data = require_shared_data()
     return np.asarray(Image.open(data / "images" / "truck.jpg").convert("RGB"))
+
+
+def micro_config(image_size: int = 64):
+    """A very small SAM 2 (4-block Hiera, 64x64 input by default) for fast behaviour tests."""
+    from masklet.config import HieraConfig, SAM2Config
+
+    trunk = HieraConfig(
+        embed_dim=16, num_heads=1, stages=(1, 1, 1, 1), global_att_blocks=(3,),
+        window_spec=(4, 4, 4, 4), window_pos_embed_bkg_spatial_size=(4, 4),
+    )
+    return SAM2Config(name=f"micro-{image_size}", image_size=image_size, trunk=trunk)
+
+
+def visible_objects(model, bias: float = 2.0):
+    """Shift the object-score head so seeded weights call objects visible (they say
+    'absent' otherwise, which blanks every tracked mask)."""
+    with torch.no_grad():
+        model.get_parameter("sam_mask_decoder.pred_obj_score_head.layers.2.bias").add_(bias)
+    return model
+
+
+@pytest.fixture(scope="session")
+def micro_model():
+    return visible_objects(seeded_model(micro_config(128)))
+
+
+@pytest.fixture(scope="session")
+def bedroom_frames():
+    """The first 18 frames of the real bedroom video, halved to 480x270."""
+    import numpy as np
+    from PIL import Image
+
+    folder = require_shared_data() / "videos" / "bedroom"
+    paths = sorted(folder.glob("*.jpg"))[:18]
+    return [np.asarray(Image.open(p).convert("RGB").resize((480, 270))) for p in paths]

@@ -25,7 +25,7 @@ from masklet.predict.memory_bank import FrameOutput, select_memory
 from masklet.predict.results import FrameResult
 from masklet.predict.tracking import FrameFeatures, TrackingEngine
 from masklet.predict.transforms import image_to_tensor, preprocess_video_frame
-from masklet.predict.video import TrackedObject, mask_prompt, non_overlapping, prompt_points, resize_logits
+from masklet.predict.video import TrackedObject, commit_prompts, mask_prompt, non_overlapping, prompt_points, resize_logits
 
 
 class StreamTracker:
@@ -204,17 +204,7 @@ class StreamTracker:
 
     def _commit_prompts(self) -> None:
         """Encode the memories of the current frame's prompts before moving on."""
-        pending = [(obj, storage, frame, out) for obj in self.objects.values()
-                   for storage in ("non_cond", "cond") for frame, out in obj.pending[storage].items()]
-        if not pending:
-            return
-        self.engine.encode_prompted(self._features, [p[3] for p in pending])
-        for obj, storage, frame, out in pending:
-            getattr(obj.memory, storage)[frame] = out
-            if storage == "cond":
-                obj.memory.non_cond.pop(frame, None)
-            obj.tracked[frame] = False
-            obj.pending[storage].clear()
+        commit_prompts(self.engine, list(self.objects.values()), lambda frame_idx: self._features)
 
     # ------------------------------------------------------------------ helpers
 

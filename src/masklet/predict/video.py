@@ -391,15 +391,11 @@ class VideoPredictor:
         objects' memory banks."""
         if not state.objects:
             raise RuntimeError("no object has prompts: add points, a box or a mask first")
+        committed = commit_prompts(state.engine, list(state.objects.values()), state.features)
+        if self.clear_non_cond_mem_around_input:
+            for obj, frame_idx in committed:
+                self._clear_memory_around(obj, frame_idx)
         for obj_id, obj in state.objects.items():
-            for storage in ("non_cond", "cond"):
-                for frame_idx, out in obj.pending[storage].items():
-                    if out.maskmem_features is None:
-                        state.engine.encode_prompted(state.features(frame_idx), [out])
-                    getattr(obj.memory, storage)[frame_idx] = out
-                    if self.clear_non_cond_mem_around_input:
-                        self._clear_memory_around(obj, frame_idx)
-                obj.pending[storage].clear()
             if not obj.memory.cond:
                 raise RuntimeError(
                     f"object id {obj_id!r} has no prompts: add points, a box or a mask for it, or remove it"
@@ -457,6 +453,29 @@ class VideoPredictor:
                 raise KeyError(f"unknown object id {obj_id!r}; known ids: {state.obj_ids}")
             state.objects[obj_id] = TrackedObject()
         return state.objects[obj_id]
+
+
+def commit_prompts(engine: TrackingEngine, objects: list[TrackedObject], features_of) -> list[tuple[TrackedObject, int]]:
+    """Move the outputs of prompts into the objects' memories, encoding those without a
+    memory yet (all objects prompted on a frame in one batch). `features_of(frame_idx)` gives
+    a frame's features. Returns the (object, frame) pairs committed."""
+    by_frame: dict[int, list] = {}
+    for obj in objects:
+        for storage in ("non_cond", "cond"):
+            for frame_idx, out in obj.pending[storage].items():
+                by_frame.setdefault(frame_idx, []).append((obj, storage, out))
+            obj.pending[storage] = {}
+    committed = []
+    for frame_idx, entries in by_frame.items():
+        fresh = [out for _, _, out in entries if out.maskmem_features is None]
+        if fresh:
+            engine.encode_prompted(features_of(frame_idx), fresh)
+        for obj, storage, out in entries:
+            getattr(obj.memory, storage)[frame_idx] = out
+            if storage == "cond":
+                obj.memory.non_cond.pop(frame_idx, None)
+            committed.append((obj, frame_idx))
+    return committed
 
 
 def prompt_points(
