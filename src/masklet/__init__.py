@@ -21,9 +21,11 @@ from masklet.config import (  # noqa: E402
     list_configs,
     register_config,
 )
+from masklet.predict.automatic import MaskGenerator, SAM2AutomaticMaskGenerator  # noqa: E402
 from masklet.predict.image import ImagePredictor  # noqa: E402
 
 __all__ = [
-    "CheckpointError", "HieraConfig", "ImagePredictor", "SAM2Config", "build_model", "download",
+    "CheckpointError", "HieraConfig", "ImagePredictor", "MaskGenerator", "SAM2AutomaticMaskGenerator",
+    "SAM2Config", "build_model", "download",
     "get_config", "list_configs", "load_model", "register_config", "save_model",
 ]
