@@ -5,7 +5,8 @@ Run in a venv with the reference installed (see setup_refvenv.sh), from the repo
 It builds the reference sam2.1-hiera-tiny on the CPU with the seeded weights of weights.py,
 runs `SAM2AutomaticMaskGenerator` on a real image for each case of AUTOMASK_CASES and writes
 tests/fixtures/parity/automask/<case>.npz: the records (masks as packed bits) and the
-generator arguments used.
+generator arguments used. It also writes nms.npz: torchvision's `batched_nms` (which the
+reference generator uses) on seeded random boxes with many tied scores.
 
 Random weights give masks that spread over most of the image, so the cases lower the quality
 thresholds. Where a case filters on predicted IoU or stability, the threshold is put in the
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cases import REPO, SHARED_IMAGES
+from cases import REPO, SEED, SHARED_IMAGES
 from make_image_fixtures import build_reference
 
 FIXTURES = REPO / "tests" / "fixtures" / "parity" / "automask"
@@ -114,6 +115,30 @@ def pack(records: list[dict], arguments: dict, image: str, window: tuple) -> dic
     }
 
 
+# (number of boxes, IoU threshold) of the torchvision NMS checks; above 1,000 boxes torchvision
+# switches from shifting categories apart to one NMS per category.
+NMS_RUNS = ((300, 0.3), (300, 0.7), (1500, 0.5))
+
+
+def write_nms_fixture() -> None:
+    from torchvision.ops import batched_nms
+
+    rng = np.random.default_rng(SEED)
+    arrays = {}
+    for i, (count, threshold) in enumerate(NMS_RUNS):
+        corners = rng.uniform(0, 100, (count, 2))
+        sizes = rng.uniform(0, 60, (count, 2)) * (rng.random((count, 1)) > 0.05)  # some empty boxes
+        boxes = np.concatenate([corners, corners + sizes], axis=1).astype(np.float32)
+        scores = rng.integers(0, 20, count).astype(np.float32)  # many ties
+        categories = rng.integers(0, 3, count)
+        kept = batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(categories), threshold)
+        arrays.update({
+            f"{i}_boxes": boxes, f"{i}_scores": scores, f"{i}_categories": categories,
+            f"{i}_threshold": np.float32(threshold), f"{i}_kept": kept.numpy(),
+        })
+    np.savez_compressed(FIXTURES / "nms.npz", **arrays)
+
+
 def main(names: list[str]) -> None:
     import sam2.utils.misc
     from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
@@ -121,10 +146,12 @@ def main(names: list[str]) -> None:
     sam2.utils.misc.get_connected_components = cpu_connected_components
     torch.set_grad_enabled(False)
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    model = build_reference(CONFIG)
-    for name, (image_name, window, arguments, gap_thresholds) in AUTOMASK_CASES.items():
-        if names and name not in names:
-            continue
+    if not names or "nms" in names:
+        write_nms_fixture()
+    selected = [name for name in AUTOMASK_CASES if not names or name in names]
+    model = build_reference(CONFIG) if selected else None
+    for name in selected:
+        image_name, window, arguments, gap_thresholds = AUTOMASK_CASES[name]
         start = time.time()
         image = load_case_image(image_name, window)
         arguments = dict(arguments)
