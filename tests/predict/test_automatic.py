@@ -354,3 +354,28 @@ def test_explicit_point_grids_and_pil_images(small_model):
     for a, b in itertools.zip_longest(records, from_side.generate(image)):
         np.testing.assert_array_equal(a["segmentation"], b["segmentation"])
         assert a["point_coords"] == b["point_coords"]
+
+
+def test_single_mask_per_point(small_model):
+    generator = MaskGenerator(
+        small_model, points_per_side=2, multimask_output=False,
+        pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=1.0,
+    )
+    records = generator.generate(_random_image(64, 80, seed=3))
+    assert sorted(tuple(r["point_coords"][0]) for r in records) == [(20, 16), (20, 48), (60, 16), (60, 48)]
+
+
+def test_from_pretrained_loads_the_model_and_passes_arguments(small_model, monkeypatch):
+    import masklet.checkpoint
+
+    loaded = []
+
+    def fake_load_model(name_or_path, device, dtype):
+        loaded.append((name_or_path, device, dtype))
+        return small_model
+
+    monkeypatch.setattr(masklet.checkpoint, "load_model", fake_load_model)
+    generator = MaskGenerator.from_pretrained("sam2.1-hiera-tiny", points_per_side=4, output_mode="coco_rle")
+    assert loaded == [("sam2.1-hiera-tiny", "cpu", torch.float32)]
+    assert generator.model is small_model and generator.output_mode == "coco_rle"
+    assert generator.point_grids[0].shape == (16, 2)

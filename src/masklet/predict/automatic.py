@@ -266,10 +266,13 @@ class MaskGenerator:
         image_hw: tuple[int, int],
     ) -> _Candidates:
         """Masks for points [B, 2] (crop pixels) that pass the quality filters and do not end
-        at an inner crop edge."""
+        at an inner crop edge. Masks are made on the model's device, the records on the CPU."""
+        device = self.model.device
         crop_h, crop_w = embedding.crop_hw
+        points = points.to(device)
         # Crop pixels -> [0, 1] -> the model's S x S input frame.
-        model_points = points / torch.tensor([crop_w, crop_h], dtype=torch.float32) * self.model.image_size
+        crop_size = torch.tensor([crop_w, crop_h], dtype=torch.float32, device=device)
+        model_points = points / crop_size * self.model.image_size
         low_res, iou_preds = self._decode(embedding, model_points, None, self.multimask_output)
         masks_per_point = low_res.shape[1]
         low_res = low_res.flatten(0, 1)  # [B * M, h, w]
@@ -291,18 +294,18 @@ class MaskGenerator:
 
         crop_masks = logits > self.mask_threshold
         x0, y0, _, _ = crop_box
-        boxes = masks_to_boxes(crop_masks) + torch.tensor([x0, y0, x0, y0])
+        boxes = masks_to_boxes(crop_masks) + torch.tensor([x0, y0, x0, y0], device=device)
         image_h, image_w = image_hw
         keep = ~boxes_near_crop_edge(boxes, crop_box, [0, 0, image_w, image_h])
         crop_masks = crop_masks[keep]
-        image_masks = torch.zeros(crop_masks.shape[0], image_h, image_w, dtype=torch.bool)
+        image_masks = torch.zeros(crop_masks.shape[0], image_h, image_w, dtype=torch.bool, device=device)
         image_masks[:, y0 : y0 + crop_h, x0 : x0 + crop_w] = crop_masks
         return _Candidates(
             rles=masks_to_uncompressed_rle(image_masks),
-            boxes=boxes[keep],
-            iou_preds=iou_preds[keep],
-            points=points[keep] + torch.tensor([x0, y0]),
-            stability_score=stability[keep],
+            boxes=boxes[keep].cpu(),
+            iou_preds=iou_preds[keep].cpu(),
+            points=(points[keep] + torch.tensor([x0, y0], device=device)).cpu(),
+            stability_score=stability[keep].cpu(),
             crop_boxes=torch.tensor([crop_box], dtype=torch.int64).expand(int(keep.sum()), 4),
         )
 
@@ -344,7 +347,7 @@ class MaskGenerator:
             repeat_image=coords.shape[0] > 1,
             high_res_features=embedding.high_res_feats,
         )
-        return low_res.float().cpu(), iou_preds.float().cpu()
+        return low_res.float(), iou_preds.float()
 
     def _upscale(self, low_res: torch.Tensor, crop_hw: tuple[int, int]) -> torch.Tensor:
         """Low-res logits [K, h, w] -> logits [K, H, W] of the crop, after removing small
