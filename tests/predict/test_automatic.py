@@ -13,7 +13,7 @@ import torch
 
 import masklet
 from masklet.io.rle import rle_decode, rle_encode
-from masklet.predict.automatic import MaskGenerator
+from masklet.predict.automatic import MaskGenerator, _CropEmbedding
 from masklet.predict.automatic_ops import (
     batched_nms,
     boxes_near_crop_edge,
@@ -115,6 +115,52 @@ def test_grid_is_decoded_in_batches(small_model, monkeypatch, use_m2m):
     # as mask prompts, 64 at a time.
     per_batch = [(64, True)] + ([(64, False)] * 3 if use_m2m else [])
     assert decoder.calls == per_batch * 16
+
+
+# ---------------------------------------------------------------------- crops
+
+
+def _disk_decoder(image_size: int, radius: float):
+    """Stands in for MaskGenerator._decode: for each point, logits of a disk of `radius` crop
+    pixels around it (positive inside), the same for every output mask, predicted IoU 0.9."""
+
+    def decode(embedding, model_points, mask_input, multimask_output):
+        crop_h, crop_w = embedding.crop_hw
+        side = image_size // 4
+        centres = (torch.arange(side) + 0.5) / side  # low-res pixel centres in [0, 1]
+        x, y = (model_points / image_size).unbind(-1)  # [B]
+        dx = (centres[None, None, :] - x[:, None, None]) * crop_w  # [B, 1, side]
+        dy = (centres[None, :, None] - y[:, None, None]) * crop_h  # [B, side, 1]
+        logits = radius - (dx**2 + dy**2).sqrt()  # [B, side, side]
+        count = 3 if multimask_output else 1
+        return logits[:, None].expand(-1, count, -1, -1), torch.full((len(logits), count), 0.9)
+
+    return decode
+
+
+def test_crop_layers_find_masks_in_image_coordinates(small_model):
+    # A 300 x 200 image gives the layer-1 crops x0 in (0, 116), y0 in (0, 66), 184 x 134 each.
+    crop_centres = [(92, 67), (92, 133), (208, 67), (208, 133)]
+    layer_0 = np.array([(x / 300, y / 200) for x, y in crop_centres])
+    generator = MaskGenerator(
+        small_model, points_per_side=None, point_grids=[layer_0, np.array([[0.5, 0.5]])],
+        crop_n_layers=1, stability_score_thresh=0.5,
+    )
+    # Only the crop geometry matters here: no image features, a synthetic decoder.
+    generator._embed = lambda crop: _CropEmbedding(None, None, crop.shape[:2])
+    generator._decode = _disk_decoder(small_model.image_size, radius=10.0)
+    records = generator.generate(_random_image(200, 300))
+
+    # Every disk is found on the whole image and in one crop; the crop's copy wins.
+    assert len(records) == 4
+    for record in records:
+        (x, y), = record["point_coords"]
+        assert (x, y) in crop_centres
+        assert record["crop_box"] == [0 if x < 150 else 116, 0 if y < 100 else 66, 184, 134]
+        ys, xs = np.nonzero(record["segmentation"])
+        assert abs(xs.mean() - x) < 1 and abs(ys.mean() - y) < 1
+        assert record["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()]
+        assert 17 <= record["bbox"][2] <= 21 and 17 <= record["bbox"][3] <= 21
 
 
 # ---------------------------------------------------------------------- records and output modes

@@ -107,8 +107,9 @@ class MaskGenerator:
         image side; deeper layers overlap proportionally less.
       crop_n_points_downscale_factor: layer i uses points_per_side / factor**i points per side.
       point_grids: explicit grids, one [K, 2] array of (x, y) in [0, 1] per crop layer.
-      min_mask_region_area: if > 0, holes and islands of at most this many low-res mask pixels
-        are removed from every predicted mask.
+      min_mask_region_area: if > 0, holes and islands of at most this many pixels of the
+        low-res masks (S/4 x S/4, 256 x 256 for 1024-pixel models) are removed from every
+        predicted mask before it is scaled up, as the reference does.
       output_mode: "binary_mask", "uncompressed_rle" or "coco_rle".
       use_m2m: refine every mask once more, feeding it back as a mask prompt.
       multimask_output: three masks per point instead of one.
@@ -196,7 +197,8 @@ class MaskGenerator:
         """Full-resolution clean-up of `generate` records (any output mode): fill holes and
         remove islands smaller than `min_area` pixels, then drop masks whose new box overlaps
         an unchanged or higher-ranked mask's box by IoU > nms_thresh. Changed masks get new
-        segmentation, area and bbox."""
+        segmentation, area and bbox. Like the reference's, `generate` does not call this
+        (min_mask_region_area cleans the low-res masks instead); apply it to its output."""
         if not records:
             return []
         cleaned, changed = [], []
