@@ -117,6 +117,13 @@ def test_grid_is_decoded_in_batches(small_model, monkeypatch, use_m2m):
     assert decoder.calls == per_batch * 16
 
 
+def test_last_batch_holds_the_remaining_points(small_model, monkeypatch):
+    decoder = _CountingDecoder()
+    monkeypatch.setattr(small_model.sam_mask_decoder, "forward", decoder)
+    MaskGenerator(small_model, points_per_side=5, points_per_batch=12).generate(_random_image(40, 60))
+    assert decoder.calls == [(12, True), (12, True), (1, True)]
+
+
 # ---------------------------------------------------------------------- crops
 
 
