@@ -5,9 +5,10 @@ an object added after a first propagation, a correction click, reverse propagati
 prompts, removing an object; SAM 2.1 and 2.0; non-overlapping masks) run on real frames with
 the seeded weights; the fixtures hold every output of every call of the reference, run with
 reference-compatible settings (`fill_hole_area=0`, memories stored in bfloat16).
-Checks per output: same frame and object ids in the same order, per-object mask IoU >= 0.99
-(at logit 0 and, to test more than near-full masks, at each object's median logit), logits
-within 0.05 (stored as float16 on an 8-pixel grid).
+Checks per output: same frame and object ids in the same order, per-object mask IoU >= 0.99,
+logits within 0.05 everywhere on an 8-pixel grid (the fixture stores them as float16; with
+the seeded weights tracked masks cover most of the frame, so the logits, which range over
+about +-15 and -1024 for absent objects, are the sharper check).
 """
 
 from __future__ import annotations
@@ -55,8 +56,6 @@ def test_video_predictor_matches_reference(scenario):
         np.testing.assert_allclose(sampled, ref["logits"], atol=LOGIT_TOL, rtol=0, err_msg=where)
         for k, obj_id in enumerate(record.obj_ids):
             assert iou(record.logits[k] > 0, ref["masks"][k]) >= IOU_MIN, f"{where} object {obj_id}"
-            median = np.median(ref["logits"][k])
-            assert iou(sampled[k] > median, ref["logits"][k] > median) >= IOU_MIN, f"{where} object {obj_id}"
 
 
 def test_video_fixtures_tell_other_weights_apart():
