@@ -236,12 +236,15 @@ def test_stream_frame_of_another_size():
             list(stream)
 
 
-def test_closing_a_stream_midway_stops_it():
-    stream = open_video(np.zeros((4, 6, 3), np.uint8) for _ in range(1000))
+@pytest.mark.parametrize("prefetch", [0, 3])
+def test_closing_a_stream_midway_stops_it(prefetch):
+    stream = open_video((np.zeros((4, 6, 3), np.uint8) for _ in range(1000)), prefetch=prefetch)
     frames = iter(stream)
     next(frames)
     next(frames)
     stream.close()
+    with pytest.raises(VideoReadError, match="closed"):
+        next(frames)
     with pytest.raises(VideoReadError, match="closed"):
         iter(stream)
 

@@ -309,8 +309,9 @@ class RandomAccessSource(VideoSource):
         direction = step if step in (1, -1) else 0
         self._last = i
         frame = self._fetch(i, backward=direction < 0)
-        if direction and self._prefetch:
-            self._schedule(range(i + direction, i + direction * (self._prefetch + 1), direction), backward=direction < 0)
+        if self._prefetch:
+            ahead = range(i + direction, i + direction * (self._prefetch + 1), direction) if direction else range(0)
+            self._schedule(ahead, backward=direction < 0)
         return frame
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -341,11 +342,14 @@ class RandomAccessSource(VideoSource):
         return frame
 
     def _schedule(self, indices: range, backward: bool) -> None:
+        """Queue background reads of `indices`, dropping queued reads no longer wanted."""
         wanted = [i for i in indices if 0 <= i < self.num_frames and i not in self._cache]
         with self._pending_lock:
             for i, future in list(self._pending.items()):
-                if i not in wanted and future.cancel():
-                    del self._pending[i]
+                if i not in wanted:
+                    future.cancel()  # a cancelled future's done callback forgets it
+            if not wanted:
+                return
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="masklet-video")
             for i in wanted:
@@ -433,6 +437,7 @@ class FrameStream(VideoSource):
         self._closed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._release_lock = threading.Lock()
         try:
             first = next(frames)
         except StopIteration:
@@ -451,8 +456,7 @@ class FrameStream(VideoSource):
         )
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        if self._closed:
-            raise VideoReadError(f"{self.name} is closed")
+        self._check_open()
         if self._started:
             raise VideoReadError(
                 f"{self.name} is a stream and can be iterated only once; open it again, "
@@ -463,9 +467,17 @@ class FrameStream(VideoSource):
 
     def _iterate(self) -> Iterator[np.ndarray]:
         first, self._first = self._first, None
+        self._check_open()
         yield first
         raw_frames = self._pulled_ahead() if self._prefetch else self._frames
-        for n, raw in enumerate(raw_frames, start=1):
+        n = 0
+        while True:
+            self._check_open()
+            try:
+                raw = next(raw_frames)
+            except StopIteration:
+                break
+            n += 1
             frame = as_rgb_frame(raw, f"frame {n} of {self.name}")
             if frame.shape[:2] != (self.height, self.width):
                 raise VideoReadError(
@@ -480,7 +492,11 @@ class FrameStream(VideoSource):
         self._thread = threading.Thread(target=self._produce, args=(items,), name="masklet-video-stream", daemon=True)
         self._thread.start()
         while True:
-            kind, value = items.get()
+            try:
+                kind, value = items.get(timeout=0.05)
+            except queue.Empty:
+                self._check_open()
+                continue
             if kind == "frame":
                 yield value
             elif kind == "error":
@@ -510,8 +526,13 @@ class FrameStream(VideoSource):
                 continue
         return False
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise VideoReadError(f"{self.name} is closed")
+
     def _release(self) -> None:
-        on_close, self._on_close = self._on_close, None
+        with self._release_lock:
+            on_close, self._on_close = self._on_close, None
         if on_close is not None:
             on_close()
 
