@@ -174,7 +174,8 @@ def test_list_of_arrays_pil_images_and_paths(tmp_path):
     palette = Image.new("P", (6, 4), 0)
     palette.putpalette([11, 12, 13] + [0] * 765)
     Image.new("L", (6, 4), 21).save(tmp_path / "grey.png")
-    frames = [rgb, grey, rgba, palette, Image.new("RGBA", (6, 4), (1, 2, 3, 4)), tmp_path / "grey.png", str(tmp_path / "grey.png")]
+    rgba_image = Image.new("RGBA", (6, 4), (1, 2, 3, 4))
+    frames = [rgb, grey, rgba, palette, rgba_image, tmp_path / "grey.png", str(tmp_path / "grey.png")]
     with open_video(frames) as video:
         assert (len(video), video.height, video.width, video.fps) == (7, 4, 6, None)
         got = [tuple(int(c) for c in video[i][0, 0]) for i in range(len(video))]

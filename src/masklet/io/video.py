@@ -32,7 +32,9 @@ from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-_FRAME_KINDS = "an RGB uint8 array [H, W, 3] (grey [H, W] and RGBA [H, W, 4] are converted), a PIL image or an image path"
+_FRAME_KINDS = (
+    "an RGB uint8 array [H, W, 3] (grey [H, W] and RGBA [H, W, 4] are converted), a PIL image or an image path"
+)
 
 
 class VideoReadError(ValueError):
@@ -66,12 +68,13 @@ def open_video(source: Any, *, prefetch: int = 4, cache_mib: float = 256) -> Vid
     if isinstance(source, Sequence):
         if len(source) == 0:
             raise VideoReadError(f"the {type(source).__name__} of frames is empty: a video needs at least one frame")
-        return FrameSequence(list(source), name=f"list of {len(source)} frames", prefetch=prefetch, cache_bytes=cache_bytes)
+        name = f"{type(source).__name__} of {len(source)} frames"
+        return FrameSequence(list(source), name=name, prefetch=prefetch, cache_bytes=cache_bytes)
     if isinstance(source, Iterable):
         return FrameStream(iter(source), name=f"{type(source).__name__} of frames", prefetch=prefetch)
     raise VideoReadError(
-        f"cannot open an object of type {type(source).__name__} as a video: expected a video file or frame folder path, "
-        "a stream URL, a list of frames, an array [T, H, W, 3] or an iterable of frames"
+        f"cannot open an object of type {type(source).__name__} as a video: expected a video file or "
+        "frame folder path, a stream URL, a list of frames, an array [T, H, W, 3] or an iterable of frames"
     )
 
 
@@ -79,6 +82,7 @@ def _open_path(source: str | os.PathLike, prefetch: int, cache_bytes: int) -> Vi
     text = os.fspath(source)
     if isinstance(text, bytes):
         text = os.fsdecode(text)
+    # PyAV is imported only once a video file or URL is opened.
     if _URL.match(text):
         from masklet.io.video_av import open_av_stream
 
@@ -102,10 +106,8 @@ def natural_sort_key(name: str) -> tuple:
 
 
 def _open_folder(folder: Path, prefetch: int, cache_bytes: int) -> FrameSequence:
-    frames = sorted(
-        (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
-        key=lambda p: natural_sort_key(p.name),
-    )
+    frames = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+    frames = sorted((p for p in frames if p.is_file()), key=lambda p: natural_sort_key(p.name))
     if not frames:
         kinds = " ".join(sorted(IMAGE_SUFFIXES))
         raise VideoReadError(f"folder {folder} has no image frames (looked for {kinds}, any case)")
@@ -132,16 +134,10 @@ def as_rgb_frame(frame: Any, what: str) -> np.ndarray:
         array = _read_image(Path(frame))
     elif isinstance(frame, Image.Image):
         array = np.asarray(frame.convert("RGB"))
-    elif isinstance(frame, np.ndarray) or hasattr(frame, "__array__"):
-        array = np.asarray(frame)
     else:
-        raise VideoReadError(f"{what} is of type {type(frame).__name__}; a frame must be {_FRAME_KINDS}")
-    if array.dtype != np.uint8:
-        raise VideoReadError(f"{what} has dtype {array.dtype}; frames must be uint8 (0..255)")
+        array = check_frame_array(frame, what)
     if array.ndim == 2:
         array = array[:, :, None]
-    if array.ndim != 3 or array.shape[2] not in (1, 3, 4) or 0 in array.shape:
-        raise VideoReadError(f"{what} has shape {list(array.shape)}; a frame must be {_FRAME_KINDS}")
     if array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     array = np.ascontiguousarray(array[:, :, :3])
@@ -151,29 +147,45 @@ def as_rgb_frame(frame: Any, what: str) -> np.ndarray:
     return array
 
 
+def check_frame_array(frame: Any, what: str) -> np.ndarray:
+    """`frame` as an array after checking it is a uint8 frame [H, W], [H, W, 1], [H, W, 3] or [H, W, 4]."""
+    if not (isinstance(frame, np.ndarray) or hasattr(frame, "__array__")):
+        raise VideoReadError(f"{what} is of type {type(frame).__name__}; a frame must be {_FRAME_KINDS}")
+    array = np.asarray(frame)
+    if array.dtype != np.uint8:
+        raise VideoReadError(f"{what} has dtype {array.dtype}; frames must be uint8 (0..255)")
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)) or 0 in array.shape:
+        raise VideoReadError(f"{what} has shape {list(array.shape)}; a frame must be {_FRAME_KINDS}")
+    return array
+
+
+def _unreadable_image(path: str | os.PathLike, error: Exception) -> VideoReadError:
+    kinds = " ".join(sorted(IMAGE_SUFFIXES))
+    return VideoReadError(f"cannot read frame image {path} ({error}); frames must be readable images ({kinds})")
+
+
+_IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
+
+
 def _read_image(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))
-    except FileNotFoundError as e:
-        raise VideoReadError(f"frame image {path} does not exist") from e
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        kinds = " ".join(sorted(IMAGE_SUFFIXES))
-        raise VideoReadError(f"cannot read frame image {path} ({e}); frames must be readable images ({kinds})") from e
+    except _IMAGE_ERRORS as e:
+        raise _unreadable_image(path, e) from e
 
 
-def _image_size(frame: Any, what: str) -> tuple[int, int]:
-    """(height, width) of a frame, reading only the header for image files."""
+def _frame_size(frame: Any, what: str) -> tuple[int, int]:
+    """(height, width) of a frame, reading only the header of image files."""
     if isinstance(frame, (str, os.PathLike)):
         try:
             with Image.open(frame) as image:
                 return image.height, image.width
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-            kinds = " ".join(sorted(IMAGE_SUFFIXES))
-            raise VideoReadError(f"cannot read frame image {frame} ({e}); frames must be readable images ({kinds})") from e
+        except _IMAGE_ERRORS as e:
+            raise _unreadable_image(frame, e) from e
     if isinstance(frame, Image.Image):
         return frame.height, frame.width
-    height, width = as_rgb_frame(frame, what).shape[:2]
+    height, width = check_frame_array(frame, what).shape[:2]
     return height, width
 
 
@@ -273,7 +285,9 @@ class RandomAccessSource(VideoSource):
 
     is_seekable = True
 
-    def __init__(self, *, name: str, num_frames: int, height: int, width: int, fps: float | None, prefetch: int, cache_bytes: int):
+    def __init__(
+        self, *, name: str, num_frames: int, height: int, width: int, fps: float | None, prefetch: int, cache_bytes: int
+    ):
         self.name = name
         self.num_frames = num_frames
         self.height = height
@@ -385,15 +399,23 @@ class FrameSequence(RandomAccessSource):
     size of the first one.
     """
 
-    def __init__(self, frames: Sequence[Any] | np.ndarray, *, name: str, prefetch: int = 4, cache_bytes: int = 256 * 2**20, fps: float | None = None):
+    def __init__(
+        self,
+        frames: Sequence[Any] | np.ndarray,
+        *,
+        name: str,
+        prefetch: int = 4,
+        cache_bytes: int = 256 * 2**20,
+        fps: float | None = None,
+    ):
         if len(frames) == 0:
             raise VideoReadError(f"{name} is empty: a video needs at least one frame")
         if not isinstance(frames, np.ndarray):
             for i, frame in enumerate(frames):
                 if not isinstance(frame, (str, os.PathLike, Image.Image)):
-                    as_rgb_frame(frame, self._describe(frame, i))
+                    check_frame_array(frame, self._describe(frame, i))
         lazy = not isinstance(frames, np.ndarray) and any(isinstance(f, (str, os.PathLike)) for f in frames)
-        height, width = _image_size(frames[0], self._describe(frames[0], 0))
+        height, width = _frame_size(frames[0], self._describe(frames[0], 0))
         super().__init__(
             name=name, num_frames=len(frames), height=height, width=width, fps=fps,
             prefetch=prefetch if lazy else 0, cache_bytes=cache_bytes if lazy else 0,
@@ -427,7 +449,15 @@ class FrameStream(VideoSource):
 
     is_seekable = False
 
-    def __init__(self, frames: Iterator[Any], *, name: str, fps: float | None = None, prefetch: int = 4, on_close: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        frames: Iterator[Any],
+        *,
+        name: str,
+        fps: float | None = None,
+        prefetch: int = 4,
+        on_close: Callable[[], None] | None = None,
+    ):
         self.name = name
         self.fps = fps
         self._frames = frames
