@@ -96,6 +96,18 @@ def test_reading_one_frame_keeps_few_frames(bedroom_mp4, bedroom_reference):
         assert video.cached_bytes <= 2 * 960 * 540 * 3
 
 
+def test_sequential_read_decodes_each_frame_once(bedroom_mp4, bedroom_reference):
+    with open_video(bedroom_mp4, cache_mib=32) as video:
+        frames = 0
+        for i, frame in enumerate(video):
+            frames += 1
+            if i in bedroom_reference:
+                np.testing.assert_array_equal(frame, bedroom_reference[i], err_msg=f"frame {i}")
+            assert video.cached_bytes <= 32 * 2**20
+        assert frames == 200
+        assert video.frames_decoded == 200
+
+
 def test_mp4_matches_jpeg_frames():
     data = require_shared_data() / "videos"
     with open_video(data / "bedroom.mp4") as mp4, open_video(data / "bedroom") as jpegs:
@@ -156,6 +168,26 @@ def test_folder_natural_order_and_filtering(tmp_path):
         assert (len(video), video.height, video.width) == (4, 4, 6)
         assert [int(frame[0, 0, 0]) for frame in video] == [1, 2, 3, 10]
         assert int(video[-1][0, 0, 0]) == 10
+
+
+def test_folder_reads_ahead_in_the_direction_of_travel(tmp_path):
+    for t in range(12):
+        Image.new("RGB", (6, 4), (t, 0, 0)).save(tmp_path / f"{t}.png")
+
+    def wait_for_prefetch(video):
+        video._executor.submit(lambda: None).result()  # one worker: earlier reads are done
+
+    with open_video(tmp_path, prefetch=3) as video:
+        video[0]
+        assert video.cached_frames == 1  # no direction yet: nothing read ahead
+        video[1]
+        wait_for_prefetch(video)
+        assert video.cached_frames == 5  # 0, 1 and 2..4
+        video[8]
+        video[7]
+        wait_for_prefetch(video)
+        assert video.cached_frames == 9  # 0..4, then 8, 7 and 6, 5 (4 was cached)
+        assert [int(video[i][0, 0, 0]) for i in range(12)] == list(range(12))
 
 
 def test_folder_frame_of_another_size_is_named(tmp_path):

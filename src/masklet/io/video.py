@@ -322,9 +322,10 @@ class RandomAccessSource(VideoSource):
         step = 0 if self._last is None else i - self._last
         direction = step if step in (1, -1) else 0
         self._last = i
+        ahead = range(i + direction, i + direction * (self._prefetch + 1), direction) if direction else range(0)
+        self._cancel_pending(keep={i, *ahead})
         frame = self._fetch(i, backward=direction < 0)
         if self._prefetch:
-            ahead = range(i + direction, i + direction * (self._prefetch + 1), direction) if direction else range(0)
             self._schedule(ahead, backward=direction < 0)
         return frame
 
@@ -351,19 +352,26 @@ class RandomAccessSource(VideoSource):
         if future is not None and not future.cancelled():
             frame = future.result()
         else:
-            frame = self._read(i, backward)
+            # A background read may have finished between the two lookups; it caches first.
+            frame = self._cache.get(i)
+            if frame is None:
+                frame = self._read(i, backward)
         self._cache.put(i, frame)
         return frame
 
-    def _schedule(self, indices: range, backward: bool) -> None:
-        """Queue background reads of `indices`, dropping queued reads no longer wanted."""
-        wanted = [i for i in indices if 0 <= i < self.num_frames and i not in self._cache]
+    def _cancel_pending(self, keep: set[int]) -> None:
+        """Drop the queued background reads of frames not in `keep` (a running one finishes)."""
         with self._pending_lock:
             for i, future in list(self._pending.items()):
-                if i not in wanted:
+                if i not in keep:
                     future.cancel()  # a cancelled future's done callback forgets it
-            if not wanted:
-                return
+
+    def _schedule(self, indices: range, backward: bool) -> None:
+        """Queue background reads of the frames `indices` that are not cached or queued yet."""
+        wanted = [i for i in indices if 0 <= i < self.num_frames and i not in self._cache]
+        if not wanted:
+            return
+        with self._pending_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="masklet-video")
             for i in wanted:

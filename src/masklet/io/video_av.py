@@ -140,6 +140,9 @@ class VideoFile(RandomAccessSource):
         with self._lock:
             if self._closed:
                 raise VideoReadError(f"{self.name} is closed")
+            cached = self._cache.get(index)  # a background read may have got it while we waited
+            if cached is not None:
+                return cached
             keep_from = index - self._backward_window + 1 if backward else index
             keys = self._index.keyframes
             key_pos = bisect_right(keys, index) - 1
