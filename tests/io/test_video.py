@@ -40,7 +40,7 @@ def write_video(path, codec, num_frames=40, size=(64, 48), options=None):
         stream.gop_size = 8
         for t in range(num_frames):
             image = np.zeros((height, width, 3), np.uint8)
-            image[..., 0] = 5 * t
+            image[..., 0] = (5 * t) % 256
             image[(3 * t) % height:(3 * t) % height + 8, :, 1] = 255
             image[:, (7 * t) % width:(7 * t) % width + 5, 2] = 200
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
