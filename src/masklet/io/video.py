@@ -477,14 +477,13 @@ class FrameStream(VideoSource):
         self._thread: threading.Thread | None = None
         self._release_lock = threading.Lock()
         try:
-            first = next(frames)
+            self._first: np.ndarray | None = as_rgb_frame(next(frames), f"frame 0 of {name}")
         except StopIteration:
             self._release()
             raise VideoReadError(f"{name} produced no frames") from None
         except BaseException:
             self._release()
             raise
-        self._first: np.ndarray | None = as_rgb_frame(first, f"frame 0 of {name}")
         self.height, self.width = self._first.shape[:2]
 
     def __getitem__(self, index: int) -> np.ndarray:
