@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Iterable, Iterator
 
-import numpy as np
 import torch
 
+from masklet.io.video import as_rgb_frame
 from masklet.model.sam2 import NO_OBJECT_LOGIT, SAM2Model
 from masklet.predict.memory_bank import FrameOutput, select_memory
 from masklet.predict.results import FrameResult
 from masklet.predict.tracking import FrameFeatures, TrackingEngine
-from masklet.predict.transforms import image_to_tensor, preprocess_video_frame
+from masklet.predict.transforms import preprocess_video_frame
 from masklet.predict.video import TrackedObject, commit_prompts, mask_prompt, non_overlapping, prompt_points, resize_logits
 
 
@@ -77,9 +77,9 @@ class StreamTracker:
 
     @torch.inference_mode()
     def track(self, frame) -> FrameResult:
-        """Take the next frame ([H, W, 3] uint8 RGB array or PIL image) and return every
-        object's mask on it."""
-        array = _as_rgb_uint8(frame)
+        """Take the next frame ([H, W, 3] uint8 RGB array, grey or RGBA array, PIL image or
+        image path) and return every object's mask on it."""
+        array = as_rgb_frame(frame, f"frame {self.frame_idx + 1}")
         size = tuple(array.shape[:2])
         if self.frame_size is not None and size != self.frame_size:
             raise ValueError(f"frame {self.frame_idx + 1} is {size[1]}x{size[0]}, the stream's frames are {self.frame_size[1]}x{self.frame_size[0]}")
@@ -230,10 +230,3 @@ class StreamTracker:
         if self.non_overlap_masks:
             logits = non_overlapping(logits)
         return FrameResult(t, self.obj_ids, logits[:, 0], scores, self.mask_threshold)
-
-
-def _as_rgb_uint8(frame) -> np.ndarray:
-    """A frame as [H, W, 3] uint8 RGB (PIL images, grey or RGBA arrays, floats in [0, 1])."""
-    if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3:
-        return frame
-    return (image_to_tensor(frame).permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
