@@ -237,3 +237,19 @@ def test_micro_model_is_visible_by_default(micro_model):
     key = "sam_mask_decoder.pred_obj_score_head.layers.2.bias"
     shift = micro_model.get_parameter(key) - reference.get_parameter(key)
     assert torch.allclose(shift, torch.full_like(shift, 2.0))
+
+
+def test_bfloat16_model_tracks(micro_model, bedroom_frames):
+    """Every dtype boundary (bfloat16 weights, memories and prompts; float32 outputs) holds
+    in both directions and for objects tracked before their first prompt."""
+    import copy
+
+    model = copy.deepcopy(micro_model).to(torch.bfloat16)
+    predictor = new_predictor(model)
+    state = predictor.init_state(bedroom_frames[:4])
+    prompt_three(predictor, state, frame_idx=1)
+    forward = list(predictor.propagate(state, start_frame_idx=0))
+    backward = list(predictor.propagate(state, start_frame_idx=3, reverse=True))
+    assert [r.frame_idx for r in forward + backward] == [0, 1, 2, 3, 3, 2, 1, 0]
+    for result in forward + backward:
+        assert result.logits.dtype == torch.float32 and bool(torch.isfinite(result.logits).all())

@@ -219,7 +219,7 @@ class VideoPredictor:
         Returns (frame_idx, obj_ids, masks [num_objects, 1, H, W] logits on that frame).
         """
         state = inference_state
-        self._check_frame(state, frame_idx)
+        frame_idx = self._check_frame(state, frame_idx)
         coords, point_labels = prompt_points(
             points, labels, box, clear_old_points, normalize_coords, state.video_width, state.video_height, self.image_size
         )
@@ -255,7 +255,7 @@ class VideoPredictor:
         """A binary mask [H, W] for object `obj_id` on a frame; it is taken as the object's
         mask there. Returns (frame_idx, obj_ids, masks [num_objects, 1, H, W] logits)."""
         state = inference_state
-        self._check_frame(state, frame_idx)
+        frame_idx = self._check_frame(state, frame_idx)
         mask_tensor = mask_prompt(mask, self.image_size)
         obj = self._object(state, obj_id, create=True)
         obj.masks[frame_idx] = mask_tensor
@@ -271,7 +271,7 @@ class VideoPredictor:
         """Remove the object's prompts on a frame; the frame becomes an ordinary tracked
         frame. Returns (frame_idx, obj_ids, masks) unless `need_output=False`."""
         state = inference_state
-        self._check_frame(state, frame_idx)
+        frame_idx = self._check_frame(state, frame_idx)
         obj = self._object(state, obj_id)
         obj.points.pop(frame_idx, None)
         obj.masks.pop(frame_idx, None)
@@ -350,7 +350,7 @@ class VideoPredictor:
     def _processing_order(self, state: InferenceState, start, max_frames, reverse) -> range:
         if start is None:
             start = min(t for obj in state.objects.values() for t in obj.memory.cond)
-        self._check_frame(state, start)
+        start = self._check_frame(state, start)
         if max_frames is None:
             max_frames = state.num_frames
         if max_frames < 0:
@@ -440,11 +440,12 @@ class VideoPredictor:
     # ------------------------------------------------------------------ input checks
 
     @staticmethod
-    def _check_frame(state: InferenceState, frame_idx) -> None:
+    def _check_frame(state: InferenceState, frame_idx) -> int:
         if not isinstance(frame_idx, (int, np.integer)) or isinstance(frame_idx, bool):
             raise TypeError(f"frame_idx must be an int, got {type(frame_idx).__name__}")
         if not 0 <= frame_idx < state.num_frames:
             raise IndexError(f"frame_idx {frame_idx} is outside the video's {state.num_frames} frames (0..{state.num_frames - 1})")
+        return int(frame_idx)
 
     @staticmethod
     def _object(state: InferenceState, obj_id, create: bool = False) -> TrackedObject:
