@@ -43,9 +43,10 @@ def _label_anchor(mask: np.ndarray) -> tuple[int, int]:
 
 
 def _draw_ids(canvas: Image.Image, anchors: list[tuple[tuple[int, int], int]]) -> None:
-    """Write each id in white on a box of its object's colour, centred at its anchor."""
+    """Write each id in white on a box of its object's colour, centred at its anchor; the text
+    is 1/30 of the image's shorter side high (at least 10 pixels)."""
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
+    font = ImageFont.load_default(size=max(10, min(canvas.size) // 30))
     for (x, y), obj_id in anchors:
         text = str(obj_id)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
@@ -152,7 +153,8 @@ class VideoOverlayWriter:
 
         frame = _as_image(frame)
         if frame.shape[1::-1] != self.size:
-            raise ValueError(f"frame is {frame.shape[1]}x{frame.shape[0]} but the video is {self.size[0]}x{self.size[1]}")
+            height, width = frame.shape[:2]
+            raise ValueError(f"frame is {width}x{height} but the video is {self.size[0]}x{self.size[1]}")
         if masks is not None:
             frame = overlay_masks(frame, masks, obj_ids, **self.overlay_options)
         if any(self._pad):
