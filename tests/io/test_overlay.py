@@ -141,3 +141,15 @@ def test_mp4_frame_size_must_match(tmp_path):
     with pytest.raises(ValueError, match="fps"):
         VideoOverlayWriter(tmp_path / "out.mp4", fps=0, size=(32, 32))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mp4_close_without_with_and_write_after_close(tmp_path):
+    video = VideoOverlayWriter(tmp_path / "out.mp4", fps=30000 / 1001, size=(16, 16), alpha=0.3)
+    video.write(np.zeros((16, 16, 3), np.uint8), np.ones((1, 16, 16), bool), [4])
+    assert not (tmp_path / "out.mp4").exists()
+    assert video.close() == tmp_path / "out.mp4" and len(read_video(tmp_path / "out.mp4")) == 1
+    assert video.close() == tmp_path / "out.mp4"
+    with pytest.raises(ValueError, match="closed"):
+        video.write(np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(TypeError, match="unknown overlay options"):
+        VideoOverlayWriter(tmp_path / "other.mp4", fps=10, size=(16, 16), colour="red")

@@ -9,6 +9,7 @@ label in the object's colour at the mask pixel nearest to the mask's centroid.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
 
@@ -130,27 +131,30 @@ class VideoOverlayWriter:
             raise ValueError(f"size must be (width, height) > 0, got {size}")
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
+        unknown = set(overlay_options) - {"alpha", "outline", "show_ids"}
+        if unknown:
+            raise TypeError(f"unknown overlay options {sorted(unknown)}; use alpha, outline, show_ids")
         self.path = Path(path)
         self.size = (width, height)
         self.overlay_options = overlay_options
         self.frames_written = 0
         self._pad = (height % 2, width % 2)  # rows, columns to add
-        self._output = atomic_output(self.path)
-        tmp = self._output.__enter__()
-        try:
-            self._container = av.open(str(tmp), mode="w", format="mp4")
+        with ExitStack() as stack:  # undone (temporary file deleted) if setting up fails
+            tmp = stack.enter_context(atomic_output(self.path))
+            self._container = stack.enter_context(av.open(str(tmp), mode="w", format="mp4"))
             self._stream = self._container.add_stream(_video_codec(), rate=Fraction(fps).limit_denominator(100000))
             self._stream.width, self._stream.height = width + self._pad[1], height + self._pad[0]
             self._stream.pix_fmt = "yuv420p"
-        except BaseException as e:
-            self._output.__exit__(type(e), e, e.__traceback__)
-            raise
+            # Exiting this stack closes the container, then renames or deletes the temporary file.
+            self._open: ExitStack | None = stack.pop_all()
 
     def write(self, frame, masks=None, obj_ids: Sequence[int] = ()) -> None:
         """Encode one RGB frame [H, W, 3] uint8 with bool masks [N, H, W] of objects `obj_ids`
         drawn on it (no masks: the frame as it is)."""
         import av
 
+        if self._open is None:
+            raise ValueError(f"{self.path}: the video is closed; open a new VideoOverlayWriter")
         frame = _as_image(frame)
         if frame.shape[1::-1] != self.size:
             height, width = frame.shape[:2]
@@ -164,30 +168,20 @@ class VideoOverlayWriter:
         self.frames_written += 1
 
     def close(self) -> Path:
-        """Flush the encoder and move the finished video onto `path`."""
-        self._finish(None)
-        return self.path
-
-    def _finish(self, error: BaseException | None) -> None:
-        if self._container is None:
-            return
-        container, self._container = self._container, None
-        try:
-            if error is None:
+        """Flush the encoder and move the finished video onto `path` (once; later calls do nothing)."""
+        if self._open is not None:
+            open_video, self._open = self._open, None
+            with open_video:  # an error while flushing or closing deletes the temporary file
                 for packet in self._stream.encode():
-                    container.mux(packet)
-        except BaseException as e:
-            error = e
-            raise
-        finally:
-            container.close()
-            if error is None:
-                self._output.__exit__(None, None, None)
-            else:
-                self._output.__exit__(type(error), error, error.__traceback__)
+                    self._container.mux(packet)
+        return self.path
 
     def __enter__(self) -> VideoOverlayWriter:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
-        self._finish(exc)
+        if exc is None:
+            self.close()
+        elif self._open is not None:
+            open_video, self._open = self._open, None
+            open_video.__exit__(exc_type, exc, traceback)

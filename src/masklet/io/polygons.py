@@ -69,9 +69,8 @@ def outer_contours(mask) -> list[np.ndarray]:
 def rasterise_polygon(polygon, height: int, width: int) -> np.ndarray:
     """bool [H, W]: the pixels whose centre lies inside the polygon [K, 2] (x, y) (even-odd)."""
     points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
-    inside = np.zeros((height, width), bool)
     if len(points) < 3:
-        return inside
+        return np.zeros((height, width), bool)
     x0, y0 = points[:, 0], points[:, 1]
     x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
     # Rows whose centre y = row + 0.5 lies in [min(y0, y1), max(y0, y1)) cross the edge once.
@@ -86,5 +85,4 @@ def rasterise_polygon(polygon, height: int, width: int) -> np.ndarray:
     first_col = np.clip(np.ceil(cross_x - 0.5), 0, width).astype(np.int64)
     flips = np.zeros((height, width + 1), np.int64)
     np.add.at(flips, (row, first_col), 1)
-    inside[:] = (np.cumsum(flips, axis=1)[:, :width] % 2).astype(bool)
-    return inside
+    return (np.cumsum(flips, axis=1)[:, :width] % 2).astype(bool)
