@@ -1,9 +1,9 @@
 """SA-V annotation files: masklets stored as COCO RLE per annotated frame and object.
 
 Besides the masks, a file holds per-masklet statistics that `write_sav_json` recomputes from
-the masks (as the SA-V files define them: sizes are mean pixel counts over the frames where the
+the masks (definitions that reproduce the SA-V example files' values: sizes are mean pixel counts over the frames where the
 object is visible, buckets use COCO's 32² / 96² limits, visibility changes are counted from the
-first appearance on), and descriptive keys (`video_duration`, `masklet_type`, ...) that are
+first appearance on, an object never visible has first appearance null), and descriptive keys (`video_duration`, `masklet_type`, ...) that are
 kept as read in `SavVideo.attributes` and written back unchanged.
 """
 
