@@ -1,10 +1,11 @@
 """SA-V annotation files: masklets stored as COCO RLE per annotated frame and object.
 
 Besides the masks, a file holds per-masklet statistics that `write_sav_json` recomputes from
-the masks (definitions that reproduce the SA-V example files' values: sizes are mean pixel counts over the frames where the
-object is visible, buckets use COCO's 32² / 96² limits, visibility changes are counted from the
-first appearance on, an object never visible has first appearance null), and descriptive keys (`video_duration`, `masklet_type`, ...) that are
-kept as read in `SavVideo.attributes` and written back unchanged.
+the masks, with definitions that reproduce the values in the SA-V example files: sizes are mean
+pixel counts over the frames where the object is visible, buckets use COCO's 32² / 96² limits,
+visibility changes are counted from the first appearance on, and an object never visible has
+first appearance null. Descriptive keys (`video_duration`, `masklet_type`, ...) are kept as
+read in `SavVideo.attributes` and written back unchanged.
 """
 
 from __future__ import annotations
