@@ -1,0 +1,109 @@
+"""DAVIS label maps: one indexed ("P" mode) PNG per frame whose pixel value is the object id.
+
+0 is background and 255 marks "void" (ignored by the DAVIS evaluation), so object ids are
+1..254. The PNG carries the DAVIS palette, so viewers show object k in DAVIS colour k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from masklet.io._validate import as_ids, as_mask_stack
+from masklet.io.atomic import atomic_output
+from masklet.io.palette import DAVIS_PALETTE
+
+VOID_ID = 255
+MAX_OBJECT_ID = 254
+
+OverlapRule = Literal["first", "last", "raise"]
+
+
+def masks_to_label_map(masks, obj_ids: Sequence[int], overlap: OverlapRule = "first") -> np.ndarray:
+    """Bool masks [N, H, W] and their object ids (1..254) -> uint8 label map [H, W].
+
+    Where masks overlap, `overlap` decides which id the pixel gets:
+      "first"  the mask listed first (with ids in ascending order: the lowest id, as SAM 2's
+               VOS inference writes its palette PNGs),
+      "last"   the mask listed last,
+      "raise"  overlaps are an error (ValueError naming the two ids).
+    """
+    masks = as_mask_stack(masks)
+    ids = as_ids(obj_ids, len(masks))
+    bad = [i for i in ids if not 1 <= i <= MAX_OBJECT_ID]
+    if bad:
+        raise ValueError(
+            f"object ids must be 1..{MAX_OBJECT_ID} in a label map (0 is background, 255 void), "
+            f"got {bad}; renumber the objects"
+        )
+    if overlap not in ("first", "last", "raise"):
+        raise ValueError(f"overlap must be 'first', 'last' or 'raise', got {overlap!r}")
+    label_map = np.zeros(masks.shape[1:], np.uint8)
+    order = range(len(ids)) if overlap == "last" else reversed(range(len(ids)))
+    for index in order:
+        if overlap == "raise":
+            clash = label_map[masks[index]]
+            if clash.any():
+                other = int(clash[clash > 0][0])
+                raise ValueError(f"the masks of objects {ids[index]} and {other} overlap (overlap='raise')")
+        label_map[masks[index]] = ids[index]
+    return label_map
+
+
+def label_map_to_masks(label_map, obj_ids: Sequence[int] | None = None) -> tuple[np.ndarray, list[int]]:
+    """uint8 label map [H, W] -> (bool masks [N, H, W], object ids).
+
+    Without `obj_ids`, the objects are the ids present in the map (ascending), less 0 and the
+    void value 255; with them, one mask per given id (empty where the id is absent).
+    """
+    label_map = np.asarray(label_map)
+    if label_map.ndim != 2 or not np.issubdtype(label_map.dtype, np.integer):
+        raise ValueError(f"expected an integer [H, W] label map, got {label_map.dtype} {label_map.shape}")
+    if obj_ids is None:
+        obj_ids = [int(v) for v in np.unique(label_map) if v not in (0, VOID_ID)]
+    ids = [int(i) for i in obj_ids]
+    masks = label_map[None] == np.array(ids, dtype=np.int64).reshape(-1, 1, 1)
+    return masks, ids
+
+
+def write_davis_png(path: str | Path, label_map, palette: np.ndarray = DAVIS_PALETTE) -> Path:
+    """Write a uint8 label map [H, W] as an indexed PNG with `palette` ([256, 3] uint8 RGB)."""
+    label_map = np.asarray(label_map)
+    if label_map.ndim != 2:
+        raise ValueError(f"expected a 2-D [H, W] label map, got shape {label_map.shape}")
+    if label_map.dtype != np.uint8:
+        if not np.issubdtype(label_map.dtype, np.integer) or label_map.min() < 0 or label_map.max() > 255:
+            raise ValueError(
+                f"a palette PNG holds ids 0..255; got {label_map.dtype} values "
+                f"{label_map.min()}..{label_map.max()}; renumber the objects"
+            )
+        label_map = label_map.astype(np.uint8)
+    palette = np.asarray(palette, np.uint8)
+    if palette.shape != (256, 3):
+        raise ValueError(f"palette: expected [256, 3] RGB entries, got shape {palette.shape}")
+    height, width = label_map.shape
+    image = Image.frombytes("P", (width, height), np.ascontiguousarray(label_map).tobytes())
+    image.putpalette(palette.tobytes())
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        image.save(tmp, format="PNG")
+    return path
+
+
+def read_davis_png(path: str | Path) -> np.ndarray:
+    """An indexed ("P") or grayscale PNG -> its uint8 label map [H, W] (raw pixel values: a
+    DAVIS-2016 0/255 annotation reads as 0/255)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            if image.mode not in ("P", "L", "1"):
+                raise ValueError(
+                    f"{path}: a {image.mode} image is not a label map (expected an indexed or grayscale PNG)"
+                )
+            return np.array(image.convert("L") if image.mode == "1" else image, dtype=np.uint8)
+    except OSError as e:
+        raise ValueError(f"{path}: not a readable PNG ({e})") from None
