@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.masklet-installed
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench bench-video clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/image.py
+
+bench-video: $(STAMP)
+	$(PY) benchmarks/video.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
