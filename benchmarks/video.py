@@ -7,8 +7,9 @@
 Every (side, object count) runs in a fresh process, on the CPU, with the seeded parity
 weights: the first --frames frames of ../shared/data/videos/bedroom (960x540, model input
 1024), N objects clicked on frame 0 (a fixed grid of points), then `propagate_in_video` over
-all frames. Reported per run: seconds per frame of propagation (prompting excluded), peak RSS
-of the process, and, fitted over the object counts, per frame = shared + N x per-object.
+all frames. Reported per run: seconds per frame of propagation (prompting excluded), wall and
+CPU time (CPU time is what to compare when other jobs share the machine), peak RSS of the
+process, and, fitted over the object counts, per frame = shared + N x per-object.
 The reference is the PyPI `sam2==1.1.0` package in its own venv (tools/parity/setup_refvenv.sh).
 """
 
@@ -63,23 +64,24 @@ def worker(side: str, config: str, num_frames: int, num_objects: int, threads: i
         state = predictor.init_state(video)
         for obj_id, point in enumerate(click_points(num_objects), start=1):
             predictor.add_new_points_or_box(state, 0, obj_id, points=np.array([point]), labels=np.array([1]))
-        prompted = time.perf_counter()
+        prompted, prompted_cpu = time.perf_counter(), time.process_time()
         frames = sum(1 for _ in predictor.propagate_in_video(state))
-        done = time.perf_counter()
+        done, done_cpu = time.perf_counter(), time.process_time()
     return {
         "side": side, "objects": num_objects, "frames": frames,
         "init_and_prompt_s": prompted - start,
         "s_per_frame": (done - prompted) / frames,
+        "cpu_s_per_frame": (done_cpu - prompted_cpu) / frames,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
-def fit(runs: list[dict]) -> dict:
-    """Least-squares per-frame seconds = shared + N x per-object over the object counts."""
+def fit(runs: list[dict], key: str) -> dict:
+    """Least-squares per-frame seconds (`key`) = shared + N x per-object over the object counts."""
     import numpy as np
 
     n = np.array([r["objects"] for r in runs], float)
-    t = np.array([r["s_per_frame"] for r in runs], float)
+    t = np.array([r[key] for r in runs], float)
     if len(set(n)) < 2:
         return {}
     per_object, shared = np.polyfit(n, t, 1)
@@ -116,15 +118,17 @@ def main() -> None:
                 sys.exit(f"{side} worker failed:\n{out.stderr[-3000:]}")
             run = json.loads(out.stdout.strip().splitlines()[-1])
             runs.append(run)
-            print(f"{side:9s} {objects} obj: {run['s_per_frame']:.2f} s/frame, "
-                  f"{run['s_per_frame'] / objects:.2f} s/object-frame, peak RSS {run['peak_rss_mib']:.0f} MiB", flush=True)
+            print(f"{side:9s} {objects} obj: {run['s_per_frame']:.2f} s/frame "
+                  f"({run['cpu_s_per_frame']:.2f} CPU-s), {run['s_per_frame'] / objects:.2f} s/object-frame, "
+                  f"peak RSS {run['peak_rss_mib']:.0f} MiB", flush=True)
 
     summary = {"config": args.config, "frames": args.frames, "threads": args.threads, "runs": runs}
     for side in args.sides:
-        summary[f"{side}_fit"] = fit([r for r in runs if r["side"] == side])
-        if summary[f"{side}_fit"]:
-            f = summary[f"{side}_fit"]
-            print(f"{side}: per frame = {f['shared_s']:.2f} s shared + N x {f['per_object_s']:.2f} s per object")
+        for key, unit in (("s_per_frame", "s"), ("cpu_s_per_frame", "CPU-s")):
+            f = fit([r for r in runs if r["side"] == side], key)
+            summary[f"{side}_fit_{key}"] = f
+            if f:
+                print(f"{side}: per frame = {f['shared_s']:.2f} {unit} shared + N x {f['per_object_s']:.2f} {unit} per object")
     if args.output:
         args.output.write_text(json.dumps(summary, indent=2))
 
