@@ -16,8 +16,9 @@ def register(subparsers) -> None:
     )
     vos.add_argument("--gt", required=True, help="ground-truth folder with one sub-folder per sequence")
     vos.add_argument("--pred", required=True, help="prediction folder with the same layout")
-    vos.add_argument("--format", choices=["davis", "sav"], default="davis",
-                     help="davis: <seq>/<frame>.png with object ids; sav: <video>/<object>/<frame>.png (default: davis)")
+    vos.add_argument("--format", choices=["davis", "sav", "sav-json"], default="davis",
+                     help="davis: <seq>/<frame>.png with object ids; sav: <video>/<object>/<frame>.png; "
+                     "sav-json: --gt holds SA-V <video>_manual.json files, --pred the sav layout (default: davis)")
     vos.add_argument("--sequences", nargs="+", help="score only these sequences")
     vos.add_argument("--output", help="write results JSON here (and a CSV beside it)")
     vos.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
