@@ -1,0 +1,116 @@
+"""The VOS benchmark runner end to end with a tiny seeded model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import micro_config, require_shared_data, seeded_model, visible_objects
+from PIL import Image
+
+import masklet
+from masklet.eval.run_vos import run_vos_benchmark
+from masklet.eval.vos_dataset import open_vos_dataset
+
+SEQUENCES = ["blackswan", "dog"]
+MAX_FRAMES = 5
+
+
+@pytest.fixture(scope="module")
+def model():
+    return visible_objects(seeded_model(micro_config(128)))
+
+
+def _check_results(results, sequences):
+    assert set(results["sequences"]) == set(sequences)
+    for seq in results["sequences"].values():
+        for metric in ("J", "F"):
+            assert set(seq[metric]) == {"mean", "recall", "decay"}
+            assert 0.0 <= seq[metric]["mean"] <= 1.0 and 0.0 <= seq[metric]["recall"] <= 1.0
+        assert seq["frames"] == MAX_FRAMES - 2
+    assert set(results["global"]) == {"J", "F", "J&F"}
+    assert all(0.0 <= v <= 1.0 for v in results["global"].values())
+
+
+def test_davis2016_sequences_end_to_end(model, tmp_path):
+    data = require_shared_data() / "davis2016-val"
+    run = run_vos_benchmark(model, data, tmp_path, SEQUENCES, max_frames=MAX_FRAMES, workers=1, show_progress=False)
+    for name in SEQUENCES:
+        written = sorted(p.name for p in (tmp_path / name).glob("*.png"))
+        assert written == [f"{i:05d}.png" for i in range(MAX_FRAMES)]
+        first = Image.open(tmp_path / name / "00000.png")
+        assert first.mode == "P" and first.size == (854, 480)
+        assert set(np.unique(np.asarray(first)).tolist()) <= {0, 1}  # DAVIS-2016 0/255 is object 1
+    assert run.frames == 2 * MAX_FRAMES and run.frames_per_second > 0
+    _check_results(json.loads((tmp_path / "results.json").read_text()), SEQUENCES)
+    assert (tmp_path / "results.csv").exists()
+
+
+def _synthetic_dataset(root, youtube_layout=True):
+    """One video of 5 frames annotated on 0, 2 and 4: object 1 throughout, object 3 from
+    frame 2 on."""
+    level = () if youtube_layout else ("480p",)
+    frames_dir = root.joinpath("JPEGImages", *level, "vid")
+    annotations_dir = root.joinpath("Annotations", *level, "vid")
+    frames_dir.mkdir(parents=True)
+    annotations_dir.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for t in range(5):
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(frames_dir / f"{t:05d}.jpg")
+        if t % 2 == 0:
+            labels = np.zeros((48, 64), np.uint8)
+            labels[5:20, 5:20] = 1
+            if t >= 2:
+                labels[25:40, 30:50] = 3
+            Image.fromarray(labels).save(annotations_dir / f"{t:05d}.png")
+    return root
+
+
+def test_objects_appearing_later_are_prompted_where_they_appear(model, tmp_path):
+    dataset = _synthetic_dataset(tmp_path / "ytvos")
+    sequence = open_vos_dataset(dataset).sequence("vid")
+    assert sorted(sequence.annotations) == [0, 2, 4]
+    assert {o: p.frame_idx for o, p in sequence.object_prompts(later_objects=True).items()} == {1: 0, 3: 2}
+    assert list(sequence.object_prompts(later_objects=False)) == [1]
+
+    added = []
+
+    class RecordingPredictor(masklet.VideoPredictor):
+        def add_new_mask(self, state, frame_idx, obj_id, mask):
+            added.append((frame_idx, obj_id, int(np.asarray(mask).sum())))
+            return super().add_new_mask(state, frame_idx, obj_id, mask)
+
+    predictor = RecordingPredictor(model, show_progress=False)
+    run = run_vos_benchmark(predictor, dataset, tmp_path / "later", later_objects=True, workers=1, show_progress=False)
+    assert added == [(0, 1, 15 * 15), (2, 3, 15 * 20)]
+    before = np.asarray(Image.open(tmp_path / "later" / "vid" / "00001.png"))
+    assert 3 not in np.unique(before)  # not drawn before it is prompted
+    assert sorted(p.name for p in (tmp_path / "later" / "vid").glob("*.png")) == [f"{t:05d}.png" for t in range(5)]
+    assert set(run.results["sequences"]["vid"]["objects"]) == {"1", "3"}
+
+    added.clear()
+    first_only = run_vos_benchmark(predictor, dataset, tmp_path / "first", workers=1, show_progress=False)
+    assert added == [(0, 1, 15 * 15)]
+    assert first_only.results["sequences"]["vid"]["objects"]["3"]["J"]["mean"] == 0.0  # never tracked
+
+
+def test_cli_run_vos_with_a_checkpoint(model, tmp_path, capsys):
+    from masklet.cli import main
+
+    checkpoint = masklet.save_model(model, tmp_path / "micro.pt")
+    dataset = _synthetic_dataset(tmp_path / "davis", youtube_layout=False)
+    out = tmp_path / "out"
+    argv = ["eval", "run-vos", "--dataset", str(dataset), "--output", str(out), "--max-frames", "5",
+            "--later-objects", "--workers", "1"]
+    assert main([*argv, "--model", str(checkpoint)]) == 0
+    printed = capsys.readouterr().out
+    assert "frames/s" in printed and "global" in printed
+    assert json.loads((out / "results.json").read_text())["sequences"]["vid"]["frames"] == 1
+    assert main(argv) == 2
+    assert "pass --model" in capsys.readouterr().err
+    assert main([*argv, "--model", str(checkpoint), "--dataset", str(tmp_path / "nope")]) == 2
+    assert "not a VOS dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "run-vos", "--help"])
+    assert exit_info.value.code == 0
