@@ -13,6 +13,7 @@ def register(subparsers) -> None:
     eval_sub = evaluate.add_subparsers(dest="eval_command", metavar="KIND", required=True)
     _register_vos(eval_sub)
     _register_run_vos(eval_sub)
+    _register_ap(eval_sub)
 
 
 def _register_vos(eval_sub) -> None:
@@ -53,6 +54,27 @@ def _register_run_vos(eval_sub) -> None:
     run.set_defaults(func=run_run_vos)
 
 
+def _register_ap(eval_sub) -> None:
+    ap = eval_sub.add_parser(
+        "ap", help="class-agnostic mask AP / AR of automatic mask generation (COCO protocol)",
+        description="Generate masks for each image with a model and score them against its ground-truth "
+        "PNG (GT/<image stem>.png; each non-zero value one instance) with pycocotools.",
+    )
+    ap.add_argument("--model", help="model name (e.g. sam2.1-hiera-tiny) or checkpoint file/folder")
+    ap.add_argument("--images", required=True, help="folder of images (.jpg, .png)")
+    ap.add_argument("--gt", required=True, help="folder of ground-truth PNGs named like the images")
+    ap.add_argument("--limit", type=int, help="use only the first N images (in name order)")
+    ap.add_argument("--points-per-side", type=int, default=32, help="point grid of the generator (default: 32)")
+    ap.add_argument("--points-per-batch", type=int, default=64, help="points decoded together (default: 64)")
+    ap.add_argument("--pred-iou-thresh", type=float, default=0.8, help="keep masks above this predicted IoU (default: 0.8)")
+    ap.add_argument("--stability-score-thresh", type=float, default=0.95,
+                    help="keep masks with at least this stability score (default: 0.95)")
+    ap.add_argument("--output", help="write the figures as JSON here")
+    ap.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    ap.add_argument("--dtype", choices=DTYPES, default="float32", help="model dtype (default: float32)")
+    ap.set_defaults(func=run_ap)
+
+
 def run_vos(args: argparse.Namespace) -> int:
     from masklet.cli import CliError
     from masklet.eval.vos import evaluate_vos, write_results
@@ -86,6 +108,40 @@ def run_run_vos(args: argparse.Namespace) -> int:
     print_results(run.results)
     print(f"{run.frames} frames in {run.seconds:.1f}s: {run.frames_per_second:.2f} frames/s")
     print(f"wrote predictions and results.json to {args.output}")
+    return 0
+
+
+def run_ap(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from masklet.cli import CliError
+    from masklet.eval.mask_ap import image_mask_pairs, run_mask_ap
+    from masklet.predict.automatic import MaskGenerator
+
+    try:
+        image_mask_pairs(args.images, args.gt, args.limit)
+        generator = MaskGenerator(
+            load_cli_model(args.model, args.device, args.dtype), points_per_side=args.points_per_side,
+            points_per_batch=args.points_per_batch, pred_iou_thresh=args.pred_iou_thresh,
+            stability_score_thresh=args.stability_score_thresh,
+        )
+        start = time.perf_counter()
+        results = run_mask_ap(generator, args.images, args.gt, args.limit)
+    except (ValueError, ImportError, OSError) as e:
+        raise CliError(str(e)) from None
+    seconds = time.perf_counter() - start
+    print("  ".join(f"{name} {'-' if value is None else f'{value:.4f}'}" for name, value in results.items()
+                    if name != "images"))
+    print(f"{results['images']} images in {seconds:.1f}s")
+    if args.output:
+        path = Path(args.output)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=2))
+        except OSError as e:
+            raise CliError(f"cannot write {path}: {e}") from None
+        print(f"wrote {path}")
     return 0
 
 
