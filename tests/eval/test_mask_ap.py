@@ -75,3 +75,11 @@ def test_cli_ap_on_two_coco_images(micro_model, tmp_path, capsys):
     assert "AP50" in capsys.readouterr().out
     assert main([*argv, "--model", str(checkpoint), "--gt", str(tmp_path)]) == 2
     assert "no ground truth" in capsys.readouterr().err
+
+
+def test_missing_pycocotools_is_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pycocotools", None)
+    with pytest.raises(ImportError, match="pip install pycocotools"):
+        evaluate_mask_ap([[_square(2, 2)]], [[]])
