@@ -6,12 +6,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from conftest import micro_config, require_shared_data, seeded_model, visible_objects
 from PIL import Image
 
 import masklet
-from masklet.eval.run_vos import run_vos_benchmark
-from masklet.eval.vos_dataset import open_vos_dataset
+from masklet.eval.run_vos import label_map, run_vos_benchmark
+from masklet.eval.vos_dataset import ObjectPrompt, open_vos_dataset
+from masklet.predict.results import FrameResult
 
 SEQUENCES = ["blackswan", "dog"]
 MAX_FRAMES = 5
@@ -45,6 +47,50 @@ def test_davis2016_sequences_end_to_end(model, tmp_path):
     assert run.frames == 2 * MAX_FRAMES and run.frames_per_second > 0
     _check_results(json.loads((tmp_path / "results.json").read_text()), SEQUENCES)
     assert (tmp_path / "results.csv").exists()
+
+
+class OraclePredictor:
+    """Answers every frame with the ground truth of one DAVIS-2016 sequence: the runner's label
+    maps, PNGs and scoring must then give exactly 1."""
+
+    def __init__(self, annotation_dir):
+        self.annotations = sorted(annotation_dir.glob("*.png"))
+        self.prompted = []
+
+    def init_state(self, video):
+        return {"num_frames": len(video)}
+
+    def add_new_mask(self, state, frame_idx, obj_id, mask):
+        self.prompted.append((frame_idx, obj_id))
+
+    def propagate(self, state):
+        for t in range(state["num_frames"]):
+            truth = torch.from_numpy(np.asarray(Image.open(self.annotations[t])) > 0)
+            logits = torch.where(truth, 10.0, -10.0)[None]
+            yield FrameResult(t, [1], logits, torch.ones(1))
+
+
+def test_ground_truth_answers_score_one(tmp_path):
+    data = require_shared_data() / "davis2016-val"
+    oracle = OraclePredictor(data / "Annotations" / "480p" / "car-shadow")
+    run = run_vos_benchmark(oracle, data, tmp_path, ["car-shadow"], max_frames=8, workers=1, show_progress=False)
+    assert oracle.prompted == [(0, 1)]
+    assert run.results["global"] == {"J": 1.0, "F": 1.0, "J&F": 1.0}
+    assert run.results["sequences"]["car-shadow"]["frames"] == 6
+    with pytest.raises(TypeError, match="VideoPredictor or SAM2Model"):
+        run_vos_benchmark("sam2.1-hiera-tiny", data, tmp_path)
+
+
+def test_label_map_overlaps_and_objects_not_yet_prompted():
+    logits = torch.full((2, 4, 6), -5.0)
+    logits[0, :, :4] = 2.0  # object 1 on columns 0-3
+    logits[1, :, 2:] = 3.0  # object 3 on columns 2-5, more confident where they overlap
+    prompts = {1: ObjectPrompt(0, np.ones((4, 6), bool)), 3: ObjectPrompt(2, np.ones((4, 6), bool))}
+    on_prompt_frame = label_map(FrameResult(2, [1, 3], logits, torch.ones(2)), prompts)
+    np.testing.assert_array_equal(on_prompt_frame[0], [1, 1, 3, 3, 3, 3])
+    before_prompt = label_map(FrameResult(1, [1, 3], logits, torch.ones(2)), prompts)
+    np.testing.assert_array_equal(before_prompt[0], [1, 1, 1, 1, 0, 0])
+    assert on_prompt_frame.dtype == np.uint8
 
 
 def _synthetic_dataset(root, youtube_layout=True):

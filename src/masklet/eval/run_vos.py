@@ -40,7 +40,8 @@ def run_vos_benchmark(predictor_or_model, dataset: str | Path, output: str | Pat
                       show_progress: bool = True) -> VosBenchmarkRun:
     """Predict every sequence of `dataset` (or the given ones) into `output` and score it.
 
-    predictor_or_model: a `masklet.VideoPredictor` or a `SAM2Model` (wrapped in one).
+    predictor_or_model: a `SAM2Model` (wrapped in a `masklet.VideoPredictor`) or a predictor:
+      any object with the VideoPredictor's `init_state`, `add_new_mask` and `propagate`.
     max_frames: use only the first frames of each video (and score their annotations).
     later_objects: also prompt objects that first appear on later annotated frames, on
       that frame (as YouTube-VOS requires); otherwise only the first annotated frame's
@@ -98,12 +99,11 @@ def _video_predictor(predictor_or_model):
     from masklet.model.sam2 import SAM2Model
     from masklet.predict.video import VideoPredictor
 
-    if isinstance(predictor_or_model, VideoPredictor):
-        return predictor_or_model
     if isinstance(predictor_or_model, SAM2Model):
         return VideoPredictor(predictor_or_model, show_progress=False)
+    if all(hasattr(predictor_or_model, name) for name in ("init_state", "add_new_mask", "propagate")):
+        return predictor_or_model
     raise TypeError(
         f"expected a masklet VideoPredictor or SAM2Model, got {type(predictor_or_model).__name__}; "
         "load one with masklet.load_model(...)"
     )
-
