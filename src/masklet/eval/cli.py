@@ -98,7 +98,12 @@ def run_vos(args: argparse.Namespace) -> int:
 def run_run_vos(args: argparse.Namespace) -> int:
     from masklet.cli import CliError
     from masklet.eval.run_vos import run_vos_benchmark
+    from masklet.eval.vos_dataset import open_vos_dataset
 
+    try:
+        open_vos_dataset(args.dataset)
+    except ValueError as e:
+        raise CliError(str(e)) from None
     model = load_cli_model(args.model, args.device, args.dtype)
     try:
         run = run_vos_benchmark(model, args.dataset, args.output, args.sequences, max_frames=args.max_frames,

@@ -119,11 +119,11 @@ def score_sav_json(gt_json: Path, pred_dir: Path, only_frames: Collection[str] |
     for k, obj_id in enumerate(video.object_ids):
         if obj_id not in first:
             continue  # never visible: the PNG layout has no folder for it
-        frames = [(f"{t * SAV_FRAME_STRIDE:05d}", t) for t in range(first[obj_id], video.num_annotated_frames)]
+        stems = {t: f"{t * SAV_FRAME_STRIDE:05d}" for t in range(first[obj_id], video.num_annotated_frames)}
         truth[f"{obj_id:03d}"] = [
-            (f"{name}.png", partial(rle_decode, video.masklet[t][k]))
-            for name, t in frames
-            if only_frames is None or name in only_frames
+            (f"{stem}.png", partial(rle_decode, video.masklet[t][k]))
+            for t, stem in stems.items()
+            if only_frames is None or stem in only_frames
         ]
     return _score_sav_objects(truth, pred_dir)
 
