@@ -79,3 +79,13 @@ def test_json_ground_truth_needs_every_prediction(tmp_path):
     (tmp_path / "pred" / "sav_000002").mkdir()
     with pytest.raises(ValueError, match="sav_000002_manual.json"):
         evaluate_vos(gt_json_dir, tmp_path / "pred", format="sav-json", workers=1)
+
+
+def test_cli_eval_vos_sav_json(tmp_path, capsys):
+    from masklet.cli import main
+
+    gt_json_dir, video = _trimmed_example(tmp_path / "json")
+    _write_png_layout(video, tmp_path / "pred")
+    argv = ["eval", "vos", "--format", "sav-json", "--gt", str(gt_json_dir), "--pred", str(tmp_path / "pred"), "--workers", "1"]
+    assert main(argv) == 0
+    assert "J&F 1.0000" in capsys.readouterr().out
