@@ -119,6 +119,9 @@ def test_objects_appearing_later_are_prompted_where_they_appear(model, tmp_path)
     assert sorted(sequence.annotations) == [0, 2, 4]
     assert {o: p.frame_idx for o, p in sequence.object_prompts(later_objects=True).items()} == {1: 0, 3: 2}
     assert list(sequence.object_prompts(later_objects=False)) == [1]
+    assert sorted(sequence.first_frames(3).annotations) == [0, 2]
+    with pytest.raises(ValueError, match="at least 1"):
+        sequence.first_frames(0)
 
     added = []
 

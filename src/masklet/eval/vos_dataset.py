@@ -44,6 +44,8 @@ class VosSequence:
         if count < 1:
             raise ValueError(f"max_frames must be at least 1, got {count}")
         kept = {i: p for i, p in self.annotations.items() if i < count}
+        if not kept:
+            raise ValueError(f"sequence {self.name!r}: none of its first {count} frames is annotated")
         return replace(self, frames=self.frames[:count], annotations=kept)
 
     def frame_size(self) -> tuple[int, int]:
