@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import time
 
+DTYPES = ("float32", "bfloat16", "float16")
+
 
 def register(subparsers) -> None:
     evaluate = subparsers.add_parser("eval", help="evaluate predictions against ground truth")
     eval_sub = evaluate.add_subparsers(dest="eval_command", metavar="KIND", required=True)
+    _register_vos(eval_sub)
+    _register_run_vos(eval_sub)
+    _register_ap(eval_sub)
+
+
+def _register_vos(eval_sub) -> None:
     vos = eval_sub.add_parser(
         "vos", help="score video object segmentation (J, F, J&F as the DAVIS evaluator)",
         description="Score a prediction folder against ground truth in the same layout. "
@@ -16,12 +24,55 @@ def register(subparsers) -> None:
     )
     vos.add_argument("--gt", required=True, help="ground-truth folder with one sub-folder per sequence")
     vos.add_argument("--pred", required=True, help="prediction folder with the same layout")
-    vos.add_argument("--format", choices=["davis", "sav"], default="davis",
-                     help="davis: <seq>/<frame>.png with object ids; sav: <video>/<object>/<frame>.png (default: davis)")
+    vos.add_argument("--format", choices=["davis", "sav", "sav-json"], default="davis",
+                     help="davis: <seq>/<frame>.png with object ids; sav: <video>/<object>/<frame>.png; "
+                     "sav-json: --gt holds SA-V <video>_manual.json files, --pred the sav layout (default: davis)")
     vos.add_argument("--sequences", nargs="+", help="score only these sequences")
     vos.add_argument("--output", help="write results JSON here (and a CSV beside it)")
     vos.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     vos.set_defaults(func=run_vos)
+
+
+def _register_run_vos(eval_sub) -> None:
+    run = eval_sub.add_parser(
+        "run-vos", help="run a model over a VOS dataset (DAVIS / YouTube-VOS layout) and score it",
+        description="Prompt each object with its first annotated mask, track it forward, write DAVIS "
+        "palette PNGs to OUTPUT/<seq>/<frame>.png and score them into OUTPUT/results.json.",
+    )
+    run.add_argument("--model", help="model name (e.g. sam2.1-hiera-tiny) or checkpoint file/folder")
+    run.add_argument("--dataset", required=True,
+                     help="folder with JPEGImages/480p/<seq>/ and Annotations/480p/<seq>/ (DAVIS) "
+                     "or JPEGImages/<video>/ and Annotations/<video>/ (YouTube-VOS)")
+    run.add_argument("--output", required=True, help="folder for the prediction PNGs and results.json")
+    run.add_argument("--sequences", nargs="+", help="run only these sequences")
+    run.add_argument("--max-frames", type=int, help="use only the first N frames of each video")
+    run.add_argument("--later-objects", action="store_true",
+                     help="also prompt objects first annotated on a later frame, on that frame (YouTube-VOS)")
+    run.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    run.add_argument("--dtype", choices=DTYPES, default="float32", help="model dtype (default: float32)")
+    run.add_argument("--workers", type=int, default=None, help="scoring processes (default: one per core)")
+    run.set_defaults(func=run_run_vos)
+
+
+def _register_ap(eval_sub) -> None:
+    ap = eval_sub.add_parser(
+        "ap", help="class-agnostic mask AP / AR of automatic mask generation (COCO protocol)",
+        description="Generate masks for each image with a model and score them against its ground-truth "
+        "PNG (GT/<image stem>.png; each non-zero value one instance) with pycocotools.",
+    )
+    ap.add_argument("--model", help="model name (e.g. sam2.1-hiera-tiny) or checkpoint file/folder")
+    ap.add_argument("--images", required=True, help="folder of images (.jpg, .png)")
+    ap.add_argument("--gt", required=True, help="folder of ground-truth PNGs named like the images")
+    ap.add_argument("--limit", type=int, help="use only the first N images (in name order)")
+    ap.add_argument("--points-per-side", type=int, default=32, help="point grid of the generator (default: 32)")
+    ap.add_argument("--points-per-batch", type=int, default=64, help="points decoded together (default: 64)")
+    ap.add_argument("--pred-iou-thresh", type=float, default=0.8, help="keep masks above this predicted IoU (default: 0.8)")
+    ap.add_argument("--stability-score-thresh", type=float, default=0.95,
+                    help="keep masks with at least this stability score (default: 0.95)")
+    ap.add_argument("--output", help="write the figures as JSON here")
+    ap.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    ap.add_argument("--dtype", choices=DTYPES, default="float32", help="model dtype (default: float32)")
+    ap.set_defaults(func=run_ap)
 
 
 def run_vos(args: argparse.Namespace) -> int:
@@ -33,12 +84,8 @@ def run_vos(args: argparse.Namespace) -> int:
         results = evaluate_vos(args.gt, args.pred, args.sequences, workers=args.workers, format=args.format)
     except ValueError as e:
         raise CliError(str(e)) from None
-    print(f"{'sequence':<24}{'J':>8}{'J-rec':>8}{'J-dec':>8}{'F':>8}{'F-rec':>8}{'F-dec':>8}")
-    for name, r in results["sequences"].items():
-        cells = "".join(f"{r[m][s]:>8.4f}" for m in ("J", "F") for s in ("mean", "recall", "decay"))
-        print(f"{name:<24}{cells}")
-    g = results["global"]
-    print(f"global  J {g['J']:.4f}  F {g['F']:.4f}  J&F {g['J&F']:.4f}   ({time.perf_counter() - start:.1f}s)")
+    print_results(results)
+    print(f"({time.perf_counter() - start:.1f}s)")
     if args.output:
         try:
             json_path, csv_path = write_results(results, args.output)
@@ -46,3 +93,83 @@ def run_vos(args: argparse.Namespace) -> int:
             raise CliError(f"cannot write {args.output}: {e}") from None
         print(f"wrote {json_path} and {csv_path}")
     return 0
+
+
+def run_run_vos(args: argparse.Namespace) -> int:
+    from masklet.cli import CliError
+    from masklet.eval.run_vos import run_vos_benchmark
+    from masklet.eval.vos_dataset import open_vos_dataset
+
+    try:
+        open_vos_dataset(args.dataset)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    model = load_cli_model(args.model, args.device, args.dtype)
+    try:
+        run = run_vos_benchmark(model, args.dataset, args.output, args.sequences, max_frames=args.max_frames,
+                                later_objects=args.later_objects, workers=args.workers)
+    except (ValueError, OSError) as e:
+        raise CliError(str(e)) from None
+    print_results(run.results)
+    print(f"{run.frames} frames in {run.seconds:.1f}s: {run.frames_per_second:.2f} frames/s")
+    print(f"wrote predictions and results.json to {args.output}")
+    return 0
+
+
+def run_ap(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from masklet.cli import CliError
+    from masklet.eval.mask_ap import image_mask_pairs, run_mask_ap
+    from masklet.predict.automatic import MaskGenerator
+
+    try:
+        image_mask_pairs(args.images, args.gt, args.limit)
+        generator = MaskGenerator(
+            load_cli_model(args.model, args.device, args.dtype), points_per_side=args.points_per_side,
+            points_per_batch=args.points_per_batch, pred_iou_thresh=args.pred_iou_thresh,
+            stability_score_thresh=args.stability_score_thresh,
+        )
+        start = time.perf_counter()
+        results = run_mask_ap(generator, args.images, args.gt, args.limit)
+    except (ValueError, ImportError, OSError) as e:
+        raise CliError(str(e)) from None
+    seconds = time.perf_counter() - start
+    print("  ".join(f"{name} {'-' if value is None else f'{value:.4f}'}" for name, value in results.items()
+                    if name != "images"))
+    print(f"{results['images']} images in {seconds:.1f}s")
+    if args.output:
+        path = Path(args.output)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=2))
+        except OSError as e:
+            raise CliError(f"cannot write {path}: {e}") from None
+        print(f"wrote {path}")
+    return 0
+
+
+def load_cli_model(name_or_path: str | None, device: str, dtype: str):
+    """`masklet.load_model` for a command; failures become one-line CLI errors."""
+    import torch
+
+    from masklet.checkpoint import load_model
+    from masklet.cli import CliError
+
+    if name_or_path is None:
+        raise CliError("no default model is bundled yet; pass --model NAME_OR_CHECKPOINT (e.g. sam2.1-hiera-tiny)")
+    try:
+        return load_model(name_or_path, device=device, dtype=getattr(torch, dtype))
+    except (ValueError, OSError, RuntimeError) as e:
+        raise CliError(f"cannot load model {name_or_path!r}: {e}") from None
+
+
+def print_results(results: dict) -> None:
+    """The per-sequence J / F table and the global J, F and J&F."""
+    print(f"{'sequence':<24}{'J':>8}{'J-rec':>8}{'J-dec':>8}{'F':>8}{'F-rec':>8}{'F-dec':>8}")
+    for name, r in results["sequences"].items():
+        cells = "".join(f"{r[m][s]:>8.4f}" for m in ("J", "F") for s in ("mean", "recall", "decay"))
+        print(f"{name:<24}{cells}")
+    g = results["global"]
+    print(f"global  J {g['J']:.4f}  F {g['F']:.4f}  J&F {g['J&F']:.4f}")

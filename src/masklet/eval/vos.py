@@ -7,21 +7,34 @@ Layouts:
   sav    `<root>/<video>/<object>/<frame>.png`, one binary PNG per object and annotated frame
          (as the SA-V evaluator): each object is scored on its own annotated frames, less its
          first and last, so objects that appear later are scored from their appearance on.
+  sav-json  ground truth as SA-V annotation files `<root>/<video>_manual.json` (COCO RLE per
+         annotated frame), scored exactly as the `sav` layout holding each object's masks from
+         the annotated frame where it first appears; predictions in the `sav` layout, named
+         `<video>/<object id, 3 digits>/<video frame, 5 digits>.png` (SA-V annotates every 4th
+         frame: 00000, 00004, ...).
+
+A missing prediction for a scored frame is an error naming the file, as in the DAVIS
+evaluator; objects in the predictions that the ground truth does not have are ignored.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from masklet.eval.vos_metrics import boundary_measure, region_similarity, statistics
+from masklet.io.rle import rle_decode
+from masklet.io.sav import read_sav_json
 
 VOID = 255
+SAV_FRAME_STRIDE = 4  # SA-V annotations: every 4th frame of the 24 fps video
 
 
 def read_label_map(path: Path) -> np.ndarray:
@@ -34,8 +47,10 @@ def read_label_map(path: Path) -> np.ndarray:
     return labels
 
 
-def _frames(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.png"))
+def _frames(folder: Path, only_frames: Collection[str] | None = None) -> list[Path]:
+    """The PNGs of a folder in order; only those whose stem is in `only_frames` if given."""
+    frames = sorted(folder.glob("*.png"))
+    return frames if only_frames is None else [f for f in frames if f.stem in only_frames]
 
 
 def _object_masks(labels: np.ndarray, object_ids: list[int], single_object: bool) -> np.ndarray:
@@ -46,9 +61,9 @@ def _object_masks(labels: np.ndarray, object_ids: list[int], single_object: bool
     return np.stack([labels == i for i in object_ids])
 
 
-def score_sequence(gt_dir: Path, pred_dir: Path) -> dict:
-    """Per-object J and F statistics of one sequence."""
-    gt_frames = _frames(gt_dir)
+def score_sequence(gt_dir: Path, pred_dir: Path, only_frames: Collection[str] | None = None) -> dict:
+    """Per-object J and F statistics of one sequence (of its annotations `only_frames` if given)."""
+    gt_frames = _frames(gt_dir, only_frames)
     if len(gt_frames) < 3:
         raise ValueError(f"{gt_dir}: needs at least 3 annotated frames, found {len(gt_frames)}")
     scored = gt_frames[1:-1]
@@ -84,28 +99,59 @@ def score_sequence(gt_dir: Path, pred_dir: Path) -> dict:
     return {**summary, "objects": objects, "frames": len(scored)}
 
 
-def score_sav_video(gt_dir: Path, pred_dir: Path) -> dict:
+def score_sav_video(gt_dir: Path, pred_dir: Path, only_frames: Collection[str] | None = None) -> dict:
     """Per-object J and F statistics of one video in the SA-V per-object layout."""
     object_dirs = sorted(p for p in gt_dir.iterdir() if p.is_dir())
     if not object_dirs:
         raise ValueError(f"{gt_dir}: no per-object folders (expected <video>/<object>/<frame>.png)")
+    truth = {
+        obj_dir.name: [(f.name, partial(_read_binary, f)) for f in _frames(obj_dir, only_frames)]
+        for obj_dir in object_dirs
+    }
+    return _score_sav_objects(truth, pred_dir)
+
+
+def score_sav_json(gt_json: Path, pred_dir: Path, only_frames: Collection[str] | None = None) -> dict:
+    """Per-object J and F statistics of one video whose ground truth is an SA-V JSON file."""
+    video = read_sav_json(gt_json)
+    first = video.first_appearance()
+    truth = {}
+    for k, obj_id in enumerate(video.object_ids):
+        if obj_id not in first:
+            continue  # never visible: the PNG layout has no folder for it
+        stems = {t: f"{t * SAV_FRAME_STRIDE:05d}" for t in range(first[obj_id], video.num_annotated_frames)}
+        truth[f"{obj_id:03d}"] = [
+            (f"{stem}.png", partial(rle_decode, video.masklet[t][k]))
+            for t, stem in stems.items()
+            if only_frames is None or stem in only_frames
+        ]
+    return _score_sav_objects(truth, pred_dir)
+
+
+def _read_binary(path: Path) -> np.ndarray:
+    return read_label_map(path) > 0
+
+
+def _score_sav_objects(truth: dict[str, list[tuple[str, Callable[[], np.ndarray]]]], pred_dir: Path) -> dict:
+    """Score each object on its annotated frames less the first and last. `truth` maps an
+    object's folder name to its (frame file name, loader of the true mask) in frame order."""
     objects = {}
     frames_scored = 0
-    for obj_dir in object_dirs:
-        scored = _frames(obj_dir)[1:-1]
+    for obj_name, annotated in truth.items():
+        scored = annotated[1:-1]
         j_values, f_values = [], []
-        for frame in scored:
-            pred_path = pred_dir / obj_dir.name / frame.name
+        for frame_name, load_truth in scored:
+            pred_path = pred_dir / obj_name / frame_name
             if not pred_path.exists():
                 raise ValueError(f"missing prediction {pred_path} (every annotated frame needs one)")
-            truth, pred = read_label_map(frame) > 0, read_label_map(pred_path) > 0
-            if pred.shape != truth.shape:
-                raise ValueError(f"{pred_path}: size {pred.shape[::-1]} differs from the annotation's {truth.shape[::-1]}")
-            j_values.append(float(region_similarity(truth, pred)))
-            f_values.append(boundary_measure(truth, pred))
+            true_mask, pred = np.asarray(load_truth(), dtype=bool), _read_binary(pred_path)
+            if pred.shape != true_mask.shape:
+                raise ValueError(f"{pred_path}: size {pred.shape[::-1]} differs from the annotation's {true_mask.shape[::-1]}")
+            j_values.append(float(region_similarity(true_mask, pred)))
+            f_values.append(boundary_measure(true_mask, pred))
         frames_scored += len(scored)
         if scored:
-            objects[obj_dir.name] = {"J": statistics(np.array(j_values)), "F": statistics(np.array(f_values))}
+            objects[obj_name] = {"J": statistics(np.array(j_values)), "F": statistics(np.array(f_values))}
     summary = {
         m: {s: float(np.mean([o[m][s] for o in objects.values()])) for s in ("mean", "recall", "decay")}
         for m in ("J", "F")
@@ -113,13 +159,20 @@ def score_sav_video(gt_dir: Path, pred_dir: Path) -> dict:
     return {**summary, "objects": objects, "frames": frames_scored}
 
 
-SCORERS = {"davis": score_sequence, "sav": score_sav_video}
+SCORERS = {"davis": score_sequence, "sav": score_sav_video, "sav-json": score_sav_json}
+
+
+def _ground_truth_path(gt_root: Path, name: str, format: str) -> Path:
+    return gt_root / f"{name}_manual.json" if format == "sav-json" else gt_root / name
 
 
 def evaluate_vos(gt_root: str | Path, pred_root: str | Path, sequences: list[str] | None = None,
-                 workers: int | None = None, format: str = "davis") -> dict:
+                 workers: int | None = None, format: str = "davis",
+                 only_frames: dict[str, Collection[str]] | None = None) -> dict:
     """Score every sequence of `pred_root` (or the given ones) against `gt_root`.
 
+    `only_frames` maps a sequence to the frame names (stems) whose annotations are scored
+    (for runs on the first frames of each video); by default all are.
     Returns {"sequences": {name: {"J": {mean, recall, decay}, "F": {...}, "objects": {...}}},
     "global": {"J", "F", "J&F"}} in fractions; global means average over all objects.
     """
@@ -132,11 +185,13 @@ def evaluate_vos(gt_root: str | Path, pred_root: str | Path, sequences: list[str
     names = sequences or sorted(p.name for p in pred_root.iterdir() if p.is_dir())
     if not names:
         raise ValueError(f"no sequence folders in {pred_root}")
-    missing = [n for n in names if not (gt_root / n).is_dir()]
+    gt_paths = [_ground_truth_path(gt_root, n, format) for n in names]
+    missing = [p.name for p in gt_paths if not p.exists()]
     if missing:
-        raise ValueError(f"no ground truth for sequences {missing} under {gt_root}")
+        raise ValueError(f"no ground truth {missing} under {gt_root}")
+    frame_sets = [None if only_frames is None else only_frames[n] for n in names]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(SCORERS[format], [gt_root / n for n in names], [pred_root / n for n in names]))
+        results = list(pool.map(SCORERS[format], gt_paths, [pred_root / n for n in names], frame_sets))
     per_seq = dict(zip(names, results))
     objects = [o for r in results for o in r["objects"].values()]
     j = float(np.mean([o["J"]["mean"] for o in objects]))
