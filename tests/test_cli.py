@@ -244,8 +244,9 @@ def test_convert_meta_hf_round_trip_and_info(capsys, tmp_path, checkpoint):
     facts = dict(line.split(None, 1) for line in out.splitlines() if not line.startswith("image size"))
     assert code == 0 and facts["format"] == "hf" and facts["config"] == "micro-128"
     assert facts["version"] == "SAM 2.1"
-    count = sum(t.numel() for t in original.values())
-    assert facts["parameters"].startswith(f"{count:,} ")
+    model = seeded_model(micro_config(128))
+    assert facts["parameters"] == f"{sum(p.numel() for p in model.parameters()):,}"
+    assert facts["tensors"] == str(len(original))
     code, out, _ = run(capsys, "info", checkpoint)
     assert code == 0 and "format      meta" in out
 
@@ -298,6 +299,9 @@ def error_cases(data, inputs, checkpoint, out):
         "davis id too big": ["track", bedroom, "--obj", "300", "--point", "1,1", "--output", out / "v", *model],
         "track output parent is a file": ["track", bedroom, "--point", "1,1", "--max-frames", "1",
                                           "--output", inputs / "broken.jpg" / "v", *model],
+        "coco output is a folder": ["auto", groceries, "--output", inputs / "empty", *model],
+        "folder output is a file": ["track", bedroom, "--point", "1,1", "--output", inputs / "broken.jpg", *model],
+        "dangling --obj": ["track", bedroom, "--point", "1,1", "--obj", "2", "--output", out / "v", *model],
         "info not a checkpoint": ["info", inputs / "broken.jpg"],
         "convert missing input": ["convert", inputs / "absent.pt", out / "c.pt"],
     }
@@ -316,6 +320,14 @@ def test_errors_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, data, ba
     assert err.startswith("masklet: error:") and err.count("\n") == 1, err
     assert not out.exists() or files_under(out) == []
     assert files_under(bad_inputs) == inputs_before
+
+
+def test_embedded_model_is_the_default(capsys, tmp_path, data, checkpoint, monkeypatch):
+    monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: checkpoint)
+    code, _, err = run(capsys, "segment", data / "images" / "groceries.jpg", "--point", "400,300",
+                       "--output", tmp_path / "m.png")
+    assert code == 0, err
+    assert png_size(tmp_path / "m.png") == GROCERIES_SIZE
 
 
 def test_cuda_requested_without_a_gpu(capsys, tmp_path, data, checkpoint):

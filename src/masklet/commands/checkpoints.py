@@ -69,13 +69,14 @@ def parameters_on_meta_device() -> Iterator[None]:
         torch.nn.Module.register_parameter = register
 
 
-def parameter_count(config_name: str) -> int:
-    """Parameters of a registered config's model, counted without allocating its weights."""
+def parameter_count(config) -> int:
+    """Parameters of the model of `config` (a SAM2Config or a registered name), counted
+    without allocating its weights."""
     from masklet.config import get_config
     from masklet.model.sam2 import SAM2Model
 
     with parameters_on_meta_device():
-        model = SAM2Model(get_config(config_name))
+        model = SAM2Model(get_config(config) if isinstance(config, str) else config)
     return sum(p.numel() for p in model.parameters())
 
 
@@ -137,13 +138,13 @@ def run_info(args: argparse.Namespace) -> int:
         config = checkpoint.config or detect_config(checkpoint.state_dict)
     except CheckpointError as e:
         raise CliError(str(e).splitlines()[0]) from None
-    tensors = checkpoint.state_dict.values()
-    dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in tensors})
+    dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in checkpoint.state_dict.values()})
     print(f"file        {checkpoint.path}")
     print(f"format      {checkpoint.format}")
     print(f"config      {config.name}" + ("" if checkpoint.config else " (recognised from the weights)"))
     print(f"version     SAM {facts['version']}")
     print(f"image size  {config.image_size}")
-    print(f"parameters  {sum(t.numel() for t in tensors):,} in {len(checkpoint.state_dict)} tensors")
+    print(f"parameters  {parameter_count(config):,}")
+    print(f"tensors     {len(checkpoint.state_dict)}")
     print(f"dtypes      {', '.join(dtypes)}")
     return 0

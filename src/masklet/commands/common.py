@@ -86,7 +86,12 @@ def check_inside(points, width: int, height: int, what: str) -> None:
 def check_output_location(path: str | Path, is_folder: bool = False) -> None:
     """Fail early, before any work, when the file (or folder) `path` could not be written:
     its nearest existing ancestor (itself, for a folder) must be a writable folder."""
-    folder = Path(path).absolute() if is_folder else Path(path).absolute().parent
+    path = Path(path)
+    if is_folder and path.is_file():
+        raise CliError(f"--output {path} is a file; this format writes a folder, give a folder path")
+    if not is_folder and path.is_dir():
+        raise CliError(f"--output {path} is a folder; this format writes a file, give a file path")
+    folder = path.absolute() if is_folder else path.absolute().parent
     while not folder.exists():
         folder = folder.parent
     if not folder.is_dir():
@@ -102,8 +107,7 @@ def staged_folder(dest: str | Path) -> Iterator[Path]:
     from masklet.io.atomic import OutputNotWritableError, ensure_output_dir
 
     dest = Path(dest)
-    if dest.exists() and not dest.is_dir():
-        raise CliError(f"--output {dest} is a file; give a folder")
+    check_output_location(dest, is_folder=True)
     try:
         parent = ensure_output_dir(dest.absolute().parent)
         staging = parent / f".{dest.name}.{secrets.token_hex(4)}.partial"

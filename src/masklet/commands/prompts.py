@@ -129,7 +129,10 @@ class PromptSet:
 def prompts_from_arguments(items: list[tuple[str, object]], prompts: PromptSet) -> None:
     """Add the `track` command line's ordered (option, value) items to `prompts`."""
     obj_id, frame = 1, 0
-    for option, value in items:
+    for number, (option, value) in enumerate(items):
+        if option in ("obj", "frame") and all(later in ("obj", "frame") for later, _ in items[number + 1:]):
+            raise CliError(f"--{option} {value} is followed by no --point, --box or --mask; "
+                           "prompts come after the --obj / --frame they belong to")
         if option == "obj":
             obj_id = value
         elif option == "frame":

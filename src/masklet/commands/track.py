@@ -79,14 +79,13 @@ def run_track(args: argparse.Namespace) -> int:
     if args.prompts:
         prompts_from_file(args.prompts, prompt_set)
     prompts = prompt_set.ordered()
+    check_output_location(args.output, is_folder=args.format in ("davis", "sav"))
     if not prompts:
         raise CliError("no prompts: give --point, --box or --mask (after --obj ID), or --prompts FILE.json")
     if args.max_frames is not None and args.max_frames < 1:
         raise CliError(f"--max-frames must be >= 1, got {args.max_frames}")
     if args.fps is not None and not args.fps > 0:
         raise CliError(f"--fps must be > 0, got {args.fps}")
-    if args.format in ("coco", "mp4") and Path(args.output).is_dir():
-        raise CliError(f"--output {args.output} is a folder; --format {args.format} writes a file, give its path")
     try:
         video = open_video(args.video)
     except VideoReadError as e:
@@ -98,7 +97,6 @@ def run_track(args: argparse.Namespace) -> int:
         check_prompts(prompts, args.format, num_frames, video.width, video.height)
         masks = {(p.obj_id, p.frame): read_mask_file(p.mask, video.width, video.height)
                  for p in prompts if p.mask is not None}
-        check_output_location(args.output, is_folder=args.format in ("davis", "sav"))
         model = resolve_model(args)
         try:
             results, obj_ids = track(model, video, prompts, masks, num_frames, show_progress=not args.no_progress)
