@@ -34,7 +34,11 @@ def checkpoint(tmp_path_factory):
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
+    """(exit code, stdout, stderr) of `masklet ARGV`; argparse's exits (help, usage errors) included."""
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
     out, err = capsys.readouterr()
     return code, out, err
 

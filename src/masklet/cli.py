@@ -36,10 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from masklet.io.atomic import OutputNotWritableError
 
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as e:  # --help, --version and usage errors
-        return e.code if isinstance(e.code, int) else 2
+    args = build_parser().parse_args(argv)  # --help, --version and usage errors exit here
     try:
         return int(args.func(args) or 0)
     except (CliError, OutputNotWritableError) as e:

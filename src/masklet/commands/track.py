@@ -48,8 +48,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument("video", metavar="VIDEO", help="video file (.mp4, .mov, ...) or folder of frame images")
     prompt_options = parser.add_argument_group("prompts (in order; see above)")
-    prompt_options.add_argument("--obj", type=parse_id, action=InOrder, metavar="ID", help="object of the prompts after it")
-    prompt_options.add_argument("--frame", type=parse_id, action=InOrder, metavar="N", help="frame of the prompts after it")
+    prompt_options.add_argument("--obj", type=parse_id, action=InOrder, metavar="ID",
+                                help="object of the prompts after it")
+    prompt_options.add_argument("--frame", type=parse_id, action=InOrder, metavar="N",
+                                help="frame of the prompts after it")
     prompt_options.add_argument("--point", type=parse_point, action=InOrder, metavar="X,Y[:LABEL]",
                          help=f"a click in pixels: {POINT_FORMAT}")
     prompt_options.add_argument("--box", type=parse_box, action=InOrder, metavar=BOX_FORMAT, help="a box in pixels")
