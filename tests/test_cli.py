@@ -382,3 +382,18 @@ def test_staged_folder_is_deleted_when_the_block_fails(tmp_path):
         (folder / "a.png").write_bytes(b"x")
         raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_as_a_process_errors_exit_2_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    src = Path(masklet.__file__).parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "masklet.cli", "track", str(tmp_path / "absent.mp4"), "--point", "1,1",
+         "--output", str(tmp_path / "out")],
+        capture_output=True, text=True, env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}, timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("masklet: error: cannot read video:") and done.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

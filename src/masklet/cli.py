@@ -48,4 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m masklet.cli` this file is `__main__`, a second copy of the module: use the
+    # package's `main`, whose CliError is the class the commands raise.
+    from masklet.cli import main as package_main
+
+    sys.exit(package_main())
