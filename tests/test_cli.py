@@ -255,6 +255,14 @@ def test_convert_meta_hf_round_trip_and_info(capsys, tmp_path, checkpoint):
     assert code == 0 and "format      meta" in out
 
 
+def test_convert_to_bfloat16(capsys, tmp_path, checkpoint):
+    half = tmp_path / "half.pt"
+    assert run(capsys, "convert", checkpoint, half, "--dtype", "bfloat16")[0] == 0
+    assert {t.dtype for t in torch.load(half)["model"].values()} == {torch.bfloat16}
+    code, out, _ = run(capsys, "info", half)
+    assert code == 0 and "dtypes      bfloat16" in out
+
+
 # ---------------------------------------------------------------------- errors
 
 

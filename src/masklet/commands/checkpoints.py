@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from masklet.cli import CliError
+from masklet.commands.common import DTYPES
 
 CHECKPOINT_FORMATS = ("meta", "hf")
 
@@ -41,6 +42,8 @@ def register(subparsers) -> None:
     convert.add_argument("source", metavar="IN", help="official name, Meta .pt file or HF safetensors file/folder")
     convert.add_argument("dest", metavar="OUT", help="output .pt file (meta) or folder (hf)")
     convert.add_argument("--to", choices=CHECKPOINT_FORMATS, help="output format (default: from OUT's name)")
+    convert.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
+                         help="type of the written weights (default: float32)")
     convert.set_defaults(func=run_convert)
 
     info = subparsers.add_parser(
@@ -117,14 +120,14 @@ def run_convert(args: argparse.Namespace) -> int:
     if target == "hf" and dest.is_file():
         raise CliError(f"{dest} is a file; an HF checkpoint is a folder, give a folder path")
     try:
-        model = load_model(args.source, progress=False)
+        model = load_model(args.source, dtype=DTYPES[args.dtype], progress=False)
     except (CheckpointError, DownloadError) as e:
         raise CliError(str(e).splitlines()[0]) from None
     try:
         save_model(model, dest, format=target)
     except OSError as e:
         raise CliError(f"cannot write {dest} ({e.strerror or e}); choose another output path") from None
-    print(f"wrote {dest} ({target} format, config {model.config.name})")
+    print(f"wrote {dest} ({target} format, config {model.config.name}, {args.dtype})")
     return 0
 
 
