@@ -1,0 +1,1 @@
+"""The `masklet` subcommands that run models and manage checkpoints, one module per group."""

@@ -1,0 +1,153 @@
+"""`masklet models`, `download`, `convert` and `info`: the checkpoints behind the commands."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from masklet.cli import CliError
+from masklet.commands.common import DTYPES
+
+CHECKPOINT_FORMATS = ("meta", "hf")
+
+
+def register(subparsers) -> None:
+    models = subparsers.add_parser(
+        "models", help="list the official models, their sizes and whether they are cached",
+        description="List the official SAM 2 / 2.1 checkpoints: parameter count, download size and whether "
+        "the file is in the cache ($MASKLET_HOME/checkpoints, default ~/.cache/masklet/checkpoints).",
+        epilog="example: masklet models",
+    )
+    models.set_defaults(func=run_models)
+
+    download = subparsers.add_parser(
+        "download", help="download an official checkpoint into the cache",
+        description="Download an official checkpoint into $MASKLET_HOME/checkpoints (see `masklet models`).",
+        epilog="example: masklet download sam2.1-hiera-tiny",
+    )
+    download.add_argument("name", metavar="NAME", help="official model name")
+    download.set_defaults(func=run_download)
+
+    convert = subparsers.add_parser(
+        "convert", help="convert a checkpoint between Meta .pt and Hugging Face formats",
+        description="Convert a checkpoint. meta: Meta's .pt file; hf: a Hugging Face transformers folder "
+        "(config.json + model.safetensors). The output format is --to, else meta for an OUT ending in .pt "
+        "and hf otherwise.",
+        epilog="example: masklet convert sam2.1_hiera_tiny.pt sam2.1-hiera-tiny-hf/",
+    )
+    convert.add_argument("source", metavar="IN", help="official name, Meta .pt file or HF safetensors file/folder")
+    convert.add_argument("dest", metavar="OUT", help="output .pt file (meta) or folder (hf)")
+    convert.add_argument("--to", choices=CHECKPOINT_FORMATS, help="output format (default: from OUT's name)")
+    convert.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
+                         help="type of the written weights (default: float32)")
+    convert.set_defaults(func=run_convert)
+
+    info = subparsers.add_parser(
+        "info", help="describe a checkpoint: format, config, version, parameters",
+        description="Print a checkpoint's format, model config, SAM version, parameter count and weight types.",
+        epilog="example: masklet info sam2.1_hiera_tiny.pt",
+    )
+    info.add_argument("checkpoint", metavar="CKPT", help="Meta .pt file or HF safetensors file/folder")
+    info.set_defaults(func=run_info)
+
+
+@contextlib.contextmanager
+def parameters_on_meta_device() -> Iterator[None]:
+    """Modules built inside this block put their parameters on the meta device (no memory)."""
+    register = torch.nn.Module.register_parameter
+
+    def register_on_meta(module, name, param):
+        register(module, name, param)
+        if param is not None:
+            module._parameters[name] = torch.nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+
+    torch.nn.Module.register_parameter = register_on_meta
+    try:
+        yield
+    finally:
+        torch.nn.Module.register_parameter = register
+
+
+def parameter_count(config) -> int:
+    """Parameters of the model of `config` (a SAM2Config or a registered name), counted
+    without allocating its weights."""
+    from masklet.config import get_config
+    from masklet.model.sam2 import SAM2Model
+
+    with parameters_on_meta_device():
+        model = SAM2Model(get_config(config) if isinstance(config, str) else config)
+    return sum(p.numel() for p in model.parameters())
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS, cached_path, masklet_home
+
+    print(f"{'name':<24}{'parameters':>12}{'download':>10}  cached")
+    for name, checkpoint in OFFICIAL_CHECKPOINTS.items():
+        cached = "yes" if cached_path(name).is_file() else "no"
+        print(f"{name:<24}{parameter_count(name) / 1e6:>11.1f}M{checkpoint.size_mb:>7} MB  {cached}")
+    print(f"cache: {masklet_home() / 'checkpoints'}")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from masklet.checkpoint import DownloadError, download
+    from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS
+
+    if args.name not in OFFICIAL_CHECKPOINTS:
+        raise CliError(f"no official model named {args.name!r}; known: {', '.join(OFFICIAL_CHECKPOINTS)}")
+    try:
+        path = download(args.name)
+    except DownloadError as e:
+        raise CliError(str(e)) from None
+    except OSError as e:
+        raise CliError(f"cannot write into the cache ({e}); set MASKLET_HOME to a writable folder") from None
+    print(f"{args.name}: {path}")
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from masklet.checkpoint import CheckpointError, DownloadError, load_model, save_model
+
+    dest = Path(args.dest)
+    target = args.to or ("meta" if dest.suffix == ".pt" else "hf")
+    if target == "meta" and dest.is_dir():
+        raise CliError(f"{dest} is a folder; a Meta checkpoint is one .pt file, give its path")
+    if target == "hf" and dest.is_file():
+        raise CliError(f"{dest} is a file; an HF checkpoint is a folder, give a folder path")
+    try:
+        model = load_model(args.source, dtype=DTYPES[args.dtype], progress=False)
+    except (CheckpointError, DownloadError) as e:
+        raise CliError(str(e).splitlines()[0]) from None
+    try:
+        save_model(model, dest, format=target)
+    except OSError as e:
+        raise CliError(f"cannot write {dest} ({e.strerror or e}); choose another output path") from None
+    print(f"wrote {dest} ({target} format, config {model.config.name}, {args.dtype})")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from masklet.checkpoint import CheckpointError
+    from masklet.checkpoint.formats import describe_state_dict, detect_config, read_checkpoint
+
+    try:
+        checkpoint = read_checkpoint(args.checkpoint)
+        facts = describe_state_dict(checkpoint.state_dict)
+        config = checkpoint.config or detect_config(checkpoint.state_dict)
+    except CheckpointError as e:
+        raise CliError(str(e).splitlines()[0]) from None
+    dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in checkpoint.state_dict.values()})
+    print(f"file        {checkpoint.path}")
+    print(f"format      {checkpoint.format}")
+    print(f"config      {config.name}" + ("" if checkpoint.config else " (recognised from the weights)"))
+    print(f"version     SAM {facts['version']}")
+    print(f"image size  {config.image_size}")
+    print(f"parameters  {parameter_count(config):,}")
+    print(f"tensors     {len(checkpoint.state_dict)}")
+    print(f"dtypes      {', '.join(dtypes)}")
+    return 0

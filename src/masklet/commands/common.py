@@ -1,0 +1,129 @@
+"""What the model-running commands share: model options and lookup, image reading, staged outputs."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.resources
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from masklet.cli import CliError
+
+EMBEDDED_MODEL = "masklet-nano.pt"
+DEVICES = ("cpu", "cuda", "mps")
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--model, --device and --dtype."""
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", metavar="NAME_OR_PATH",
+                       help="official name (see `masklet models`), Meta .pt file or HF safetensors file/folder "
+                            "(default: the model bundled with masklet)")
+    group.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
+    group.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weights' type (default: float32)")
+
+
+def embedded_model_path() -> Path | None:
+    """The checkpoint shipped inside the package (masklet/weights/masklet-nano.pt), if any."""
+    resource = importlib.resources.files("masklet") / "weights" / EMBEDDED_MODEL
+    return Path(str(resource)) if resource.is_file() else None
+
+
+def check_device(device: str, dtype: str) -> None:
+    """Fail with a clear message when the device is missing or cannot run the type."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise CliError("--device cuda was asked for but PyTorch sees no CUDA GPU here; use --device cpu")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise CliError("--device mps was asked for but the Apple MPS backend is not available here; use --device cpu")
+    if device == "cpu" and dtype == "float16":
+        raise CliError("--dtype float16 needs --device cuda or mps; on cpu use float32 or bfloat16")
+
+
+def resolve_model(args: argparse.Namespace):
+    """The model of --model (else the embedded default) on --device in --dtype."""
+    from masklet.checkpoint import CheckpointError, DownloadError, load_model
+
+    check_device(args.device, args.dtype)
+    source = args.model or embedded_model_path()
+    if source is None:
+        raise CliError(
+            "no --model given and no embedded model is bundled with this masklet yet; "
+            "pass --model NAME_OR_PATH (an official name from `masklet models`, or a checkpoint file)"
+        )
+    try:
+        return load_model(source, device=args.device, dtype=DTYPES[args.dtype], progress=False)
+    except (CheckpointError, DownloadError) as e:
+        raise CliError(str(e).splitlines()[0]) from None
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file as RGB uint8 [H, W, 3]."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such image file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise CliError(f"cannot read image {path} ({e}); expected a JPEG, PNG, BMP or WebP file") from None
+
+
+def check_inside(points, width: int, height: int, what: str) -> None:
+    """Every (x, y) in `points` lies on the width x height frame (edges included)."""
+    for x, y in points:
+        if not (0 <= x <= width and 0 <= y <= height):
+            raise CliError(f"{what} ({x:g}, {y:g}) lies outside the {width}x{height} frame")
+
+
+def check_output_location(path: str | Path, is_folder: bool = False) -> None:
+    """Fail early, before any work, when the file (or folder) `path` could not be written:
+    its nearest existing ancestor (itself, for a folder) must be a writable folder."""
+    path = Path(path)
+    if is_folder and path.is_file():
+        raise CliError(f"--output {path} is a file; this format writes a folder, give a folder path")
+    if not is_folder and path.is_dir():
+        raise CliError(f"--output {path} is a folder; this format writes a file, give a file path")
+    folder = path.absolute() if is_folder else path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CliError(f"cannot write {path}: {folder} is a file, not a folder; choose another --output")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CliError(f"cannot write {path}: the folder {folder} is not writable; choose another --output")
+
+
+@contextlib.contextmanager
+def staged_folder(dest: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `dest`; when the block completes, its files and
+    folders are moved into `dest` (created if needed), otherwise it is deleted and `dest` is untouched."""
+    from masklet.io.atomic import OutputNotWritableError, ensure_output_dir
+
+    dest = Path(dest)
+    check_output_location(dest, is_folder=True)
+    try:
+        parent = ensure_output_dir(dest.absolute().parent)
+        staging = parent / f".{dest.name}.{secrets.token_hex(4)}.partial"
+        staging.mkdir()
+    except OutputNotWritableError as e:
+        raise CliError(str(e)) from None
+    except OSError as e:
+        raise CliError(f"cannot write into {dest.parent} ({e.strerror or e}); choose another --output") from None
+    try:
+        yield staging
+        dest.mkdir(exist_ok=True)
+        for path in sorted(staging.rglob("*")):  # a folder comes before what it holds
+            target = dest / path.relative_to(staging)
+            if path.is_dir():
+                target.mkdir(exist_ok=True)
+            else:
+                os.replace(path, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
