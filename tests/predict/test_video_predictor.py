@@ -43,7 +43,7 @@ def count_batches(model, monkeypatch) -> list[int]:
 
 def test_objects_tracked_as_one_batch_equal_tracking_each_alone(micro_model, bedroom_frames, monkeypatch):
     frames = bedroom_frames[:6]
-    predictor = new_predictor(micro_model)
+    predictor = new_predictor(micro_model, attention_batch_size=None)
     sizes = count_batches(micro_model, monkeypatch)
     encodes = []
     forward_image = micro_model.forward_image
@@ -67,7 +67,7 @@ def test_objects_tracked_as_one_batch_equal_tracking_each_alone(micro_model, bed
 
 
 def test_objects_with_different_memory_sizes_are_grouped(micro_model, bedroom_frames, monkeypatch):
-    predictor = new_predictor(micro_model)
+    predictor = new_predictor(micro_model, attention_batch_size=None)
     state = predictor.init_state(bedroom_frames[:6])
     predictor.add_new_points_or_box(state, 0, 1, points=[[210, 125]], labels=[1])
     predictor.add_new_points_or_box(state, 0, 2, points=[[100, 60]], labels=[1])
@@ -79,6 +79,24 @@ def test_objects_with_different_memory_sizes_are_grouped(micro_model, bedroom_fr
     # memory layout, 3 has its own; frame 2: 3 is prompted; from frame 3 on all three banks
     # hold the same number of memories and pointers
     assert sizes == [1, 2, 1, 2, 3, 3, 3]
+
+
+def test_attention_batch_size_caps_memory_attention_calls(micro_model, bedroom_frames, monkeypatch):
+    """On the CPU ("auto") memory attention runs one object at a time; results do not depend
+    on the batch size beyond float rounding."""
+    sizes = count_batches(micro_model, monkeypatch)
+    outputs = {}
+    for batch_size in ("auto", 2):
+        sizes.clear()
+        predictor = new_predictor(micro_model, attention_batch_size=batch_size)
+        state = predictor.init_state(bedroom_frames[:3])
+        prompt_three(predictor, state)
+        outputs[batch_size] = [m for _, _, m in predictor.propagate_in_video(state)]
+        assert max(sizes) == (1 if batch_size == "auto" else 2) and sum(sizes) == 3 * 2
+    for auto, paired in zip(outputs["auto"], outputs[2]):
+        torch.testing.assert_close(auto, paired, atol=5e-3, rtol=0)
+    with pytest.raises(ValueError, match="attention_batch_size"):
+        new_predictor(micro_model, attention_batch_size=0).init_state(bedroom_frames[:1])
 
 
 def test_tracking_before_first_prompt_in_both_directions(micro_model, bedroom_frames):

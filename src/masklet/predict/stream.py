@@ -38,7 +38,7 @@ class StreamTracker:
                 result = tracker.add_new_points_or_box(obj_id=1, points=[[x, y]], labels=[1])
 
     Arguments are those of `VideoPredictor` (`fill_hole_area`, `non_overlap_masks`,
-    `add_all_frames_to_correct_as_cond`, `mask_threshold`). With
+    `add_all_frames_to_correct_as_cond`, `mask_threshold`, `attention_batch_size`). With
     `add_all_frames_to_correct_as_cond=True` a correction click on an object already tracked
     is remembered for good (as a conditioning frame) instead of for the next few frames.
     """
@@ -50,13 +50,14 @@ class StreamTracker:
         non_overlap_masks: bool = False,
         add_all_frames_to_correct_as_cond: bool = False,
         mask_threshold: float = 0.0,
+        attention_batch_size: int | str | None = "auto",
     ) -> None:
         if not isinstance(model, SAM2Model):
             raise TypeError(
                 f"model must be a masklet SAM2Model, got {type(model).__name__}; create one with masklet.load_model(...)"
             )
         self.model = model.eval()
-        self.engine = TrackingEngine(model, fill_hole_area)
+        self.engine = TrackingEngine(model, fill_hole_area, attention_batch_size=attention_batch_size)
         self.non_overlap_masks = non_overlap_masks
         self.add_all_frames_to_correct_as_cond = add_all_frames_to_correct_as_cond
         self.mask_threshold = mask_threshold

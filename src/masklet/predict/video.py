@@ -121,6 +121,8 @@ class VideoPredictor:
         frames conditioning frames (kept in memory for good, and not re-tracked).
       mask_threshold: logit threshold of the binary masks in `FrameResult`s.
       show_progress: a tqdm bar while propagating.
+      attention_batch_size: most objects per memory-attention call ("auto": one at a time on
+        the CPU, where that is faster, all together on accelerators; None: all together).
     """
 
     def __init__(
@@ -132,6 +134,7 @@ class VideoPredictor:
         add_all_frames_to_correct_as_cond: bool = False,
         mask_threshold: float = 0.0,
         show_progress: bool = True,
+        attention_batch_size: int | str | None = "auto",
     ) -> None:
         if not isinstance(model, SAM2Model):
             raise TypeError(
@@ -146,6 +149,7 @@ class VideoPredictor:
         self.add_all_frames_to_correct_as_cond = add_all_frames_to_correct_as_cond
         self.mask_threshold = mask_threshold
         self.show_progress = show_progress
+        self.attention_batch_size = attention_batch_size
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, device="cpu", dtype=torch.float32, **kwargs) -> "VideoPredictor":
@@ -189,7 +193,7 @@ class VideoPredictor:
                 "masklet.StreamTracker, which takes frames one at a time"
             )
         storage = torch.device("cpu") if offload_state_to_cpu else self.device
-        engine = TrackingEngine(self.model, self.fill_hole_area, storage)
+        engine = TrackingEngine(self.model, self.fill_hole_area, storage, self.attention_batch_size)
         return InferenceState(video, engine, self.image_size)
 
     @torch.inference_mode()
