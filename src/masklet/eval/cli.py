@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-DTYPES = ("float32", "bfloat16", "float16")
+from masklet.commands.common import add_model_options, resolve_model
 
 
 def register(subparsers) -> None:
@@ -39,7 +39,6 @@ def _register_run_vos(eval_sub) -> None:
         description="Prompt each object with its first annotated mask, track it forward, write DAVIS "
         "palette PNGs to OUTPUT/<seq>/<frame>.png and score them into OUTPUT/results.json.",
     )
-    run.add_argument("--model", help="model name (e.g. sam2.1-hiera-tiny) or checkpoint file/folder")
     run.add_argument("--dataset", required=True,
                      help="folder with JPEGImages/480p/<seq>/ and Annotations/480p/<seq>/ (DAVIS) "
                      "or JPEGImages/<video>/ and Annotations/<video>/ (YouTube-VOS)")
@@ -48,8 +47,7 @@ def _register_run_vos(eval_sub) -> None:
     run.add_argument("--max-frames", type=int, help="use only the first N frames of each video")
     run.add_argument("--later-objects", action="store_true",
                      help="also prompt objects first annotated on a later frame, on that frame (YouTube-VOS)")
-    run.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    run.add_argument("--dtype", choices=DTYPES, default="float32", help="model dtype (default: float32)")
+    add_model_options(run)
     run.add_argument("--workers", type=int, default=None, help="scoring processes (default: one per core)")
     run.set_defaults(func=run_run_vos)
 
@@ -60,7 +58,6 @@ def _register_ap(eval_sub) -> None:
         description="Generate masks for each image with a model and score them against its ground-truth "
         "PNG (GT/<image stem>.png; each non-zero value one instance) with pycocotools.",
     )
-    ap.add_argument("--model", help="model name (e.g. sam2.1-hiera-tiny) or checkpoint file/folder")
     ap.add_argument("--images", required=True, help="folder of images (.jpg, .png)")
     ap.add_argument("--gt", required=True, help="folder of ground-truth PNGs named like the images")
     ap.add_argument("--limit", type=int, help="use only the first N images (in name order)")
@@ -70,8 +67,7 @@ def _register_ap(eval_sub) -> None:
     ap.add_argument("--stability-score-thresh", type=float, default=0.95,
                     help="keep masks with at least this stability score (default: 0.95)")
     ap.add_argument("--output", help="write the figures as JSON here")
-    ap.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    ap.add_argument("--dtype", choices=DTYPES, default="float32", help="model dtype (default: float32)")
+    add_model_options(ap)
     ap.set_defaults(func=run_ap)
 
 
@@ -104,7 +100,7 @@ def run_run_vos(args: argparse.Namespace) -> int:
         open_vos_dataset(args.dataset)
     except ValueError as e:
         raise CliError(str(e)) from None
-    model = load_cli_model(args.model, args.device, args.dtype)
+    model = resolve_model(args)
     try:
         run = run_vos_benchmark(model, args.dataset, args.output, args.sequences, max_frames=args.max_frames,
                                 later_objects=args.later_objects, workers=args.workers)
@@ -127,7 +123,7 @@ def run_ap(args: argparse.Namespace) -> int:
     try:
         image_mask_pairs(args.images, args.gt, args.limit)
         generator = MaskGenerator(
-            load_cli_model(args.model, args.device, args.dtype), points_per_side=args.points_per_side,
+            resolve_model(args), points_per_side=args.points_per_side,
             points_per_batch=args.points_per_batch, pred_iou_thresh=args.pred_iou_thresh,
             stability_score_thresh=args.stability_score_thresh,
         )
@@ -148,21 +144,6 @@ def run_ap(args: argparse.Namespace) -> int:
             raise CliError(f"cannot write {path}: {e}") from None
         print(f"wrote {path}")
     return 0
-
-
-def load_cli_model(name_or_path: str | None, device: str, dtype: str):
-    """`masklet.load_model` for a command; failures become one-line CLI errors."""
-    import torch
-
-    from masklet.checkpoint import load_model
-    from masklet.cli import CliError
-
-    if name_or_path is None:
-        raise CliError("no default model is bundled yet; pass --model NAME_OR_CHECKPOINT (e.g. sam2.1-hiera-tiny)")
-    try:
-        return load_model(name_or_path, device=device, dtype=getattr(torch, dtype))
-    except (ValueError, OSError, RuntimeError) as e:
-        raise CliError(f"cannot load model {name_or_path!r}: {e}") from None
 
 
 def print_results(results: dict) -> None:
