@@ -44,6 +44,7 @@ class SAM2Config:
     image_size: int = 1024
     backbone_stride: int = 16  # stride of the lowest-resolution feature map used by SAM
     d_model: int = 256  # FPN / prompt / decoder width
+    decoder_mlp_dim: int = 2048  # hidden width of the mask decoder's two-way transformer MLPs
     fpn_top_down_levels: tuple[int, ...] = (2, 3)
     fpn_interp_model: str = "nearest"
     scalp: int = 1  # coarsest FPN levels dropped
@@ -135,6 +136,20 @@ MODEL_CONFIGS: dict[str, SAM2Config] = {}
 for _size, _trunk in _TRUNKS.items():
     MODEL_CONFIGS[f"sam2-hiera-{_size}"] = SAM2Config(name=f"sam2-hiera-{_size}", trunk=_trunk, **_V20)
     MODEL_CONFIGS[f"sam2.1-hiera-{_size}"] = SAM2Config(name=f"sam2.1-hiera-{_size}", trunk=_trunk)
+
+
+# Masklet's own small model (trained with masklet.train, shipped inside the package): the same
+# architecture at 256 px with narrow widths, so two CPU cores track at interactive speed.
+MODEL_CONFIGS["masklet-nano"] = SAM2Config(
+    name="masklet-nano",
+    trunk=HieraConfig(embed_dim=32, num_heads=1, stages=(1, 2, 4, 1), global_att_blocks=(4, 6), window_spec=(8, 4, 8, 4)),
+    image_size=256,
+    d_model=128,
+    decoder_mlp_dim=512,
+    mem_dim=32,
+    memory_attention_layers=2,
+    memory_attention_ffn_dim=512,
+)
 
 
 def register_config(config: SAM2Config, overwrite: bool = False) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from masklet.config import HieraConfig
 from masklet.model.common import MLP, DropPath
@@ -167,6 +168,9 @@ class Hiera(nn.Module):
             )
             dim = dim_out
         self.blocks = nn.ModuleList(blocks)
+        # Training option: recompute each block's activations in the backward pass instead of
+        # storing them (less memory, about a third more compute).
+        self.activation_checkpointing = False
         self.channel_list = [self.blocks[i].dim_out for i in self.stage_ends[::-1]]
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.pos_embed_window, std=0.02)
@@ -184,7 +188,10 @@ class Hiera(nn.Module):
         x = x + self.position_embedding(*x.shape[1:3])
         outputs = []
         for i, block in enumerate(self.blocks):
-            x = block(x)
+            if self.activation_checkpointing and self.training and torch.is_grad_enabled():
+                x = checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
             if i in self.stage_ends:
                 outputs.append(x.permute(0, 3, 1, 2))
         return outputs

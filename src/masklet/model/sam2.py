@@ -42,6 +42,16 @@ class HeadOutput:
     object_score_logits: torch.Tensor  # [B, 1]; > 0 means the object is visible
 
 
+@dataclass
+class SamHeads:
+    """All masks the decoder proposed for B objects (before choosing one)."""
+
+    masks: torch.Tensor  # [B, M, S/4, S/4] float32 logits, M = 3 (multimask) or 1
+    ious: torch.Tensor  # [B, M] predicted IoU of each mask
+    tokens: torch.Tensor  # [B, M or 1, C] output tokens the object pointer is made from
+    object_score_logits: torch.Tensor  # [B, 1]; > 0 means the object is visible
+
+
 class SAM2Model(nn.Module):
     def __init__(self, config: SAM2Config) -> None:
         super().__init__()
@@ -76,7 +86,7 @@ class SAM2Model(nn.Module):
         )
         self.sam_mask_decoder = MaskDecoder(
             transformer_dim=hidden,
-            transformer=TwoWayTransformer(depth=2, embedding_dim=hidden, mlp_dim=2048, num_heads=8),
+            transformer=TwoWayTransformer(depth=2, embedding_dim=hidden, mlp_dim=config.decoder_mlp_dim, num_heads=8),
             num_multimask_outputs=3,
             iou_head_depth=3,
             iou_head_hidden_dim=256,
@@ -154,6 +164,20 @@ class SAM2Model(nn.Module):
         With multimask_output the mask with the best predicted IoU is kept. Absent objects
         (object score <= 0) get NO_OBJECT_LOGIT everywhere and the learned `no_obj_ptr`.
         """
+        heads = self.sam_heads(pix_feat, high_res_feats, point_coords, point_labels, mask_logits, multimask_output)
+        return self.best_head_output(heads)
+
+    def sam_heads(
+        self,
+        pix_feat: torch.Tensor,
+        high_res_feats: list[torch.Tensor],
+        point_coords: torch.Tensor | None = None,
+        point_labels: torch.Tensor | None = None,
+        mask_logits: torch.Tensor | None = None,
+        multimask_output: bool = False,
+    ) -> "SamHeads":
+        """Every mask the decoder proposes (arguments as `decode_masks`); training supervises
+        all of them, inference keeps the best (`best_head_output`)."""
         batch = pix_feat.shape[0]
         if point_coords is None:
             point_coords = pix_feat.new_zeros(batch, 1, 2)
@@ -179,16 +203,22 @@ class SAM2Model(nn.Module):
         )
         visible = object_score_logits > 0  # [B, 1]
         masks = torch.where(visible[:, :, None, None], masks, NO_OBJECT_LOGIT).float()
+        return SamHeads(masks, ious, tokens, object_score_logits)
+
+    def best_head_output(self, heads: "SamHeads") -> HeadOutput:
+        """The mask with the best predicted IoU of each object, upsampled, with its pointer."""
+        masks, tokens = heads.masks, heads.tokens
+        if masks.shape[1] > 1:
+            rows = torch.arange(masks.shape[0], device=masks.device)
+            best = heads.ious.argmax(dim=-1)
+            masks = masks[rows, best].unsqueeze(1)
+            tokens = tokens[rows, best] if tokens.shape[1] > 1 else tokens[:, 0]
+        else:
+            tokens = tokens[:, 0]
         high_res = F.interpolate(masks, (self.image_size, self.image_size), mode="bilinear", align_corners=False)
-        token = tokens[:, 0]
-        if multimask_output:
-            rows = torch.arange(batch, device=masks.device)
-            best = ious.argmax(dim=-1)
-            masks, high_res = masks[rows, best].unsqueeze(1), high_res[rows, best].unsqueeze(1)
-            if tokens.shape[1] > 1:
-                token = tokens[rows, best]
-        obj_ptr = self._pointer_or_absent(self.obj_ptr_proj(token), visible)
-        return HeadOutput(masks, high_res, obj_ptr, object_score_logits)
+        visible = heads.object_score_logits > 0
+        obj_ptr = self._pointer_or_absent(self.obj_ptr_proj(tokens), visible)
+        return HeadOutput(masks, high_res, obj_ptr, heads.object_score_logits)
 
     def mask_as_output(
         self, pix_feat: torch.Tensor, high_res_feats: list[torch.Tensor], masks: torch.Tensor

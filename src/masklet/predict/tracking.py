@@ -86,34 +86,42 @@ class TrackingEngine:
         self, features: FrameFeatures, selections: list[MemorySelection | None], num_frames: int | None
     ) -> torch.Tensor:
         """Features of the frame for each object -> [B, C, h, w]. A None selection marks an
-        object seen for the first time (no memory: `no_mem_embed` is added instead)."""
+        object seen for the first time (no memory: `no_mem_embed` is added instead).
+        `features` hold one frame shared by all objects, or one row per object (training,
+        where objects come from different clips)."""
         model = self.model
         batch = len(selections)
         out = features.vision_feats.new_empty(batch, *features.vision_feats.shape[1:])
         groups: dict[tuple[int, int], list[int]] = {}
         for i, selection in enumerate(selections):
             if selection is None:
-                out[i] = features.vision_feats[0] + model.no_mem_embed.view(-1, 1, 1)
+                row = i if features.vision_feats.shape[0] == batch else 0
+                out[i] = features.vision_feats[row] + model.no_mem_embed.view(-1, 1, 1)
             else:
                 groups.setdefault(selection.layout(), []).append(i)
         step = self.attention_batch_size or batch
         for rows in groups.values():
             for start in range(0, len(rows), step):
                 chunk = rows[start : start + step]
-                out[chunk] = self._attend(features, [selections[i] for i in chunk], num_frames)
+                out[chunk] = self._attend(features, chunk, [selections[i] for i in chunk], num_frames)
         return out
 
-    def _attend(self, features: FrameFeatures, selections: list[MemorySelection], num_frames) -> torch.Tensor:
-        """Memory attention for objects with banks of equal size -> [B, C, h, w]."""
+    def _attend(
+        self, features: FrameFeatures, rows: list[int], selections: list[MemorySelection], num_frames
+    ) -> torch.Tensor:
+        """Memory attention for the objects `rows` (banks of equal size) -> [B, C, h, w]."""
         model = self.model
         banks = [self._memory_tokens(s, features.grid, num_frames) for s in selections]
         memory = torch.stack([b[0] for b in banks])  # [B, M, mem_dim]
         memory_pos = torch.stack([b[1] for b in banks])
         num_pointer_tokens = banks[0][2]
         batch = len(selections)
-        c, h, w = features.vision_feats.shape[1:]
-        curr = features.vision_feats.flatten(2).transpose(1, 2).expand(batch, -1, -1)  # [B, hw, C]
-        curr_pos = features.vision_pos.flatten(2).transpose(1, 2).expand(batch, -1, -1)
+        feats, pos = features.vision_feats, features.vision_pos
+        if feats.shape[0] > 1:  # one row per object
+            feats, pos = feats[rows], pos[rows] if pos.shape[0] > 1 else pos
+        c, h, w = feats.shape[1:]
+        curr = feats.flatten(2).transpose(1, 2).expand(batch, -1, -1)  # [B, hw, C]
+        curr_pos = pos.flatten(2).transpose(1, 2).expand(batch, -1, -1)
         attended = model.memory_attention(
             curr=curr, memory=memory, curr_pos=curr_pos, memory_pos=memory_pos,
             num_obj_ptr_tokens=num_pointer_tokens,

@@ -1,0 +1,111 @@
+"""Training run configuration, read from YAML (`masklet train CONFIG.yaml`).
+
+Example:
+
+    model: masklet-nano          # a registered config (random start) or a checkpoint / official name
+    output: runs/nano
+    steps: 4000
+    batch_size: 4
+    num_frames: 4
+    max_objects: 2
+    data:
+      - {path: ../shared/data/images-with-masks/COCO_MVal, pseudo_video: true, weight: 1.0}
+    optim: {lr: 1.0e-3, warmup_steps: 200, weight_decay: 0.05, grad_clip: 1.0, freeze: []}
+    prompts: {prob_mask_prompt: 0.5, correction_rounds: 3}
+    checkpoint_every: 100
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from masklet.train.losses import LossWeights
+from masklet.train.optim import OptimConfig
+from masklet.train.unroll import PromptSimulation
+
+
+@dataclass(frozen=True)
+class DataSourceConfig:
+    path: str
+    weight: float = 1.0
+    pseudo_video: bool = False  # still images made into moving clips (masklet.train.pseudo_video)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str
+    output: str
+    data: tuple[DataSourceConfig, ...]
+    steps: int = 1000
+    batch_size: int = 4
+    num_frames: int = 4  # frames per clip (1 trains on images only)
+    max_objects: int = 2  # objects per clip
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    prompts: PromptSimulation = field(default_factory=PromptSimulation)
+    loss: LossWeights = field(default_factory=LossWeights)
+    checkpoint_every: int = 100  # a killed run loses at most this many steps
+    log_every: int = 10
+    seed: int = 0
+    device: str = "cpu"
+    amp: str = "auto"  # "bf16", "off", or "auto" (bf16 on a GPU that supports it, off on the CPU)
+    activation_checkpointing: bool = False
+    drop_path: float | None = None  # the trunk's stochastic depth rate; None keeps the model's
+    threads: int | None = None  # torch CPU threads; None keeps torch's default
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.data:
+            problems.append("data: at least one source is needed")
+        for name in ("steps", "batch_size", "num_frames", "max_objects", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.amp not in ("auto", "bf16", "off"):
+            problems.append(f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}")
+        if problems:
+            raise ValueError("invalid training config: " + "; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        data = dict(data)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown training config keys {unknown}; known: {sorted(known)}")
+        for key in ("model", "output", "data"):
+            if key not in data:
+                raise ValueError(f"training config: {key!r} is required")
+        data["data"] = tuple(_build(DataSourceConfig, s if isinstance(s, dict) else {"path": s}, "data") for s in data["data"])
+        for key, kind in (("optim", OptimConfig), ("prompts", PromptSimulation), ("loss", LossWeights)):
+            if key in data:
+                data[key] = _build(kind, data[key] or {}, key)
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+        import yaml
+
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except OSError as e:
+            raise ValueError(f"{path}: cannot read the training config ({e.strerror or e})") from None
+        except yaml.YAMLError as e:
+            raise ValueError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a training config is a YAML mapping (model:, output:, data:, ...)")
+        return cls.from_dict(data)
+
+
+def _build(kind, values: dict, section: str):
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown keys {unknown} in {section!r}; known: {sorted(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return kind(**values)
