@@ -83,13 +83,13 @@ def test_fine_tuning_a_frozen_encoder_leaves_it_unchanged(tmp_path, sampler):
     assert changed and not any(k.startswith("image_encoder.") for k in changed)
 
 
-def test_config_errors_are_clear(tmp_path):
+def test_config_errors_are_clear(tmp_path, sampler):
     with pytest.raises(ValueError, match="unknown training config keys"):
         _config(tmp_path, stepz=3)
     with pytest.raises(ValueError, match="steps must be >= 1"):
         _config(tmp_path, steps=0)
     with pytest.raises(ValueError, match="freeze: no parameter starts with 'image_encodr'"):
-        Trainer(_config(tmp_path, optim={"freeze": ["image_encodr"]}), None)
+        Trainer(_config(tmp_path, optim={"freeze": ["image_encodr"]}), sampler)
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ValueError, match="not valid YAML"):

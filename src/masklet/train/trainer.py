@@ -40,6 +40,18 @@ LOSS_CURVE = "loss.png"
 METRIC_FIELDS = ("step", "total", "focal", "dice", "iou", "score", "lr", "sec_per_step")
 
 
+def sampler_from_config(config: TrainConfig):
+    """The ClipSampler of the config's data sources (layouts detected from each path)."""
+    from masklet.train.data import ClipSampler, open_training_source
+    from masklet.train.pseudo_video import PseudoVideo
+
+    sources = []
+    for source in config.data:
+        opened = open_training_source(source.path)
+        sources.append(PseudoVideo(opened) if source.pseudo_video else opened)
+    return ClipSampler(sources, [s.weight for s in config.data], seed=config.seed)
+
+
 def initial_model(name: str, device: str) -> SAM2Model:
     """A registered config name gives a freshly initialised model; anything else (a path, an
     official checkpoint name) is loaded with its weights (fine-tuning)."""
@@ -50,11 +62,12 @@ def initial_model(name: str, device: str) -> SAM2Model:
 
 class Trainer:
     """Trains `config.model` on `sampler`'s clips (a masklet.train.data.ClipSampler, or anything
-    with its `batch(step, batch_size, num_frames, image_size, max_objects)`)."""
+    with its `batch(step, batch_size, num_frames, image_size, max_objects)`; default: the
+    config's data sources)."""
 
-    def __init__(self, config: TrainConfig, sampler, model: SAM2Model | None = None) -> None:
+    def __init__(self, config: TrainConfig, sampler=None, model: SAM2Model | None = None) -> None:
         self.config = config
-        self.sampler = sampler
+        self.sampler = sampler if sampler is not None else sampler_from_config(config)
         self.output = ensure_output_dir(config.output)
         if config.threads:
             torch.set_num_threads(config.threads)
