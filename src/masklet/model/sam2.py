@@ -46,7 +46,8 @@ class HeadOutput:
 class SamHeads:
     """All masks the decoder proposed for B objects (before choosing one)."""
 
-    masks: torch.Tensor  # [B, M, S/4, S/4] float32 logits, M = 3 (multimask) or 1
+    masks: torch.Tensor  # [B, M, S/4, S/4] float32 logits, M = 3 (multimask) or 1, before the
+    # occlusion gate (best_head_output applies it)
     ious: torch.Tensor  # [B, M] predicted IoU of each mask
     tokens: torch.Tensor  # [B, M or 1, C] output tokens the object pointer is made from
     object_score_logits: torch.Tensor  # [B, 1]; > 0 means the object is visible
@@ -201,13 +202,15 @@ class SAM2Model(nn.Module):
             repeat_image=False,
             high_res_features=high_res_feats,
         )
-        visible = object_score_logits > 0  # [B, 1]
-        masks = torch.where(visible[:, :, None, None], masks, NO_OBJECT_LOGIT).float()
-        return SamHeads(masks, ious, tokens, object_score_logits)
+        return SamHeads(masks.float(), ious, tokens, object_score_logits)
 
     def best_head_output(self, heads: "SamHeads") -> HeadOutput:
-        """The mask with the best predicted IoU of each object, upsampled, with its pointer."""
-        masks, tokens = heads.masks, heads.tokens
+        """The mask with the best predicted IoU of each object, upsampled, with its pointer.
+        Objects judged absent (object score <= 0) get NO_OBJECT_LOGIT everywhere and the
+        learned `no_obj_ptr`."""
+        visible = heads.object_score_logits > 0  # [B, 1]
+        masks = torch.where(visible[:, :, None, None], heads.masks, NO_OBJECT_LOGIT)
+        tokens = heads.tokens
         if masks.shape[1] > 1:
             rows = torch.arange(masks.shape[0], device=masks.device)
             best = heads.ious.argmax(dim=-1)
@@ -216,7 +219,6 @@ class SAM2Model(nn.Module):
         else:
             tokens = tokens[:, 0]
         high_res = F.interpolate(masks, (self.image_size, self.image_size), mode="bilinear", align_corners=False)
-        visible = heads.object_score_logits > 0
         obj_ptr = self._pointer_or_absent(self.obj_ptr_proj(tokens), visible)
         return HeadOutput(masks, high_res, obj_ptr, heads.object_score_logits)
 

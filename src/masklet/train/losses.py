@@ -10,6 +10,11 @@ dice is supervised for focal and dice; the IoU head learns all of them. Mask los
 only objects visible in the ground truth (an absent object has nothing to segment; its
 score loss teaches the occlusion head). Each term is summed over objects and divided by the
 number of objects; the steps' losses are summed.
+
+One departure from the reference trainer: mask losses see the decoder's logits before the
+occlusion gate (which sets every logit of an object judged absent to -1024). Gated, a visible
+object whose score head errs gets a constant ~5,000 focal loss and no mask gradient at all;
+ungated, its mask keeps learning while the score loss fixes the gate.
 """
 
 from __future__ import annotations
