@@ -55,8 +55,8 @@ LAYOUTS = (
     "  COCO         <file>.json (instance annotations) with an images/ folder beside it"
 )
 
-_MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-_STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+_SCALE = 1 / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+_SHIFT = -torch.tensor(IMAGENET_MEAN).view(3, 1, 1) * _SCALE
 
 
 @dataclass
@@ -96,7 +96,7 @@ class ImageSample:
 
 def normalise_frames(frames: torch.Tensor) -> torch.Tensor:
     """RGB in [0, 1] [..., 3, S, S] -> ImageNet-normalised."""
-    return (frames - _MEAN) / _STD
+    return torch.addcmul(_SHIFT, frames, _SCALE)  # (x - mean) / std in one pass
 
 
 def read_rgb(path: Path, size: int) -> torch.Tensor:
@@ -475,10 +475,11 @@ class ClipSampler:
 
     `batch(step, ...)` draws from `numpy.random.default_rng([seed, step])`: first the source
     (one per step, with probability proportional to its weight, so every clip of the batch has
-    the same T), then one child generator per slot (`rng.spawn`), which picks the slot's index
-    (uniformly, with replacement) and its clip. The same step gives the same batch in any call
-    order. Video sources (and PseudoVideo) give `num_frames` frames; a plain image source gives
-    single frames, so a step that draws one has T = 1.
+    the same T), then one child generator per slot (spawned from the step's seed sequence),
+    which picks the slot's index (uniformly, with replacement) and its clip. The same step gives
+    the same batch in any call order, so batches can also be built in DataLoader workers.
+    Video sources (and PseudoVideo) give `num_frames` frames; a plain image source gives single
+    frames, so a step that draws one has T = 1.
     """
 
     def __init__(self, sources: list, weights: list[float], seed: int):
@@ -498,11 +499,13 @@ class ClipSampler:
     def batch(self, step: int, batch_size: int, num_frames: int, image_size: int, max_objects: int) -> ClipBatch:
         if step < 0 or batch_size < 1:
             raise ValueError(f"step must be >= 0 and batch_size >= 1, got {step} and {batch_size}")
-        rng = np.random.default_rng([self.seed, step])
+        seeds = np.random.SeedSequence([self.seed, step])
+        rng = np.random.default_rng(seeds)  # = default_rng([seed, step])
         source = self.sources[int(rng.choice(len(self.sources), p=self._probabilities))]
         frames = num_frames if source.is_video else 1
         clips = []
-        for slot in rng.spawn(batch_size):
+        for child in seeds.spawn(batch_size):  # = rng.spawn(batch_size) (numpy >= 1.25)
+            slot = np.random.default_rng(child)
             index = int(slot.integers(len(source)))
             clips.append(source.clip(index, slot, frames, image_size, max_objects))
         return ClipBatch.from_clips(clips)
