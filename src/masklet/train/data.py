@@ -136,13 +136,17 @@ def label_masks(labels: np.ndarray, ids: list[int] | None = None) -> tuple[list[
     return ids, masks
 
 
-def resize_masks(masks: np.ndarray, size: int) -> torch.Tensor:
-    """bool [N, H, W] -> bool [N, S, S]: antialiased bilinear resize, thresholded at 0.5."""
+def _resize_soft(masks: np.ndarray, size: int) -> torch.Tensor:
+    """bool [N, H, W] -> float [N, S, S] in [0, 1]: antialiased bilinear resize."""
     soft = torch.from_numpy(np.ascontiguousarray(masks)).float()[None]
     if soft.shape[1] == 0:
-        return torch.zeros(0, size, size, dtype=torch.bool)
-    soft = F.interpolate(soft, (size, size), mode="bilinear", align_corners=False, antialias=True)
-    return soft[0] > 0.5
+        return torch.zeros(0, size, size)
+    return F.interpolate(soft, (size, size), mode="bilinear", align_corners=False, antialias=True)[0]
+
+
+def resize_masks(masks: np.ndarray, size: int) -> torch.Tensor:
+    """bool [N, H, W] -> bool [N, S, S]: antialiased bilinear resize, thresholded at 0.5."""
+    return _resize_soft(masks, size) > 0.5
 
 
 def _check_request(num_frames: int, image_size: int, max_objects: int) -> None:
@@ -191,8 +195,7 @@ class _ImageSource:
         large = np.flatnonzero(areas >= MIN_OBJECT_FRACTION * masks[0].size)
         candidates = large if len(large) else np.array([int(areas.argmax())])
         chosen = np.sort(rng.choice(candidates, min(len(candidates), max_objects), replace=False))
-        soft = torch.from_numpy(masks[chosen]).float()[None]
-        soft = F.interpolate(soft, (image_size, image_size), mode="bilinear", align_corners=False, antialias=True)[0]
+        soft = _resize_soft(masks[chosen], image_size)  # [N, S, S]
         hard = soft > 0.5
         vanished = ~hard.flatten(1).any(1)
         hard[vanished] = soft[vanished] == soft[vanished].amax((1, 2), keepdim=True)
