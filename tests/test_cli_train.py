@@ -70,7 +70,14 @@ def assert_one_line_error(code, err, *fragments):
 
 
 @pytest.fixture
-def image_mask_folder(tmp_path):
+def data_module():
+    """`finetune` opens real dataset folders: masklet.train.data and pseudo_video (skipped
+    until that branch is merged)."""
+    pytest.importorskip("masklet.train.pseudo_video")
+
+
+@pytest.fixture
+def image_mask_folder(tmp_path, data_module):
     """img/ + gt/: three textured images with a bright rectangle each and its 0/255 mask."""
     root = tmp_path / "shapes"
     (root / "img").mkdir(parents=True)
@@ -215,7 +222,7 @@ def test_output_holding_another_models_checkpoint(capsys, tmp_path, synthetic_da
     assert code == 0, err
 
 
-def test_finetune_data_of_unknown_layout(capsys, tmp_path, base_checkpoint):
+def test_finetune_data_of_unknown_layout(capsys, tmp_path, base_checkpoint, data_module):
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "a.jpg").write_bytes(b"")
     code, _, err = run(capsys, "finetune", "--model", base_checkpoint, "--data", tmp_path / "photos",
