@@ -19,7 +19,7 @@ class CliParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from masklet import __version__
-    from masklet.commands import auto, checkpoints, segment, track
+    from masklet.commands import auto, checkpoints, segment, track, train
     from masklet.eval.cli import register as register_eval
 
     parser = CliParser(prog="masklet", description="SAM 2 segmentation for images and videos.")
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     auto.register(sub)
     track.register(sub)
     checkpoints.register(sub)
+    train.register(sub)
     register_eval(sub)
     return parser
 

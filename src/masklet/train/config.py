@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,15 @@ class TrainConfig:
                 data[key] = _build(kind, data[key] or {}, key)
         return cls(**data)
 
+    def to_yaml(self) -> str:
+        """The config as YAML text that `from_yaml` reads back to an equal config."""
+        import yaml
+
+        return yaml.safe_dump(json.loads(json.dumps(self.to_dict())), sort_keys=False)
+
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+    def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> "TrainConfig":
+        """The config of a YAML file, with `overrides` (e.g. command-line values) replacing its keys."""
         import yaml
 
         path = Path(path)
@@ -99,7 +107,7 @@ class TrainConfig:
             raise ValueError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a training config is a YAML mapping (model:, output:, data:, ...)")
-        return cls.from_dict(data)
+        return cls.from_dict({**data, **(overrides or {})})
 
 
 def _build(kind, values: dict, section: str):

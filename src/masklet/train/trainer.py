@@ -102,12 +102,23 @@ class Trainer:
             return False
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise ValueError(f"{path}: not a readable training checkpoint ({str(e).splitlines()[0]})") from None
+        ours, theirs = _plain(self.model.config.to_dict()), state.get("masklet_config")
+        if theirs != ours:
+            other = theirs.get("name") if isinstance(theirs, dict) else None
+            what = f"{other!r} with other settings" if other == ours["name"] else repr(other)
+            raise ValueError(
+                f"{path} holds a run of model config {what}, not {ours['name']!r}; "
+                "use another --output, or --no-resume to start over in it"
+            )
+        try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except Exception as e:
             raise ValueError(
-                f"{path}: cannot resume from this checkpoint ({str(e).splitlines()[0]}); "
-                "was it written by a run with another model config? Use a new --output to start over"
+                f"{path}: cannot resume from this checkpoint ({str(e).splitlines()[0]}); was it written "
+                "with other frozen parts? Use another --output, or --no-resume to start over in it"
             ) from None
         self.step = int(state["step"])
         torch.set_rng_state(state["torch_rng"])
