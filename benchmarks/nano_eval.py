@@ -31,7 +31,7 @@ import torch
 
 import masklet
 from masklet.cli import CliError
-from masklet.commands.common import add_model_options, embedded_model_path, resolve_model
+from masklet.commands.common import add_model_options, check_output_location, embedded_model_path, resolve_model
 from masklet.eval.baselines import CopyMaskPredictor, RandomWalkerClicker
 from masklet.eval.interactive import PredictorClicker, image_mask_folders, run_interactive
 from masklet.eval.run_vos import run_vos_benchmark
@@ -93,8 +93,8 @@ def grabcut(model, dataset: Path, args: argparse.Namespace) -> dict:
 
 
 def machine(args: argparse.Namespace) -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
+    names = [line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")]
+    cpu = names[0] if names else platform.processor()
     return {
         "cpu": cpu, "cpu_count": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
         "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version(),
@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     davis_data, grabcut_data = args.data / "davis2016-val", args.data / "interactive" / "GrabCut"
     try:
+        check_output_location(args.output)
         open_vos_dataset(davis_data)
         image_mask_folders(grabcut_data)
         model = resolve_model(args)

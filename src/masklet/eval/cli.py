@@ -200,8 +200,8 @@ def run_interactive_clicks(args: argparse.Namespace) -> int:
     print("  ".join(f"{name} {value:.4f}" for name, value in summary.items() if name != "images"))
     print(f"{summary['images']} images, {args.max_clicks} clicks each, in {seconds:.1f}s")
     if args.output:
-        report = {"data": str(args.data), "model": str(args.model or embedded_model_path()), "max_clicks": args.max_clicks,
-                  "seconds": seconds, **results}
+        report = {"data": str(args.data), "model": str(args.model or embedded_model_path()),
+                  "max_clicks": args.max_clicks, "seconds": seconds, **results}
         print(f"wrote {write_text_atomic(args.output, json.dumps(report, indent=2))}")
     return 0
 
