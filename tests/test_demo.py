@@ -79,3 +79,9 @@ def test_command_line(model, tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1 and "no embedded model is bundled" in err and "--model" in err
     assert main(["--model", str(checkpoint), "--source", "davis", "--data", str(tmp_path / "none")]) == 2
     assert "use --source photo" in capsys.readouterr().err
+
+
+def test_unknown_sequence_is_an_error(model, tmp_path):
+    data = require_shared_data()
+    with pytest.raises(ValueError, match="no frames for sequence 'nope'"):
+        run_demo(model, tmp_path, data=data, sequence="nope", frames=3)

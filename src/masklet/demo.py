@@ -41,12 +41,11 @@ class DemoResult:
         return self.frames / self.track_s if self.track_s > 0 else float("inf")
 
 
-def pick_source(source: str, data: Path, sequence: str) -> str:
-    """'davis' or 'photo' for --source (auto: davis when the sequence is under `data`)."""
-    has_davis = (data / "davis2016-val" / "JPEGImages" / "480p" / sequence).is_dir()
+def pick_source(source: str, data: Path) -> str:
+    """'davis' or 'photo' for --source (auto: davis when `data` holds davis2016-val)."""
+    has_davis = (data / "davis2016-val").is_dir()
     if source == "davis" and not has_davis:
-        raise ValueError(f"no DAVIS sequence {sequence!r} under {data / 'davis2016-val'}; "
-                         "pass --data or use --source photo")
+        raise ValueError(f"no DAVIS data at {data / 'davis2016-val'}; pass --data or use --source photo")
     return source if source != "auto" else ("davis" if has_davis else "photo")
 
 
@@ -59,7 +58,7 @@ def run_demo(model, output: Path, source: str = "auto", data: Path = DATA, seque
     from masklet.io import VideoOverlayWriter, write_davis_png
     from masklet.predict.video import VideoPredictor
 
-    source = pick_source(source, data, sequence)
+    source = pick_source(source, data)
     clip = davis_clip(data / "davis2016-val", sequence, frames) if source == "davis" else photo_clip(frames)
     output = Path(output)
     masks_dir = output / "masks" / clip.name
