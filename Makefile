@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.masklet-installed
 
-.PHONY: venv demo test bench bench-video clean
+.PHONY: venv demo test bench bench-video eval-nano clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ bench: $(STAMP)
 
 bench-video: $(STAMP)
 	$(PY) benchmarks/video.py
+
+# Accuracy on ../shared/data (DAVIS, GrabCut) beside model-free baselines; MODEL=path to override.
+eval-nano: $(STAMP)
+	$(PY) benchmarks/nano_eval.py $(if $(MODEL),--model $(MODEL)) --output out/nano-eval.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

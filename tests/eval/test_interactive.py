@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 import torch
-from conftest import require_shared_data
+from conftest import micro_config, require_shared_data, seeded_model
 
 import masklet
 from masklet.eval.interactive import (
@@ -109,3 +110,32 @@ def test_grabcut_end_to_end_with_a_model():
     assert result["summary"]["images"] == 3
     assert all(len(v) == 3 and all(0 <= x <= 1 for x in v) for v in result["per_image"].values())
     assert 1 <= result["summary"]["NoC@90"] <= 3
+
+
+def test_cli_eval_interactive_on_grabcut(tmp_path, capsys, monkeypatch):
+    from masklet.cli import main
+
+    data = require_shared_data() / "interactive" / "GrabCut"
+    checkpoint = masklet.save_model(seeded_model(micro_config(128)), tmp_path / "micro.pt")
+    out = tmp_path / "runs" / "grabcut.json"
+    argv = ["eval", "interactive", "--data", str(data), "--max-clicks", "3", "--limit", "2"]
+    assert main([*argv, "--model", str(checkpoint), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mIoU@1" in printed and "2 images, 3 clicks each" in printed
+    report = json.loads(out.read_text())
+    assert {"data", "model", "max_clicks", "seconds", "summary", "per_image"} <= set(report)
+    assert set(report["summary"]) == {"mIoU@1", "mIoU@5", "NoC@85", "NoC@90", "images"}
+    assert report["summary"]["images"] == 2 and report["max_clicks"] == 3
+    assert all(0 <= report["summary"][k] <= 1 for k in ("mIoU@1", "mIoU@5"))
+    assert all(1 <= report["summary"][k] <= 3 for k in ("NoC@85", "NoC@90"))
+    assert len(report["per_image"]) == 2 and all(len(v) == 3 for v in report["per_image"].values())
+
+    monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: None)
+    assert main(argv) == 2
+    assert "pass --model" in capsys.readouterr().err
+    assert main([*argv, "--model", str(checkpoint), "--data", str(tmp_path)]) == 2
+    assert "expected data_GT/ + boundary_GT/" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--model", str(checkpoint), "--max-clicks", "0"])
+    assert exit_info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err

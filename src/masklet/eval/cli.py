@@ -14,6 +14,7 @@ def register(subparsers) -> None:
     _register_vos(eval_sub)
     _register_run_vos(eval_sub)
     _register_ap(eval_sub)
+    _register_interactive(eval_sub)
 
 
 def _register_vos(eval_sub) -> None:
@@ -69,6 +70,33 @@ def _register_ap(eval_sub) -> None:
     ap.add_argument("--output", help="write the figures as JSON here")
     add_model_options(ap)
     ap.set_defaults(func=run_ap)
+
+
+def _register_interactive(eval_sub) -> None:
+    interactive = eval_sub.add_parser(
+        "interactive", help="click-based image segmentation: mIoU@1/5 and NoC@85/90 with simulated clicks",
+        description="Simulate a user who clicks at the centre of the largest error region, up to --max-clicks "
+        "times per image, and score the masks: mean IoU after 1 and 5 clicks, and NoC@85 / NoC@90 (clicks "
+        "needed to reach that IoU; --max-clicks when never reached).",
+    )
+    interactive.add_argument("--data", required=True,
+                             help="folder with data_GT/ + boundary_GT/ (GrabCut, 128 = ignore band) "
+                             "or img/ + gt/ (COCO_MVal style, 0/255 masks)")
+    interactive.add_argument("--max-clicks", type=_positive_int, default=20, help="clicks per image (default: 20)")
+    interactive.add_argument("--limit", type=_positive_int, help="use only the first N images (in name order)")
+    interactive.add_argument("--output", help="write the summary and per-image IoUs as JSON here")
+    add_model_options(interactive)
+    interactive.set_defaults(func=run_interactive_clicks)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def run_vos(args: argparse.Namespace) -> int:
@@ -143,6 +171,38 @@ def run_ap(args: argparse.Namespace) -> int:
         except OSError as e:
             raise CliError(f"cannot write {path}: {e}") from None
         print(f"wrote {path}")
+    return 0
+
+
+def run_interactive_clicks(args: argparse.Namespace) -> int:
+    import json
+
+    from masklet.cli import CliError
+    from masklet.commands.common import check_output_location, embedded_model_path
+    from masklet.eval.interactive import PredictorClicker, image_mask_folders, run_interactive
+    from masklet.io.atomic import write_text_atomic
+    from masklet.predict.image import ImagePredictor
+
+    try:
+        image_mask_folders(args.data)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    if args.output:
+        check_output_location(args.output)
+    clicker = PredictorClicker(ImagePredictor(resolve_model(args)))
+    start = time.perf_counter()
+    try:
+        results = run_interactive(clicker, args.data, max_clicks=args.max_clicks, limit=args.limit)
+    except (ValueError, OSError) as e:
+        raise CliError(str(e)) from None
+    seconds = time.perf_counter() - start
+    summary = results["summary"]
+    print("  ".join(f"{name} {value:.4f}" for name, value in summary.items() if name != "images"))
+    print(f"{summary['images']} images, {args.max_clicks} clicks each, in {seconds:.1f}s")
+    if args.output:
+        report = {"data": str(args.data), "model": str(args.model or embedded_model_path()),
+                  "max_clicks": args.max_clicks, "seconds": seconds, **results}
+        print(f"wrote {write_text_atomic(args.output, json.dumps(report, indent=2))}")
     return 0
 
 

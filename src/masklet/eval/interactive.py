@@ -20,6 +20,7 @@ from scipy import ndimage
 from tqdm import tqdm
 
 IGNORE = 128
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 @dataclass(frozen=True)
@@ -119,17 +120,30 @@ def summarize(all_ious: list[list[float]], max_clicks: int = 20) -> dict[str, fl
     }
 
 
-def read_image_mask_folder(root: str | Path) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
-    """(name, RGB image, truth mask, ignore mask or None) for GrabCut-style (data_GT +
-    boundary_GT, 255 object / 128 ignore) or COCO_MVal-style (img + gt, 0/255) folders."""
+def image_mask_folders(root: str | Path) -> tuple[Path, Path]:
+    """(image folder, mask folder) of a GrabCut-style (data_GT + boundary_GT) or
+    COCO_MVal-style (img + gt) dataset folder."""
     root = Path(root)
-    if (root / "data_GT").is_dir():
-        images, masks = root / "data_GT", root / "boundary_GT"
-    elif (root / "img").is_dir():
-        images, masks = root / "img", root / "gt"
-    else:
-        raise ValueError(f"{root}: expected data_GT/ + boundary_GT/ or img/ + gt/ folders")
-    for image_path in sorted(p for p in images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")):
+    for images, masks in (("data_GT", "boundary_GT"), ("img", "gt")):
+        if (root / images).is_dir() and (root / masks).is_dir():
+            return root / images, root / masks
+    raise ValueError(f"{root}: expected data_GT/ + boundary_GT/ or img/ + gt/ folders")
+
+
+def image_paths(root: str | Path) -> list[Path]:
+    """The dataset folder's images in name order."""
+    images, _ = image_mask_folders(root)
+    return sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_image_mask_folder(
+    root: str | Path, limit: int | None = None
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(name, RGB image, truth mask, ignore mask or None) for GrabCut-style (data_GT +
+    boundary_GT, 255 object / 128 ignore) or COCO_MVal-style (img + gt, 0/255) folders;
+    the first `limit` images only when given."""
+    _, masks = image_mask_folders(root)
+    for image_path in image_paths(root)[:limit]:
         candidates = [masks / (image_path.stem + ext) for ext in (".bmp", ".png")]
         mask_path = next((p for p in candidates if p.exists()), None)
         if mask_path is None:
@@ -142,11 +156,13 @@ def read_image_mask_folder(root: str | Path) -> Iterator[tuple[str, np.ndarray, 
 
 def run_interactive(segmenter: ClickSegmenter, root: str | Path, max_clicks: int = 20,
                     limit: int | None = None, progress: bool = True) -> dict:
-    """Benchmark `segmenter` on an image+mask folder; returns the summary and per-image IoUs."""
+    """Benchmark `segmenter` on an image+mask folder (its first `limit` images when given);
+    returns the summary and per-image IoUs."""
+    count = len(image_paths(root)[:limit])
+    if count == 0:
+        raise ValueError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) to benchmark")
     per_image = {}
-    items = read_image_mask_folder(root)
-    for i, (name, image, truth, ignore) in enumerate(tqdm(items, desc="images", disable=not progress)):
-        if limit is not None and i >= limit:
-            break
+    items = read_image_mask_folder(root, limit)
+    for name, image, truth, ignore in tqdm(items, total=count, desc="images", unit="img", disable=not progress):
         per_image[name] = click_ious(segmenter, image, truth, ignore, max_clicks)
     return {"summary": summarize(list(per_image.values()), max_clicks), "per_image": per_image}
