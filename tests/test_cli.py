@@ -323,7 +323,9 @@ ERROR_CASES = list(error_cases(Path(), Path(), Path(), Path()))
 
 
 @pytest.mark.parametrize("case", ERROR_CASES)
-def test_errors_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, data, bad_inputs, checkpoint, case):
+def test_errors_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, data, bad_inputs, checkpoint, case, monkeypatch):
+    if case == "no embedded model":  # an installation without the bundled weights
+        monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: None)
     out = tmp_path / "out"
     argv = error_cases(data, bad_inputs, checkpoint, out)[case]
     inputs_before = files_under(bad_inputs)

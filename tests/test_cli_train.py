@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 from PIL import Image
-from train.conftest import TINY, MovingDiskSampler
+from train.tiny_training import TINY, MovingDiskSampler
 
 import masklet
 from masklet.cli import main

@@ -12,12 +12,14 @@ import masklet
 from masklet.train.config import TrainConfig
 from masklet.train.trainer import Trainer
 
-TINY_NAME = "train-test-tiny"
+from tiny_training import MovingDiskSampler, register_tiny
+
+TINY_NAME = register_tiny().name
 
 
-@pytest.fixture(autouse=True)
-def _tiny_registered(tiny_config):
-    assert tiny_config.name == TINY_NAME
+@pytest.fixture
+def sampler():
+    return MovingDiskSampler()
 
 
 def _config(tmp_path, **overrides):

@@ -1,9 +1,10 @@
-"""A tiny model config and a deterministic synthetic clip sampler for trainer tests."""
+"""A tiny model config and a deterministic synthetic clip sampler for trainer tests (imported by
+tests/train/test_trainer.py and tests/test_cli_train.py; not a conftest, so the root
+conftest's helpers stay importable as `conftest`)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from masklet.config import HieraConfig, SAM2Config
@@ -51,13 +52,7 @@ class MovingDiskSampler:
         )
 
 
-@pytest.fixture
-def sampler():
-    return MovingDiskSampler()
-
-
-@pytest.fixture
-def tiny_config():
+def register_tiny() -> SAM2Config:
     """TINY, registered so training configs can name it."""
     from masklet.config import MODEL_CONFIGS, register_config
 
