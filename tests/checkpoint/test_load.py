@@ -188,3 +188,19 @@ def test_masklet_nano_round_trips_with_its_narrow_widths(tmp_path, fmt):
     from masklet.checkpoint.formats import detect_config
 
     assert detect_config(model.state_dict()).name == "masklet-nano"  # a bare state-dict is recognised too
+
+
+def test_bundled_masklet_nano_loads_by_name():
+    """The package ships masklet-nano's weights (float16 on disk); the name finds them and they
+    load into a float32 model, with the config stored in the file."""
+    from masklet.checkpoint.registry import bundled_path
+
+    path = bundled_path("masklet-nano")
+    assert path is not None and path.stat().st_size < 10 * 2**20
+    model = masklet.load_model("masklet-nano")
+    assert model.config == masklet.get_config("masklet-nano")
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    stored = torch.load(path, map_location="cpu", weights_only=True)["model"]
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, stored[name].float()), name

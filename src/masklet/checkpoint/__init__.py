@@ -14,7 +14,7 @@ from masklet.checkpoint.formats import (
     write_hf,
     write_meta,
 )
-from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS, cached_path, masklet_home
+from masklet.checkpoint.registry import BUNDLED_MODELS, OFFICIAL_CHECKPOINTS, bundled_path, cached_path, masklet_home
 from masklet.config import SAM2Config, get_config
 from masklet.model.sam2 import SAM2Model
 
@@ -44,16 +44,19 @@ def download(name: str, progress: bool = True) -> Path:
 
 
 def resolve_checkpoint(name_or_path: str | Path, progress: bool = True) -> Path:
-    """A local file for a path or an official name (downloading it into the cache)."""
+    """A local file for a path, a bundled model's name (`masklet-nano`) or an official name
+    (downloading it into the cache)."""
     path = Path(name_or_path).expanduser()
     if path.exists():
         return path
     name = str(name_or_path)
+    if bundled_path(name) is not None:
+        return bundled_path(name)
     if name in OFFICIAL_CHECKPOINTS:
         return download(name, progress=progress)
     raise CheckpointError(
         f"{name_or_path}: neither an existing file nor a known model name "
-        f"(known: {', '.join(sorted(OFFICIAL_CHECKPOINTS))})"
+        f"(known: {', '.join(sorted([*BUNDLED_MODELS, *OFFICIAL_CHECKPOINTS]))})"
     )
 
 

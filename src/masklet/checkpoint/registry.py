@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,3 +48,15 @@ def masklet_home() -> Path:
 def cached_path(name: str) -> Path:
     """Where the official checkpoint `name` is (or would be) stored in the cache."""
     return masklet_home() / "checkpoints" / OFFICIAL_CHECKPOINTS[name].filename
+
+
+# Models whose weights ship inside the package (src/masklet/weights/<name>.pt).
+BUNDLED_MODELS = ("masklet-nano",)
+
+
+def bundled_path(name: str) -> Path | None:
+    """The packaged weights file of bundled model `name`, or None when absent."""
+    if name not in BUNDLED_MODELS:
+        return None
+    resource = importlib.resources.files("masklet") / "weights" / f"{name}.pt"
+    return Path(str(resource)) if resource.is_file() else None

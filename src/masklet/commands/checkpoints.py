@@ -84,9 +84,13 @@ def parameter_count(config) -> int:
 
 
 def run_models(args: argparse.Namespace) -> int:
-    from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS, cached_path, masklet_home
+    from masklet.checkpoint.registry import BUNDLED_MODELS, OFFICIAL_CHECKPOINTS, bundled_path, cached_path, masklet_home
 
     print(f"{'name':<24}{'parameters':>12}{'download':>10}  cached")
+    for name in BUNDLED_MODELS:
+        path = bundled_path(name)
+        size = f"{path.stat().st_size / 2**20:>7.0f} MB" if path else f"{'-':>10}"
+        print(f"{name:<24}{parameter_count(name) / 1e6:>11.1f}M{size}  {'bundled' if path else 'not bundled'}")
     for name, checkpoint in OFFICIAL_CHECKPOINTS.items():
         cached = "yes" if cached_path(name).is_file() else "no"
         print(f"{name:<24}{parameter_count(name) / 1e6:>11.1f}M{checkpoint.size_mb:>7} MB  {cached}")

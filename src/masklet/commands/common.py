@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.resources
 import os
 import secrets
 import shutil
@@ -17,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from masklet.cli import CliError
 
-EMBEDDED_MODEL = "masklet-nano.pt"
+EMBEDDED_MODEL = "masklet-nano"
 DEVICES = ("cpu", "cuda", "mps")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -34,8 +33,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def embedded_model_path() -> Path | None:
     """The checkpoint shipped inside the package (masklet/weights/masklet-nano.pt), if any."""
-    resource = importlib.resources.files("masklet") / "weights" / EMBEDDED_MODEL
-    return Path(str(resource)) if resource.is_file() else None
+    from masklet.checkpoint.registry import bundled_path
+
+    return bundled_path(EMBEDDED_MODEL)
 
 
 def check_device(device: str, dtype: str) -> None:

@@ -177,6 +177,7 @@ def finetune_base(model: str | None, progress: bool) -> str:
     """The absolute path of the checkpoint to fine-tune: --model (an official name is downloaded)
     or the embedded default. A path, so the run's config never builds a randomly initialised model."""
     from masklet.checkpoint import CheckpointError, DownloadError, OFFICIAL_CHECKPOINTS, resolve_checkpoint
+    from masklet.checkpoint.registry import bundled_path
     from masklet.config import MODEL_CONFIGS
 
     source = model or embedded_model_path()
@@ -185,7 +186,8 @@ def finetune_base(model: str | None, progress: bool) -> str:
             "no --model given and no embedded model is bundled with this masklet yet; "
             "pass --model NAME_OR_PATH (an official name from `masklet models`, or a checkpoint file)"
         )
-    if source in MODEL_CONFIGS and source not in OFFICIAL_CHECKPOINTS and not Path(source).exists():
+    if source in MODEL_CONFIGS and source not in OFFICIAL_CHECKPOINTS and not Path(source).exists() \
+            and bundled_path(source) is None:
         raise CliError(f"--model {source} is a model config without weights; fine-tuning starts from a checkpoint "
                        "(train it from scratch with `masklet train`)")
     try:
