@@ -24,7 +24,7 @@ def test_meta_to_hf_gives_transformers_layout():
     assert converted == expected
 
 
-@pytest.mark.parametrize("name", masklet.list_configs())
+@pytest.mark.parametrize("name", [n for n in masklet.list_configs() if n.startswith("sam2")])
 def test_round_trip_is_bit_identical(name):
     shapes = json.loads((KEYS / f"{name}.json").read_text())
     state = seeded_state_dict(shapes, seed=3)
@@ -33,7 +33,7 @@ def test_round_trip_is_bit_identical(name):
     assert all(torch.equal(back[k], state[k]) for k in state)
 
 
-@pytest.mark.parametrize("name", masklet.list_configs())
+@pytest.mark.parametrize("name", [n for n in masklet.list_configs() if n.startswith("sam2")])
 def test_config_json_round_trip(name):
     cfg = masklet.get_config(name)
     assert hf.config_from_hf(hf.hf_config_from(cfg)) == cfg

@@ -139,7 +139,7 @@ def test_objects_appearing_later_are_prompted_where_they_appear(model, tmp_path)
     assert set(run.results["sequences"]["vid"]["objects"]) == {"1", "3"}
 
 
-def test_cli_run_vos_with_a_checkpoint(model, tmp_path, capsys):
+def test_cli_run_vos_with_a_checkpoint(model, tmp_path, capsys, monkeypatch):
     from masklet.cli import main
 
     checkpoint = masklet.save_model(model, tmp_path / "micro.pt")
@@ -152,8 +152,10 @@ def test_cli_run_vos_with_a_checkpoint(model, tmp_path, capsys):
     results = json.loads((out / "results.json").read_text())["sequences"]["vid"]
     assert results["frames"] == 1
     assert results["objects"]["3"]["J"]["mean"] == 0.0  # without --later-objects it is never tracked
+    monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: None)  # an install without it
     assert main(argv) == 2
     assert "pass --model" in capsys.readouterr().err
+    monkeypatch.undo()
     assert main([*argv, "--model", str(checkpoint), "--dataset", str(tmp_path / "nope")]) == 2
     assert "not a VOS dataset" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
