@@ -80,3 +80,15 @@ def bedroom_frames():
     folder = require_shared_data() / "videos" / "bedroom"
     paths = sorted(folder.glob("*.jpg"))[:18]
     return [np.asarray(Image.open(p).convert("RGB").resize((480, 270))) for p in paths]
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `masklet ARGV`; argparse's exits (help, usage errors) included."""
+    from masklet.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import micro_config, require_shared_data, seeded_model, visible_objects
+from conftest import micro_config, require_shared_data, run_cli as run, seeded_model, visible_objects
 from PIL import Image
 
 import masklet
-from masklet.cli import main
 from masklet.io import read_coco_json, read_davis_png, read_sav_pngs, read_yolo_classes, read_yolo_labels, rle_decode
 
 BEDROOM_SIZE = (540, 960)  # height, width
@@ -31,16 +30,6 @@ def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "micro.pt"
     masklet.save_model(visible_objects(seeded_model(micro_config(128))), path)
     return path
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `masklet ARGV`; argparse's exits (help, usage errors) included."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def files_under(folder) -> list:

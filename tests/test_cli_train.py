@@ -12,10 +12,10 @@ import pytest
 import torch
 import yaml
 from PIL import Image
+from conftest import run_cli as run
 from train.tiny_training import TINY, MovingDiskSampler
 
 import masklet
-from masklet.cli import main
 from masklet.config import MODEL_CONFIGS, register_config
 from masklet.train.config import TrainConfig
 
@@ -34,16 +34,6 @@ def _tiny_configs():
 def synthetic_data(monkeypatch):
     """`train` configs draw their clips from MovingDiskSampler, whatever their data paths."""
     monkeypatch.setattr("masklet.train.trainer.sampler_from_config", lambda config: MovingDiskSampler())
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `masklet ARGV`; argparse's exits included."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_config(path, **overrides):

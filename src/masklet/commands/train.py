@@ -30,24 +30,22 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number > 0")
-    return value
+def _number_at_least(minimum: float, inclusive: bool, what: str):
+    """An argparse type: a float above (or, inclusive, at least) `minimum`."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (value >= minimum if inclusive else value > minimum):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
 
 
-def minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes >= 0")
-    return value
+positive_float = _number_at_least(0, False, "a number > 0")
+minutes = _number_at_least(0, True, "a number of minutes >= 0")
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:

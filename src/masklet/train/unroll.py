@@ -112,7 +112,6 @@ class ClipUnroller:
         """The first prediction and `rounds` corrections on one frame; adds every step's
         losses to `totals` and returns the last step's chosen output."""
         model = self.model
-        size = model.image_size
         prev_logits = None
         best = None
         for step in range(rounds + 1):
@@ -130,10 +129,8 @@ class ClipUnroller:
                 break
             # The user clicks on an error of what they see; the earlier logits go back in as a
             # mask prompt (clamped as at inference), without gradient through the simulation.
-            pred = best.high_res_masks[:, 0].detach() > 0
-            pred = F.interpolate(pred[:, None].float(), truth.shape[-2:], mode="nearest")[:, 0] > 0
+            pred = best.high_res_masks[:, 0].detach() > 0  # [O, S, S], the truth's grid
             click, click_label = correction_clicks(pred, truth, generator)
-            click = click * (size / truth.shape[-1])
             points = click if points is None else torch.cat([points, click], 1)
             labels = click_label if labels is None else torch.cat([labels, click_label], 1)
             prev_logits = best.low_res_masks.detach().clamp(-32, 32)
