@@ -17,7 +17,7 @@ from masklet.io import read_coco_json, read_davis_png, read_sav_pngs, read_yolo_
 
 BEDROOM_SIZE = (540, 960)  # height, width
 GROCERIES_SIZE = (534, 800)
-COMMANDS = ["segment", "auto", "track", "models", "download", "convert", "info", "eval"]
+COMMANDS = ["segment", "auto", "track", "models", "download", "convert", "average", "info", "eval"]
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +251,26 @@ def test_convert_to_bfloat16(capsys, tmp_path, checkpoint):
     assert {t.dtype for t in torch.load(half)["model"].values()} == {torch.bfloat16}
     code, out, _ = run(capsys, "info", half)
     assert code == 0 and "dtypes      bfloat16" in out
+
+
+def test_average_writes_the_mean_of_the_checkpoints(capsys, tmp_path, checkpoint):
+    other = tmp_path / "other.pt"
+    masklet.save_model(seeded_model(micro_config(128), seed=7), other)
+    averaged = tmp_path / "averaged.pt"
+    code, out, _ = run(capsys, "average", checkpoint, other, "--output", averaged)
+    assert code == 0 and "mean of 2 checkpoints" in out
+    a, b, mean = (torch.load(p)["model"] for p in (checkpoint, other, averaged))
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.allclose(mean[k], (a[k].double() + b[k].double()).div(2).float()) for k in a)
+    assert masklet.load_model(averaged).config == masklet.load_model(checkpoint).config
+
+
+def test_average_refuses_different_configs(capsys, tmp_path, checkpoint):
+    other = tmp_path / "other.pt"
+    masklet.save_model(seeded_model(micro_config(64)), other)
+    code, _, err = run(capsys, "average", checkpoint, other, "--output", tmp_path / "x.pt")
+    assert code == 2 and "only checkpoints of one model config can be averaged" in err
+    assert not (tmp_path / "x.pt").exists()
 
 
 # ---------------------------------------------------------------------- errors

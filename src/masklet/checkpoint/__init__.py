@@ -19,7 +19,7 @@ from masklet.config import SAM2Config, get_config
 from masklet.model.sam2 import SAM2Model
 
 __all__ = [
-    "CheckpointError", "DownloadError", "OFFICIAL_CHECKPOINTS", "build_model", "download",
+    "CheckpointError", "DownloadError", "OFFICIAL_CHECKPOINTS", "average_models", "build_model", "download",
     "load_model", "masklet_home", "resolve_checkpoint", "save_model",
 ]
 
@@ -111,6 +111,28 @@ def _load_strict(model: SAM2Model, state_dict: dict, path: Path) -> None:
                 parts.append(f"{label} ({len(items)}): {', '.join(items[:_SHOWN_KEYS])}{more}")
         raise CheckpointError("\n  ".join(parts))
     model.load_state_dict(state_dict, strict=True)
+
+
+def average_models(sources: list[str | Path], progress: bool = True) -> SAM2Model:
+    """One model whose weights are the mean of the `sources`' weights (checkpoint averaging,
+    e.g. of the checkpoints a training run wrote over its last steps: a smoother model than
+    any one of them). All sources must have the same config; the mean is taken in float64 and
+    stored as float32."""
+    if not sources:
+        raise ValueError("average_models needs at least one checkpoint")
+    first = load_model(sources[0], progress=progress)
+    total = {k: v.double() for k, v in first.state_dict().items()}
+    for source in sources[1:]:
+        model = load_model(source, progress=progress)
+        if model.config != first.config:
+            raise CheckpointError(
+                f"{source}: config {model.config.name!r} differs from {sources[0]}'s {first.config.name!r}; "
+                "only checkpoints of one model config can be averaged"
+            )
+        for k, v in model.state_dict().items():
+            total[k] += v.double()
+    first.load_state_dict({k: (v / len(sources)).float() for k, v in total.items()})
+    return first
 
 
 def save_model(model: SAM2Model, path: str | Path, format: str = "meta") -> Path:

@@ -1,4 +1,4 @@
-"""`masklet models`, `download`, `convert` and `info`: the checkpoints behind the commands."""
+"""`masklet models`, `download`, `convert`, `average` and `info`: the checkpoints behind the commands."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ def register(subparsers) -> None:
     convert.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
                          help="type of the written weights (default: float32)")
     convert.set_defaults(func=run_convert)
+
+    average = subparsers.add_parser(
+        "average", help="average the weights of several checkpoints of one model config",
+        description="Write one checkpoint whose weights are the mean of the given checkpoints' (checkpoint "
+        "averaging: e.g. the model.pt files a training run wrote over its last steps). All must share one "
+        "model config.",
+        epilog="example: masklet average run/snap/model-*.pt --output averaged.pt --dtype float16",
+    )
+    average.add_argument("sources", metavar="CKPT", nargs="+", help="Meta .pt files or HF safetensors files/folders")
+    average.add_argument("--output", "-o", required=True, metavar="OUT", help="the averaged Meta .pt file")
+    average.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
+                         help="type of the written weights (default: float32)")
+    average.set_defaults(func=run_average)
 
     info = subparsers.add_parser(
         "info", help="describe a checkpoint: format, config, version, parameters",
@@ -132,6 +145,24 @@ def run_convert(args: argparse.Namespace) -> int:
     except OSError as e:
         raise CliError(f"cannot write {dest} ({e.strerror or e}); choose another output path") from None
     print(f"wrote {dest} ({target} format, config {model.config.name}, {args.dtype})")
+    return 0
+
+
+def run_average(args: argparse.Namespace) -> int:
+    from masklet.checkpoint import CheckpointError, DownloadError, average_models, save_model
+
+    dest = Path(args.output)
+    if dest.is_dir():
+        raise CliError(f"{dest} is a folder; give the path of the .pt file to write")
+    try:
+        model = average_models(args.sources, progress=False)
+    except (CheckpointError, DownloadError) as e:
+        raise CliError(str(e).splitlines()[0]) from None
+    try:
+        save_model(model.to(DTYPES[args.dtype]), dest)
+    except OSError as e:
+        raise CliError(f"cannot write {dest} ({e.strerror or e}); choose another output path") from None
+    print(f"wrote {dest}: the mean of {len(args.sources)} checkpoints (config {model.config.name}, {args.dtype})")
     return 0
 
 
