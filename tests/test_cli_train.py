@@ -230,3 +230,24 @@ def test_example_config_loads_and_sets_every_key():
     for section in ("optim", "prompts", "loss"):
         assert set(written[section]) == {f.name for f in dataclasses.fields(getattr(config, section))}, section
     assert set(written["data"][0]) == {f.name for f in dataclasses.fields(config.data[0])}
+
+
+def test_stage2_config_differs_from_stage1_where_its_header_says():
+    folder = Path(__file__).resolve().parents[1] / "configs" / "train"
+    stage1, stage2 = (TrainConfig.from_yaml(folder / name).to_dict()
+                      for name in ("masklet-nano.yaml", "masklet-nano-stage2.yaml"))
+
+    def changed(a, b, prefix=""):
+        keys = set()
+        for key in a:
+            if isinstance(a[key], dict):
+                keys |= changed(a[key], b[key], f"{prefix}{key}.")
+            elif a[key] != b[key]:
+                keys.add(prefix + key)
+        return keys
+
+    assert changed(stage1, stage2) == {
+        "model", "output", "num_frames", "optim.lr", "optim.warmup_steps", "optim.min_lr_ratio",
+        "prompts.prob_mask_prompt", "prompts.prob_correct_later_frame", "checkpoint_every",
+    }
+    assert stage2["model"] == stage1["output"] + "/model.pt"
