@@ -50,8 +50,9 @@ def resolve_checkpoint(name_or_path: str | Path, progress: bool = True) -> Path:
     if path.exists():
         return path
     name = str(name_or_path)
-    if bundled_path(name) is not None:
-        return bundled_path(name)
+    bundled = bundled_path(name)
+    if bundled is not None:
+        return bundled
     if name in OFFICIAL_CHECKPOINTS:
         return download(name, progress=progress)
     raise CheckpointError(

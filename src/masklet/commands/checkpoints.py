@@ -127,8 +127,18 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_checkpoint(model, dest: Path, target: str) -> None:
+    """save_model, with an unwritable destination reported as a CLI error."""
+    from masklet.checkpoint import save_model
+
+    try:
+        save_model(model, dest, format=target)
+    except OSError as e:
+        raise CliError(f"cannot write {dest} ({e.strerror or e}); choose another output path") from None
+
+
 def run_convert(args: argparse.Namespace) -> int:
-    from masklet.checkpoint import CheckpointError, DownloadError, load_model, save_model
+    from masklet.checkpoint import CheckpointError, DownloadError, load_model
 
     dest = Path(args.dest)
     target = args.to or ("meta" if dest.suffix == ".pt" else "hf")
@@ -140,16 +150,13 @@ def run_convert(args: argparse.Namespace) -> int:
         model = load_model(args.source, dtype=DTYPES[args.dtype], progress=False)
     except (CheckpointError, DownloadError) as e:
         raise CliError(str(e).splitlines()[0]) from None
-    try:
-        save_model(model, dest, format=target)
-    except OSError as e:
-        raise CliError(f"cannot write {dest} ({e.strerror or e}); choose another output path") from None
+    write_checkpoint(model, dest, target)
     print(f"wrote {dest} ({target} format, config {model.config.name}, {args.dtype})")
     return 0
 
 
 def run_average(args: argparse.Namespace) -> int:
-    from masklet.checkpoint import CheckpointError, DownloadError, average_models, save_model
+    from masklet.checkpoint import CheckpointError, DownloadError, average_models
 
     dest = Path(args.output)
     if dest.is_dir():
@@ -158,10 +165,7 @@ def run_average(args: argparse.Namespace) -> int:
         model = average_models(args.sources, progress=False)
     except (CheckpointError, DownloadError) as e:
         raise CliError(str(e).splitlines()[0]) from None
-    try:
-        save_model(model.to(DTYPES[args.dtype]), dest)
-    except OSError as e:
-        raise CliError(f"cannot write {dest} ({e.strerror or e}); choose another output path") from None
+    write_checkpoint(model.to(DTYPES[args.dtype]), dest, "meta")
     print(f"wrote {dest}: the mean of {len(args.sources)} checkpoints (config {model.config.name}, {args.dtype})")
     return 0
 
