@@ -232,10 +232,20 @@ def test_example_config_loads_and_sets_every_key():
     assert set(written["data"][0]) == {f.name for f in dataclasses.fields(config.data[0])}
 
 
-def test_stage2_config_differs_from_stage1_where_its_header_says():
+STAGE_CHANGES = {  # each stage's config against the one before it, as its header lists
+    "masklet-nano-stage2.yaml": ("masklet-nano.yaml", {
+        "model", "output", "num_frames", "optim.lr", "optim.warmup_steps", "optim.min_lr_ratio",
+        "prompts.prob_mask_prompt", "prompts.prob_correct_later_frame", "checkpoint_every"}),
+    "masklet-nano-stage3.yaml": ("masklet-nano-stage2.yaml", {
+        "model", "output", "data", "steps", "batch_size", "num_frames", "optim.lr"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STAGE_CHANGES))
+def test_later_stage_configs_differ_from_the_stage_before_where_their_headers_say(name):
     folder = Path(__file__).resolve().parents[1] / "configs" / "train"
-    stage1, stage2 = (TrainConfig.from_yaml(folder / name).to_dict()
-                      for name in ("masklet-nano.yaml", "masklet-nano-stage2.yaml"))
+    before_name, expected = STAGE_CHANGES[name]
+    before, after = (TrainConfig.from_yaml(folder / n).to_dict() for n in (before_name, name))
 
     def changed(a, b, prefix=""):
         keys = set()
@@ -246,8 +256,5 @@ def test_stage2_config_differs_from_stage1_where_its_header_says():
                 keys.add(prefix + key)
         return keys
 
-    assert changed(stage1, stage2) == {
-        "model", "output", "num_frames", "optim.lr", "optim.warmup_steps", "optim.min_lr_ratio",
-        "prompts.prob_mask_prompt", "prompts.prob_correct_later_frame", "checkpoint_every",
-    }
-    assert stage2["model"] == stage1["output"] + "/model.pt"
+    assert changed(before, after) == expected
+    assert after["model"] == before["output"] + "/model.pt"

@@ -13,7 +13,7 @@ from PIL import Image
 
 from masklet.predict.transforms import IMAGENET_MEAN, IMAGENET_STD
 from masklet.train.data import ClipSampler, ImageMaskFolder, open_training_source
-from masklet.train.pseudo_video import Motion, PseudoVideo, random_trajectory
+from masklet.train.pseudo_video import Motion, PseudoVideo, pseudo_video_from_settings, random_trajectory
 
 S = 128
 STILL = Motion(0.0, 0.0, 0.0, 0.0)
@@ -164,6 +164,19 @@ def test_clip_sampler_gives_pseudo_video_batches(disks):
     assert batch.masks.shape[1] == len(batch.clip_of_object) >= 3
     again = ClipSampler([PseudoVideo(disks, paste_prob=0.5, occlusion_prob=0.5)], [1.0], seed=3).batch(7, 3, 5, 32, 2)
     assert torch.equal(batch.frames, again.frames) and torch.equal(batch.masks, again.masks)
+
+
+def test_settings_of_a_training_config(disks):
+    assert vars(pseudo_video_from_settings(disks, True)) == vars(PseudoVideo(disks))
+    video = pseudo_video_from_settings(disks, {
+        "step": {"translation": 0.02, "rotation": 2, "scale": 0.02, "shear": 0.5},
+        "occlusion_prob": 0.1, "occluder_scale": [0.3, 0.6]})
+    assert video.step == Motion(0.02, 2.0, 0.02, 0.5) and video.start == PseudoVideo(disks).start
+    assert video.occlusion_prob == 0.1 and video.occluder_scale == (0.3, 0.6)
+    with pytest.raises(ValueError, match=r"unknown pseudo_video settings \['occlusion'\]; known: \['start', 'step'"):
+        pseudo_video_from_settings(disks, {"occlusion": 0.1})
+    with pytest.raises(ValueError, match="pseudo_video step: give all of"):
+        pseudo_video_from_settings(disks, {"step": {"translation": 0.02}})
 
 
 def test_speed():

@@ -92,6 +92,8 @@ def test_config_errors_are_clear(tmp_path, sampler):
         _config(tmp_path, steps=0)
     with pytest.raises(ValueError, match="freeze: no parameter starts with 'image_encodr'"):
         Trainer(_config(tmp_path, optim={"freeze": ["image_encodr"]}), sampler)
+    with pytest.raises(ValueError, match="pseudo_video is true, false or a mapping of settings, got 'yes please'"):
+        _config(tmp_path, data=[{"path": "x", "pseudo_video": "yes please"}])
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ValueError, match="not valid YAML"):

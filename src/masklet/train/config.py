@@ -32,7 +32,9 @@ from masklet.train.unroll import PromptSimulation
 class DataSourceConfig:
     path: str
     weight: float = 1.0
-    pseudo_video: bool = False  # still images made into moving clips (masklet.train.pseudo_video)
+    # still images made into moving clips: true (default settings) or a mapping of
+    # masklet.train.pseudo_video.PseudoVideo's settings (see pseudo_video_from_settings)
+    pseudo_video: bool | dict = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class TrainConfig:
         for name in ("steps", "batch_size", "num_frames", "max_objects", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        for source in self.data:
+            if not isinstance(source.pseudo_video, (bool, dict)):
+                problems.append(f"data {source.path}: pseudo_video is true, false or a mapping of settings, "
+                                f"got {source.pseudo_video!r}")
         if self.amp not in ("auto", "bf16", "off"):
             problems.append(f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}")
         if problems:

@@ -29,7 +29,9 @@ Decoding dominates: paste and occluder each read one more image (JPEG + mask PNG
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import math
 from dataclasses import dataclass
 
@@ -244,3 +246,27 @@ class PseudoVideo:
         for t in np.flatnonzero(rng.random(count) < self.blur_prob).tolist():
             out[t] = _gaussian_blur(out[t], rng.uniform(*self.blur_sigma)).clamp_(0, 1)
         return out
+
+
+def pseudo_video_from_settings(images, settings: dict | bool) -> PseudoVideo:
+    """A PseudoVideo of `images` from a training config's `pseudo_video:` value: `true` for the
+    defaults, or a mapping of PseudoVideo's keyword settings (`start` / `step` as mappings of
+    Motion's fields; ranges as two-item lists), e.g.
+    `{step: {translation: 0.02, rotation: 2.0, scale: 0.02, shear: 0.5}, occlusion_prob: 0.1}`."""
+    if settings is True:
+        return PseudoVideo(images)
+    known = [name for name in inspect.signature(PseudoVideo.__init__).parameters if name not in ("self", "images")]
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise ValueError(f"unknown pseudo_video settings {unknown}; known: {known}")
+    values = {}
+    for name, value in settings.items():
+        if name in ("start", "step"):
+            motion_fields = [f.name for f in dataclasses.fields(Motion)]
+            if not isinstance(value, dict) or sorted(value) != sorted(motion_fields):
+                raise ValueError(f"pseudo_video {name}: give all of {motion_fields} as a mapping, got {value!r}")
+            value = Motion(**{k: float(v) for k, v in value.items()})
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    return PseudoVideo(images, **values)

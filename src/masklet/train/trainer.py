@@ -43,12 +43,12 @@ METRIC_FIELDS = ("step", "total", "focal", "dice", "iou", "score", "lr", "sec_pe
 def sampler_from_config(config: TrainConfig):
     """The ClipSampler of the config's data sources (layouts detected from each path)."""
     from masklet.train.data import ClipSampler, open_training_source
-    from masklet.train.pseudo_video import PseudoVideo
+    from masklet.train.pseudo_video import pseudo_video_from_settings
 
     sources = []
     for source in config.data:
         opened = open_training_source(source.path)
-        sources.append(PseudoVideo(opened) if source.pseudo_video else opened)
+        sources.append(opened if source.pseudo_video is False else pseudo_video_from_settings(opened, source.pseudo_video))
     return ClipSampler(sources, [s.weight for s in config.data], seed=config.seed)
 
 
