@@ -166,6 +166,28 @@ def test_clip_sampler_gives_pseudo_video_batches(disks):
     assert torch.equal(batch.frames, again.frames) and torch.equal(batch.masks, again.masks)
 
 
+def test_zoom_brings_objects_to_the_asked_size_and_keeps_the_view_inside_the_image(disks, tmp_path):
+    zoom = dict(start=STILL, step=STILL, paste_prob=0.0, occlusion_prob=0.0, zoom_prob=1.0, **NO_JITTER)
+    video = PseudoVideo(disks, zoom_area=(0.4, 0.4), **zoom)
+    small = video.clip(0, rng(), 3, S, 1)  # the red disk covers 13% of the image
+    assert small.masks[:, 0].float().mean().item() == pytest.approx(0.4, abs=0.02)
+    assert iou(small.masks[0, 0], red(small.frames[:1])[0]) > 0.95
+    large = video.clip(1, rng(), 3, S, 1)  # the blue disk already covers 42%: never shrunk
+    assert large.masks[:, 0].float().mean().item() == pytest.approx(0.424, abs=0.02)
+    (tmp_path / "corner" / "img").mkdir(parents=True)
+    (tmp_path / "corner" / "gt").mkdir()
+    pixels = np.full((200, 300, 3), 90, np.uint8)
+    disk = np.hypot(*np.mgrid[:200, :300] - np.array([20, 30])[:, None, None]) < 18
+    pixels[disk] = (255, 0, 0)
+    Image.fromarray(pixels).save(tmp_path / "corner" / "img" / "c.png")
+    Image.fromarray(disk.astype(np.uint8) * 255).save(tmp_path / "corner" / "gt" / "c.png")
+    clip = PseudoVideo(ImageMaskFolder(tmp_path / "corner"), **zoom).clip(0, rng(), 2, S, 1)
+    brightest = rgb(clip.frames).amax(1)  # [T, S, S]: grey 0.35 or red 1; uncovered border would be 0
+    assert brightest.amin().item() > 0.2  # (0.25 on the outermost pixels, half-sampled)
+    assert clip.masks[0, 0].float().mean().item() > 3 * disk.mean()  # magnified (to the 3x cap)
+    assert iou(clip.masks[0, 0], red(clip.frames[:1])[0]) > 0.9
+
+
 def test_settings_of_a_training_config(disks):
     assert vars(pseudo_video_from_settings(disks, True)) == vars(PseudoVideo(disks))
     video = pseudo_video_from_settings(disks, {

@@ -13,6 +13,11 @@ frames; masks warped bilinearly and thresholded at 0.5, so they stay aligned wit
   occluder   with probability `occlusion_prob` an object of another image (cut out by its mask)
              sweeps across the frames through the targets' centre at mid-clip; target pixels
              under it are cleared, so a target can be all False on some frames
+  zoom       with probability `zoom_prob` the view starts closer: the image is magnified about
+             the objects' centroid (kept in view, the view kept inside the image) so they cover a random fraction in `zoom_area` of the frame
+             (at most `max_zoom` x; never shrunk), as a tracked object fills a video frame far
+             more than most annotated objects fill a photo; such a clip is rendered from the
+             image read at 2 S, so magnified frames stay sharp
   photometric  per-clip brightness / contrast / saturation factors with small per-frame
              changes, and an occasional Gaussian blur of single frames
 Objects not visible on the first frame are dropped; if none is, the clip is drawn again (up to
@@ -97,14 +102,27 @@ def _base_grid(size: int) -> torch.Tensor:
     return torch.stack([xs, ys, torch.ones_like(xs)], -1).view(size * size, 3)
 
 
-def warp(layer: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """A layer [C, S, S] seen through T sampling maps (theta [T, 2, 3]) -> [T, C, S, S]
+def warp(layer: torch.Tensor, theta: torch.Tensor, size: int | None = None) -> torch.Tensor:
+    """A layer [C, L, L] seen through T sampling maps (theta [T, 2, 3]) -> [T, C, S, S], S =
+    `size` (default L; the maps are in normalised coordinates, so L may differ from S)
     (bilinear, zeros outside). The grid is `affine_grid`'s (align_corners=False), computed as
     one product with a cached base grid (3x faster than `affine_grid` on one core)."""
-    frames, size = theta.shape[0], layer.shape[-1]
+    frames, size = theta.shape[0], size or layer.shape[-1]
     grid = torch.matmul(_base_grid(size), theta.transpose(1, 2)).view(frames, size, size, 2)
     return F.grid_sample(layer.expand(frames, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros",
                          align_corners=False)
+
+
+def zoomed(linear: np.ndarray, offset: np.ndarray, scale: float, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward maps (A [T, 2, 2], b [T, 2]) preceded by a magnification x -> scale (x - centre)
+    (normalised coordinates): (scale A, b - scale A centre)."""
+    return scale * linear, offset - scale * linear @ centre
+
+
+def _layer_theta(maps: tuple[np.ndarray, np.ndarray], magnify: tuple[float, np.ndarray] | None) -> torch.Tensor:
+    """Sampling maps [T, 2, 3] of a trajectory's forward maps, after the zoom `magnify`
+    ((scale, centre) or None)."""
+    return sampling_theta(*(zoomed(*maps, *magnify) if magnify else maps))
 
 
 def _centre(mask: torch.Tensor) -> np.ndarray:
@@ -136,6 +154,7 @@ class PseudoVideo:
     centre (fraction of the frame side) it starts and ends. brightness / contrast / saturation:
     per-clip factor ranges (1 +- value), frame_jitter: the per-frame change added to them;
     blur_prob: per-frame probability of a Gaussian blur with sigma in blur_sigma (pixels).
+    zoom_prob / zoom_area / max_zoom: see "zoom" in the module docstring (0: never).
     attempts: draws of a clip whose first frame shows an object, the last one plain (see above).
     """
 
@@ -146,14 +165,18 @@ class PseudoVideo:
                  occlusion_prob: float = 0.3, occluder_scale: tuple[float, float] = (0.5, 1.2),
                  occluder_sweep: tuple[float, float] = (0.15, 0.5), brightness: float = 0.15,
                  contrast: float = 0.15, saturation: float = 0.15, frame_jitter: float = 0.03,
-                 blur_prob: float = 0.05, blur_sigma: tuple[float, float] = (0.5, 1.5), attempts: int = 4):
+                 blur_prob: float = 0.05, blur_sigma: tuple[float, float] = (0.5, 1.5), zoom_prob: float = 0.0,
+                 zoom_area: tuple[float, float] = (0.1, 0.4), max_zoom: float = 3.0, attempts: int = 4):
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, got {attempts}")
+        if not 0 < zoom_area[0] <= zoom_area[1] <= 1 or max_zoom < 1:
+            raise ValueError(f"zoom_area must be 0 < low <= high <= 1 and max_zoom >= 1, got {zoom_area}, {max_zoom}")
         self.images, self.start, self.step = images, start, step
         self.paste_prob, self.occlusion_prob = paste_prob, occlusion_prob
         self.occluder_scale, self.occluder_sweep = occluder_scale, occluder_sweep
         self.brightness, self.contrast, self.saturation = brightness, contrast, saturation
         self.frame_jitter, self.blur_prob, self.blur_sigma = frame_jitter, blur_prob, blur_sigma
+        self.zoom_prob, self.zoom_area, self.max_zoom = zoom_prob, tuple(zoom_area), max_zoom
         self.attempts = attempts
 
     def __len__(self) -> int:
@@ -164,9 +187,12 @@ class PseudoVideo:
         """A T-frame pseudo-video of image `index` with up to `max_objects` of its objects."""
         if num_frames < 1:
             raise ValueError(f"num_frames must be at least 1, got {num_frames}")
-        sample = self.images.sample(index, rng, image_size, max_objects)
+        zoom = self.zoom_prob > 0 and rng.random() < self.zoom_prob
+        sample = self.images.sample(index, rng, 2 * image_size if zoom else image_size, max_objects)
+        magnify = self._magnification(sample.masks.any(0), rng) if zoom else None
         for attempt in range(self.attempts):
-            frames, masks, name = self._render(sample, index, rng, num_frames, attempt == self.attempts - 1)
+            frames, masks, name = self._render(sample, index, rng, num_frames, image_size, magnify,
+                                               attempt == self.attempts - 1)
             visible = masks[0].flatten(1).any(1)  # [N]
             if visible.any():
                 break
@@ -178,23 +204,32 @@ class PseudoVideo:
         count = len(self.images)
         return index if count == 1 else (index + 1 + int(rng.integers(count - 1))) % count
 
-    def _render(self, sample: ImageSample, index: int, rng: np.random.Generator, num_frames: int,
-                still: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
-        """(frames [T, 3, S, S] in [0, 1], masks [T, N, S, S] bool, name); `still`: start
-        from the image's own pose, with no paste or occluder."""
-        size, name = sample.image.shape[-1], sample.name
+    def _magnification(self, objects: torch.Tensor, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+        """(scale, centre) bringing the objects (bool [L, L], their union) to a random fraction
+        of the frame in `zoom_area`, about their centroid moved just enough for the view
+        (centre +- 1 / scale) to stay inside the image; the view still holds the centroid."""
+        area = max(objects.float().mean().item(), 1e-6)
+        scale = float(np.clip(math.sqrt(rng.uniform(*self.zoom_area) / area), 1.0, self.max_zoom))
+        return scale, np.clip(_centre(objects), 1 / scale - 1, 1 - 1 / scale)
+
+    def _render(self, sample: ImageSample, index: int, rng: np.random.Generator, num_frames: int, size: int,
+                magnify: tuple[float, np.ndarray] | None, still: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
+        """(frames [T, 3, S, S] in [0, 1], masks [T, N, S, S] bool, name); `magnify`: (scale,
+        centre) of the zoom applied to the sample's layer (read at 2 S) or None; `still`:
+        start from the image's own pose, with no paste or occluder."""
+        name = sample.name
         start = None if still else self.start
-        camera = sampling_theta(*pose_matrices(random_trajectory(rng, num_frames, start, self.step)))
-        layer = torch.cat([sample.image, sample.masks.float()])  # [3 + N, S, S]
+        camera = pose_matrices(random_trajectory(rng, num_frames, start, self.step))
+        layer = torch.cat([sample.image, sample.masks.float()])  # [3 + N, L, L]
         if not still and rng.random() < self.paste_prob:
             other = self._other(index, rng)
-            background = warp(self.images.image(other, size), camera)  # [T, 3, S, S]
-            motion = sampling_theta(*pose_matrices(random_trajectory(rng, num_frames, self.start, self.step)))
-            moved = warp(layer, motion)  # [T, 3 + N, S, S]
+            background = warp(self.images.image(other, size), sampling_theta(*camera))  # [T, 3, S, S]
+            motion = pose_matrices(random_trajectory(rng, num_frames, self.start, self.step))
+            moved = warp(layer, _layer_theta(motion, magnify), size)  # [T, 3 + N, S, S]
             frames = background.lerp_(moved[:, :3], moved[:, 3:].amax(1, keepdim=True))
             name += f" on {self.images.name(other)}"
         else:
-            moved = warp(layer, camera)
+            moved = warp(layer, _layer_theta(camera, magnify), size)
             frames = moved[:, :3]
         masks = moved[:, 3:] > 0.5  # [T, N, S, S]
         if not still and rng.random() < self.occlusion_prob:
