@@ -238,6 +238,7 @@ STAGE_CHANGES = {  # each stage's config against the one before it, as its heade
         "prompts.prob_mask_prompt", "prompts.prob_correct_later_frame", "checkpoint_every"}),
     "masklet-nano-stage3.yaml": ("masklet-nano-stage2.yaml", {
         "model", "output", "data", "steps", "batch_size", "num_frames", "optim.lr"}),
+    "masklet-nano-stage4.yaml": ("masklet-nano-stage3.yaml", {"model", "output", "data", "loss.focal_alpha"}),
 }
 
 
