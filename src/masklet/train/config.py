@@ -10,6 +10,8 @@ Example:
     max_objects: 2
     data:
       - {path: ../shared/data/images-with-masks/COCO_MVal, pseudo_video: true, weight: 1.0}
+      - path: more/images                   # pseudo_video may also set PseudoVideo's settings
+        pseudo_video: {zoom_prob: 0.5, occlusion_prob: 0.1}
     optim: {lr: 1.0e-3, warmup_steps: 200, weight_decay: 0.05, grad_clip: 1.0, freeze: []}
     prompts: {prob_mask_prompt: 0.5, correction_rounds: 3}
     checkpoint_every: 100
