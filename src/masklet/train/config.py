@@ -27,6 +27,7 @@ from typing import Any
 
 from masklet.train.losses import LossWeights
 from masklet.train.optim import OptimConfig
+from masklet.train.pseudo_video import pseudo_video_settings
 from masklet.train.unroll import PromptSimulation
 
 
@@ -68,9 +69,11 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         for source in self.data:
-            if not isinstance(source.pseudo_video, (bool, dict)):
-                problems.append(f"data {source.path}: pseudo_video is true, false or a mapping of settings, "
-                                f"got {source.pseudo_video!r}")
+            if source.pseudo_video is not False:
+                try:
+                    pseudo_video_settings(source.pseudo_video)
+                except ValueError as e:
+                    problems.append(f"data {source.path}: {e}")
         if self.amp not in ("auto", "bf16", "off"):
             problems.append(f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}")
         if problems:

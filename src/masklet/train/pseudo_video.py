@@ -14,10 +14,11 @@ frames; masks warped bilinearly and thresholded at 0.5, so they stay aligned wit
              sweeps across the frames through the targets' centre at mid-clip; target pixels
              under it are cleared, so a target can be all False on some frames
   zoom       with probability `zoom_prob` the view starts closer: the image is magnified about
-             the objects' centroid (kept in view, the view kept inside the image) so they cover a random fraction in `zoom_area` of the frame
-             (at most `max_zoom` x; never shrunk), as a tracked object fills a video frame far
-             more than most annotated objects fill a photo; such a clip is rendered from the
-             image read at 2 S, so magnified frames stay sharp
+             the objects' centroid (kept in view, the view kept inside the image) so they
+             cover a random fraction in `zoom_area` of the frame (at most `max_zoom` x; never
+             shrunk), as a tracked object fills a video frame far more than most annotated
+             objects fill a photo; such a clip is rendered from the image read at 2 S, so
+             magnified frames stay sharp
   photometric  per-clip brightness / contrast / saturation factors with small per-frame
              changes, and an occasional Gaussian blur of single frames
 Objects not visible on the first frame are dropped; if none is, the clip is drawn again (up to
@@ -283,25 +284,34 @@ class PseudoVideo:
         return out
 
 
-def pseudo_video_from_settings(images, settings: dict | bool) -> PseudoVideo:
-    """A PseudoVideo of `images` from a training config's `pseudo_video:` value: `true` for the
-    defaults, or a mapping of PseudoVideo's keyword settings (`start` / `step` as mappings of
-    Motion's fields; ranges as two-item lists), e.g.
-    `{step: {translation: 0.02, rotation: 2.0, scale: 0.02, shear: 0.5}, occlusion_prob: 0.1}`."""
+def pseudo_video_settings(settings: dict | bool) -> dict:
+    """A training config's `pseudo_video:` value -> PseudoVideo's keyword arguments: `true`
+    for the defaults, or a mapping of its settings (`start` / `step` as mappings of Motion's
+    fields; ranges as two-item lists), e.g.
+    `{step: {translation: 0.02, rotation: 2.0, scale: 0.02, shear: 0.5}, occlusion_prob: 0.1}`.
+    Raises ValueError on anything else."""
     if settings is True:
-        return PseudoVideo(images)
+        return {}
+    if not isinstance(settings, dict):
+        raise ValueError(f"pseudo_video is true, false or a mapping of settings, got {settings!r}")
     known = [name for name in inspect.signature(PseudoVideo.__init__).parameters if name not in ("self", "images")]
     unknown = sorted(set(settings) - set(known))
     if unknown:
         raise ValueError(f"unknown pseudo_video settings {unknown}; known: {known}")
+    motion_fields = [f.name for f in dataclasses.fields(Motion)]
     values = {}
     for name, value in settings.items():
         if name in ("start", "step"):
-            motion_fields = [f.name for f in dataclasses.fields(Motion)]
             if not isinstance(value, dict) or sorted(value) != sorted(motion_fields):
                 raise ValueError(f"pseudo_video {name}: give all of {motion_fields} as a mapping, got {value!r}")
             value = Motion(**{k: float(v) for k, v in value.items()})
         elif isinstance(value, list):
             value = tuple(value)
         values[name] = value
-    return PseudoVideo(images, **values)
+    return values
+
+
+def pseudo_video_from_settings(images, settings: dict | bool) -> PseudoVideo:
+    """A PseudoVideo of `images` from a training config's `pseudo_video:` value (see
+    pseudo_video_settings)."""
+    return PseudoVideo(images, **pseudo_video_settings(settings))
