@@ -182,7 +182,7 @@ def test_predictor_fills_holes_on_cpu(micro_model, bedroom_frames):
         predictor = new_predictor(micro_model, fill_hole_area=area)
         state = predictor.init_state(bedroom_frames[:1])
         predictor.add_new_points_or_box(state, 0, 1, points=[[210, 125]], labels=[1])
-        outputs[area] = state.objects[1].pending["cond"][0].pred_masks[0, 0].numpy()
+        outputs[area] = state.objects[1].pending[0].output.pred_masks[0, 0].numpy()
     raw, filled = outputs[0], outputs[30]
     holes = component_areas(raw <= 0)
     small = (holes > 0) & (holes <= 30)

@@ -33,8 +33,8 @@ MASK_AS_OUTPUT_SCALE, MASK_AS_OUTPUT_BIAS = 20.0, -10.0
 
 
 @dataclass
-class HeadOutput:
-    """The SAM heads' answer for B objects on one frame."""
+class FramePrediction:
+    """B objects' chosen masks on one frame, with their pointers and object scores."""
 
     low_res_masks: torch.Tensor  # [B, 1, S/4, S/4] float32 logits of the chosen mask
     high_res_masks: torch.Tensor  # [B, 1, S, S] float32, the same upsampled
@@ -43,11 +43,11 @@ class HeadOutput:
 
 
 @dataclass
-class SamHeads:
+class MaskProposals:
     """All masks the decoder proposed for B objects (before choosing one)."""
 
     masks: torch.Tensor  # [B, M, S/4, S/4] float32 logits, M = 3 (multimask) or 1, before the
-    # occlusion gate (best_head_output applies it)
+    # occlusion gate (choose_mask applies it)
     ious: torch.Tensor  # [B, M] predicted IoU of each mask
     tokens: torch.Tensor  # [B, M or 1, C] output tokens the object pointer is made from
     object_score_logits: torch.Tensor  # [B, 1]; > 0 means the object is visible
@@ -148,7 +148,7 @@ class SAM2Model(nn.Module):
 
     # ------------------------------------------------------------------ video
 
-    def decode_masks(
+    def propose_masks(
         self,
         pix_feat: torch.Tensor,
         high_res_feats: list[torch.Tensor],
@@ -156,29 +156,14 @@ class SAM2Model(nn.Module):
         point_labels: torch.Tensor | None = None,
         mask_logits: torch.Tensor | None = None,
         multimask_output: bool = False,
-    ) -> HeadOutput:
-        """SAM heads on memory-conditioned features, with occlusion handling.
+    ) -> MaskProposals:
+        """Every mask the SAM heads propose on memory-conditioned features; training
+        supervises all of them, inference keeps the best (`choose_mask`).
 
         pix_feat [B, C, h, w]; high_res_feats [[1 or B, C/8, 4h, 4w], [1 or B, C/4, 2h, 2w]];
         point_coords [B, N, 2] in model pixels with labels [B, N] (None: a padding point);
         mask_logits [B, 1, *, *] a dense prompt (resized to the decoder's input if needed).
-        With multimask_output the mask with the best predicted IoU is kept. Absent objects
-        (object score <= 0) get NO_OBJECT_LOGIT everywhere and the learned `no_obj_ptr`.
         """
-        heads = self.sam_heads(pix_feat, high_res_feats, point_coords, point_labels, mask_logits, multimask_output)
-        return self.best_head_output(heads)
-
-    def sam_heads(
-        self,
-        pix_feat: torch.Tensor,
-        high_res_feats: list[torch.Tensor],
-        point_coords: torch.Tensor | None = None,
-        point_labels: torch.Tensor | None = None,
-        mask_logits: torch.Tensor | None = None,
-        multimask_output: bool = False,
-    ) -> "SamHeads":
-        """Every mask the decoder proposes (arguments as `decode_masks`); training supervises
-        all of them, inference keeps the best (`best_head_output`)."""
         batch = pix_feat.shape[0]
         if point_coords is None:
             point_coords = pix_feat.new_zeros(batch, 1, 2)
@@ -202,29 +187,29 @@ class SAM2Model(nn.Module):
             repeat_image=False,
             high_res_features=high_res_feats,
         )
-        return SamHeads(masks.float(), ious, tokens, object_score_logits)
+        return MaskProposals(masks.float(), ious, tokens, object_score_logits)
 
-    def best_head_output(self, heads: "SamHeads") -> HeadOutput:
+    def choose_mask(self, proposals: MaskProposals) -> FramePrediction:
         """The mask with the best predicted IoU of each object, upsampled, with its pointer.
         Objects judged absent (object score <= 0) get NO_OBJECT_LOGIT everywhere and the
         learned `no_obj_ptr`."""
-        visible = heads.object_score_logits > 0  # [B, 1]
-        masks = torch.where(visible[:, :, None, None], heads.masks, NO_OBJECT_LOGIT)
-        tokens = heads.tokens
+        visible = proposals.object_score_logits > 0  # [B, 1]
+        masks = torch.where(visible[:, :, None, None], proposals.masks, NO_OBJECT_LOGIT)
+        tokens = proposals.tokens
         if masks.shape[1] > 1:
             rows = torch.arange(masks.shape[0], device=masks.device)
-            best = heads.ious.argmax(dim=-1)
+            best = proposals.ious.argmax(dim=-1)
             masks = masks[rows, best].unsqueeze(1)
             tokens = tokens[rows, best] if tokens.shape[1] > 1 else tokens[:, 0]
         else:
             tokens = tokens[:, 0]
         high_res = F.interpolate(masks, (self.image_size, self.image_size), mode="bilinear", align_corners=False)
         obj_ptr = self._pointer_or_absent(self.obj_ptr_proj(tokens), visible)
-        return HeadOutput(masks, high_res, obj_ptr, heads.object_score_logits)
+        return FramePrediction(masks, high_res, obj_ptr, proposals.object_score_logits)
 
-    def mask_as_output(
+    def prediction_from_mask(
         self, pix_feat: torch.Tensor, high_res_feats: list[torch.Tensor], masks: torch.Tensor
-    ) -> HeadOutput:
+    ) -> FramePrediction:
         """A binary mask prompt [B, 1, S, S] taken as the answer itself (+-10 logits); the
         decoder runs on the raw features only to derive the object pointer."""
         masks = masks.float()
@@ -234,10 +219,10 @@ class SAM2Model(nn.Module):
             mode="bilinear", align_corners=False, antialias=True,
         )
         downsampled = self.mask_downsample(masks.to(pix_feat.dtype))
-        obj_ptr = self.decode_masks(pix_feat, high_res_feats, mask_logits=downsampled).obj_ptr
+        obj_ptr = self.choose_mask(self.propose_masks(pix_feat, high_res_feats, mask_logits=downsampled)).obj_ptr
         visible = masks.flatten(1).gt(0).any(dim=1, keepdim=True)  # [B, 1]
         object_score_logits = visible.float() * MASK_AS_OUTPUT_SCALE + MASK_AS_OUTPUT_BIAS
-        return HeadOutput(low_res, high_res, self._pointer_or_absent(obj_ptr, visible), object_score_logits)
+        return FramePrediction(low_res, high_res, self._pointer_or_absent(obj_ptr, visible), object_score_logits)
 
     def _pointer_or_absent(self, obj_ptr: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         """obj_ptr [B, C] where visible [B, 1], the learned `no_obj_ptr` elsewhere."""

@@ -30,12 +30,11 @@ from masklet.predict.automatic_ops import (
     xyxy_to_xywh,
 )
 from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
+from masklet.predict.prompts import MASK_LOGIT_LIMIT, require_sam2_model
 from masklet.predict.transforms import preprocess, upscale_logits
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
 
-# Low-res logits are clamped to this range before they are fed back as a mask prompt.
-_MASK_INPUT_LIMIT = 32.0
 # Holes and specks (min_mask_region_area) are found on the low-res logits cut at this value,
 # whatever mask_threshold is, as the reference does.
 _CLEANUP_THRESHOLD = 0.0
@@ -135,11 +134,7 @@ class MaskGenerator:
         use_m2m: bool = False,
         multimask_output: bool = True,
     ) -> None:
-        if not isinstance(model, SAM2Model):
-            raise TypeError(
-                f"model must be a masklet SAM2Model, got {type(model).__name__}; "
-                "create one with masklet.load_model(...)"
-            )
+        require_sam2_model(model)
         if output_mode not in OUTPUT_MODES:
             raise ValueError(f"output_mode must be one of {', '.join(OUTPUT_MODES)}; got {output_mode!r}")
         _require_int(crop_n_layers, "crop_n_layers", minimum=0)
@@ -316,7 +311,7 @@ class MaskGenerator:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode each mask again with its own low-res logits [N, h, w] as mask prompt, in
         chunks of points_per_batch. Returns (low-res logits [N, h, w], IoU [N])."""
-        mask_prompts = low_res.clamp(-_MASK_INPUT_LIMIT, _MASK_INPUT_LIMIT)[:, None]  # [N, 1, h, w]
+        mask_prompts = low_res.clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)[:, None]  # [N, 1, h, w]
         refined = [
             self._decode(embedding, points, masks, multimask_output=False)
             for points, masks in zip(

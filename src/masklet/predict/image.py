@@ -14,11 +14,8 @@ import torch
 
 from masklet.model.sam2 import SAM2Model
 from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
+from masklet.predict.prompts import MASK_LOGIT_LIMIT, low_res_mask_input, require_sam2_model, user_clicks
 from masklet.predict.transforms import preprocess, upscale_logits
-
-# Prompt labels understood by the prompt encoder.
-PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT = -1, 0, 1, 2, 3
-_VALID_LABELS = (PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT)
 
 
 @dataclass
@@ -47,12 +44,7 @@ class ImagePredictor:
         max_hole_area: float = 0.0,
         max_sprinkle_area: float = 0.0,
     ) -> None:
-        if not isinstance(sam_model, SAM2Model):
-            raise TypeError(
-                f"sam_model must be a masklet SAM2Model, got {type(sam_model).__name__}; "
-                "create one with masklet.load_model(...)"
-            )
-        self.model = sam_model
+        self.model = require_sam2_model(sam_model, "sam_model")
         self.mask_threshold = mask_threshold
         self.max_hole_area = max_hole_area
         self.max_sprinkle_area = max_sprinkle_area
@@ -187,7 +179,7 @@ class ImagePredictor:
         )
         low_res, iou = self._decode(img_idx, prompts, multimask_output)
         masks = upscale_logits(low_res, self._orig_hw[img_idx])  # [B, C, H, W]
-        low_res = low_res.clamp(-32.0, 32.0)
+        low_res = low_res.clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)
         if not return_logits:
             masks = masks > self.mask_threshold
         return tuple(
@@ -217,103 +209,18 @@ class ImagePredictor:
         )
         return low_res, iou
 
-    # ------------------------------------------------------------------ prompt checks
-
     def _prepare_prompts(
         self, img_idx, point_coords, point_labels, box, mask_input, normalize_coords
     ) -> _Prompts:
         h, w = self._orig_hw[img_idx]
-        size = self.model.image_size
-        # Coordinates in the model frame: pixels -> [0, 1] -> S x S pixels.
-        extent = torch.tensor([w, h], dtype=torch.float32) if normalize_coords else torch.ones(2)
-        unit = "pixels" if normalize_coords else "normalised units"
-
-        coords = labels = None
-        if point_coords is not None or point_labels is not None:
-            if point_coords is None or point_labels is None:
-                raise ValueError("point_coords and point_labels must be given together")
-            coords = _as_float_tensor(point_coords, "point_coords")
-            labels = torch.as_tensor(np.asarray(point_labels)).to(torch.int32)
-            if coords.ndim == 2:
-                coords, labels = coords[None], labels[None]
-            if coords.ndim != 3 or coords.shape[-1] != 2:
-                raise ValueError(
-                    f"point_coords must have shape [N, 2] or [B, N, 2] (x, y), got {tuple(np.shape(point_coords))}"
-                )
-            if tuple(labels.shape) != tuple(coords.shape[:2]):
-                raise ValueError(
-                    f"point_labels must have shape {tuple(coords.shape[:2])} to match point_coords, "
-                    f"got {tuple(np.shape(point_labels))}"
-                )
-            bad = [int(v) for v in labels.unique() if int(v) not in _VALID_LABELS]
-            if bad:
-                raise ValueError(
-                    f"point_labels may only hold 1 (foreground) or 0 (background); got {bad}"
-                )
-            _check_inside(coords[labels != PAD], extent, "point", unit, w, h)
-            coords = coords / extent * size
-
-        if box is not None:
-            boxes = _as_float_tensor(box, "box")
-            if boxes.ndim == 1:
-                boxes = boxes[None]
-            if boxes.ndim != 2 or boxes.shape[-1] != 4:
-                raise ValueError(f"box must have shape [4] or [B, 4] (x1, y1, x2, y2), got {tuple(np.shape(box))}")
-            if bool((boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any()):
-                raise ValueError("box must be x1, y1, x2, y2 with x1 <= x2 and y1 <= y2")
-            corners = boxes.reshape(-1, 2, 2)  # [B, 2, 2]
-            _check_inside(corners.reshape(-1, 2), extent, "box corner", unit, w, h)
-            corners = corners / extent * size
-            corner_labels = torch.tensor([[BOX_TOP_LEFT, BOX_BOTTOM_RIGHT]], dtype=torch.int32)
-            corner_labels = corner_labels.expand(corners.shape[0], 2)
-            if coords is None:
-                coords, labels = corners, corner_labels
-            else:
-                if coords.shape[0] != corners.shape[0]:
-                    raise ValueError(
-                        f"{corners.shape[0]} boxes were given with {coords.shape[0]} sets of points; "
-                        "with several boxes pass point_coords as [B, N, 2], one set per box"
-                    )
-                coords = torch.cat([corners, coords], dim=1)
-                labels = torch.cat([corner_labels, labels], dim=1)
-
+        clicks = user_clicks(point_coords, point_labels, box, w, h, self.model.image_size, normalize_coords)
         masks = None
         if mask_input is not None:
-            masks = _as_float_tensor(mask_input, "mask_input")
-            expected = tuple(self.model.sam_prompt_encoder.mask_input_size)
-            if masks.ndim == 3:
-                masks = masks[None]
-            if masks.ndim != 4 or masks.shape[1] != 1 or tuple(masks.shape[-2:]) != expected:
-                raise ValueError(
-                    f"mask_input must be low-res logits of shape [1, {expected[0]}, {expected[1]}] "
-                    f"(or [B, 1, ...]), as returned by predict; got {tuple(np.shape(mask_input))}"
-                )
-            num_prompts = 1 if coords is None else coords.shape[0]
-            if masks.shape[0] not in (1, num_prompts):
-                raise ValueError(f"mask_input has {masks.shape[0]} masks for {num_prompts} prompts")
-
+            num_prompts = 1 if clicks is None else clicks.coords.shape[0]
+            masks = low_res_mask_input(mask_input, self.model.sam_prompt_encoder.mask_input_size, num_prompts)
         device, dtype = self.device, self.model.dtype
         return _Prompts(
-            coords=None if coords is None else coords.to(device, dtype),
-            labels=None if labels is None else labels.to(device),
+            coords=None if clicks is None else clicks.coords.to(device, dtype),
+            labels=None if clicks is None else clicks.labels.to(device),
             mask_input=None if masks is None else masks.to(device, dtype),
         )
-
-
-def _as_float_tensor(value, name: str) -> torch.Tensor:
-    try:
-        array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float32)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name} must be numeric: {e}") from None
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return torch.from_numpy(array.copy())
-
-
-def _check_inside(points: torch.Tensor, extent: torch.Tensor, what: str, unit: str, w: int, h: int) -> None:
-    """Raise if any (x, y) in points [K, 2] lies outside [0, extent]."""
-    outside = (points < 0).any(-1) | (points > extent).any(-1)
-    if bool(outside.any()):
-        x, y = points[outside][0].tolist()
-        bound = f"the {w}x{h} image" if unit == "pixels" else "[0, 1] (normalize_coords=False)"
-        raise ValueError(f"{what} ({x:g}, {y:g}) in {unit} lies outside {bound}")

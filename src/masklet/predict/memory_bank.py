@@ -13,6 +13,7 @@ memory bank offers:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import torch
 
@@ -29,9 +30,21 @@ class FrameOutput:
     object_score_logits: torch.Tensor  # [1, 1]
     maskmem_features: torch.Tensor | None = None  # [1, mem_dim, h, w] bfloat16; None until encoded
 
+    def tensors(self) -> list[torch.Tensor]:
+        """The tensors still held."""
+        held = (self.pred_masks, self.obj_ptr, self.object_score_logits, self.maskmem_features)
+        return [t for t in held if t is not None]
+
     def nbytes(self) -> int:
-        tensors = (self.pred_masks, self.obj_ptr, self.object_score_logits, self.maskmem_features)
-        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
+        return sum(t.numel() * t.element_size() for t in self.tensors())
+
+
+class MemoryKind(Enum):
+    """Where an output is remembered: as a conditioning frame (kept for good, attended to
+    from every frame) or as a tracked frame (attended to from the next few frames)."""
+
+    CONDITIONING = "cond"
+    TRACKED = "non_cond"
 
 
 @dataclass
@@ -42,7 +55,16 @@ class ObjectMemory:
     non_cond: dict[int, FrameOutput] = field(default_factory=dict)
 
     def get(self, frame_idx: int) -> FrameOutput | None:
+        """The output on a frame, a conditioning one first."""
         return self.cond.get(frame_idx, self.non_cond.get(frame_idx))
+
+    def store(self, kind: MemoryKind, frame_idx: int, output: FrameOutput) -> None:
+        """Remember an output; a conditioning output replaces a tracked one on its frame."""
+        if kind is MemoryKind.CONDITIONING:
+            self.cond[frame_idx] = output
+            self.non_cond.pop(frame_idx, None)
+        else:
+            self.non_cond[frame_idx] = output
 
 
 @dataclass

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+# Logits that non-overlapping constraints push losing objects' pixels to (at most).
+SUPPRESSED_LOGIT = -10.0
 
 
 @dataclass
@@ -51,3 +55,20 @@ class FrameResult:
         else:
             raise ValueError(f"unknown output form {form!r}; use 'mask', 'logits' or 'rle'")
         return dict(zip(self.obj_ids, values))
+
+
+def resize_logits(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """[N, 1, h, w] logits -> [N, 1, H, W] float32 (bilinear)."""
+    if tuple(logits.shape[-2:]) == tuple(size):
+        return logits
+    return F.interpolate(logits.float(), size, mode="bilinear", align_corners=False)
+
+
+def non_overlapping(logits: torch.Tensor) -> torch.Tensor:
+    """[N, 1, H, W]: where objects overlap, all but the highest-scoring one are pushed to at
+    most SUPPRESSED_LOGIT, so each pixel belongs to at most one object."""
+    if logits.shape[0] <= 1:
+        return logits
+    winner = logits.argmax(dim=0, keepdim=True)
+    rows = torch.arange(logits.shape[0], device=logits.device).view(-1, 1, 1, 1)
+    return torch.where(winner == rows, logits, logits.clamp(max=SUPPRESSED_LOGIT))

@@ -1,10 +1,11 @@
-"""One tracking step for many objects at once.
+"""SAM 2's per-frame tracking computations for a batch of objects.
 
-Work that depends only on the frame (image encoder, feature flattening, position codes) runs
-once per frame. Objects are then processed as one batch: objects whose memory banks hold the
-same number of tokens go through memory attention together (their memories stay their own:
-batch rows never mix), and all of them share one decoder call and one memory-encoder call.
-The result for each object equals tracking it alone.
+Work that depends only on the frame (image encoder, position codes) runs once per frame.
+Objects are then processed as one batch: objects whose memory banks hold the same number of
+tokens go through memory attention together (their memories stay their own: batch rows
+never mix), and all of them share one decoder call and one memory-encoder call. The result
+for each object equals tracking it alone. Inference sessions and the training unroll both
+drive this engine: what is trained is what is run.
 
 Memory attention is compute-bound (about 0.5 TFLOP per object at 1024 px with a full bank).
 On the CPU one object already keeps every core busy, and larger batches only add memory
@@ -19,60 +20,58 @@ from dataclasses import dataclass
 
 import torch
 
-from masklet.model.sam2 import HeadOutput, SAM2Model
+from masklet.model.sam2 import FramePrediction, MaskProposals, SAM2Model
 from masklet.predict.memory_bank import FrameOutput, MemorySelection, pointer_window
 from masklet.predict.postprocess import fill_holes
+from masklet.predict.prompts import Clicks
+
+# Memories are stored in bfloat16 at inference, as the reference does (half the bytes).
+MEMORY_DTYPE = torch.bfloat16
 
 
 @dataclass
 class FrameFeatures:
-    """Image-encoder output of one frame, shared by all objects on it."""
+    """Image-encoder output of one frame: one row shared by all objects, or one row per
+    object (training batches, where objects come from different clips)."""
 
-    vision_feats: torch.Tensor  # [1, C, h, w] lowest-resolution features (no memory)
-    vision_pos: torch.Tensor  # [1, C, h, w] their position encoding
-    high_res_feats: list[torch.Tensor]  # [1, C/8, 4h, 4w], [1, C/4, 2h, 2w]
+    vision_feats: torch.Tensor  # [1 or B, C, h, w] lowest-resolution features (no memory)
+    vision_pos: torch.Tensor  # [1 or B, C, h, w] their position encoding
+    high_res_feats: list[torch.Tensor]  # [1 or B, C/8, 4h, 4w], [1 or B, C/4, 2h, 2w]
 
     @property
     def grid(self) -> tuple[int, int]:
         return tuple(self.vision_feats.shape[-2:])
 
 
-# Memories are stored in bfloat16, as the reference does (half the bytes of float32).
-MEMORY_DTYPE = torch.bfloat16
+def object_rows(tensor: torch.Tensor, rows: list[int]) -> torch.Tensor:
+    """Rows `rows` of a per-object tensor [B, ...], or its one shared row repeated."""
+    return tensor.expand(len(rows), *tensor.shape[1:]) if tensor.shape[0] == 1 else tensor[rows]
 
 
 class TrackingEngine:
-    """Runs SAM 2's per-frame tracking computations for batches of objects.
-
-    Arguments:
+    """Arguments (checked by `masklet.predict.session.TrackingOptions` where users set them):
       model: the SAM2Model.
       fill_hole_area: background holes of at most this many low-res pixels inside a mask
-        are filled in the stored and returned masks (0 disables).
-      storage_device: where per-frame outputs are kept (the model's device, or the CPU).
+        are filled in the outputs (0 disables).
+      storage_device: where outputs are kept (the model's device, or the CPU).
       attention_batch_size: most objects per memory-attention call; None for all of a group,
         "auto" for 1 on the CPU and all elsewhere.
+      memory_dtype: the dtype memories are kept in (None: the model's).
     """
 
     def __init__(
-        self, model: SAM2Model, fill_hole_area: int = 0, storage_device=None, attention_batch_size: int | str | None = "auto"
+        self, model: SAM2Model, fill_hole_area: int = 0, storage_device=None,
+        attention_batch_size: int | str | None = "auto", memory_dtype: torch.dtype | None = MEMORY_DTYPE,
     ) -> None:
         if attention_batch_size == "auto":
             attention_batch_size = 1 if model.device.type == "cpu" else None
-        if attention_batch_size is not None and (not isinstance(attention_batch_size, int) or attention_batch_size < 1):
-            raise ValueError(f'attention_batch_size must be a positive int, None or "auto", got {attention_batch_size!r}')
         self.model = model
         self.attention_batch_size = attention_batch_size
         self.fill_hole_area = fill_hole_area
         self.storage_device = torch.device(storage_device) if storage_device is not None else model.device
+        self.memory_dtype = memory_dtype
         self._memory_pos: torch.Tensor | None = None
 
-    @property
-    def config(self):
-        return self.model.config
-
-    # ------------------------------------------------------------------ per frame
-
-    @torch.inference_mode()
     def frame_features(self, image: torch.Tensor) -> FrameFeatures:
         """image [3, S, S] (normalised) -> the frame's shared features."""
         model = self.model
@@ -80,60 +79,116 @@ class TrackingEngine:
         fpn, pos = out["backbone_fpn"], out["vision_pos_enc"]
         return FrameFeatures(vision_feats=fpn[-1], vision_pos=pos[-1], high_res_feats=list(fpn[:-1]))
 
-    # ------------------------------------------------------------------ memory conditioning
+    # ------------------------------------------------------------------ segmenting
+
+    def predict(
+        self, features: FrameFeatures, selections: list[MemorySelection | None], num_frames: int | None,
+        clicks: Clicks | None = None, prev_mask_logits: torch.Tensor | None = None,
+    ) -> FramePrediction:
+        """B objects' masks on a frame from their memories (and optional clicks [B, N] and
+        earlier low-res logits [B, 1, S/4, S/4] on this frame)."""
+        pix_feat = self.condition_on_memory(features, selections, num_frames)
+        return self.model.choose_mask(self.propose(pix_feat, features, clicks, prev_mask_logits))
+
+    def propose(
+        self, pix_feat: torch.Tensor, features: FrameFeatures, clicks: Clicks | None,
+        prev_mask_logits: torch.Tensor | None,
+    ) -> MaskProposals:
+        """The decoder's masks for B objects on memory-conditioned features [B, C, h, w].
+        Multimask output is used with at most one click, as SAM 2 does."""
+        coords = labels = None
+        if clicks is not None:
+            coords, labels = clicks.coords.to(pix_feat.device), clicks.labels.to(pix_feat.device)
+        multimask = clicks is None or clicks.labels.shape[1] <= 1
+        return self.model.propose_masks(
+            pix_feat, features.high_res_feats, coords, labels, mask_logits=prev_mask_logits, multimask_output=multimask
+        )
+
+    def prediction_from_masks(self, features: FrameFeatures, masks: torch.Tensor) -> FramePrediction:
+        """Binary mask prompts [B, 1, S, S] taken as the objects' masks on this frame."""
+        return self.model.prediction_from_mask(features.vision_feats, features.high_res_feats, masks.to(self.model.device))
+
+    def outputs(self, prediction: FramePrediction, memories: torch.Tensor | None = None) -> list[FrameOutput]:
+        """One FrameOutput per object (holes filled, kept on the storage device), with its
+        memory [B, mem_dim, h, w] when given."""
+        low_res = prediction.low_res_masks
+        if self.fill_hole_area > 0:
+            low_res = fill_holes(low_res, self.fill_hole_area)
+        return [
+            FrameOutput(
+                pred_masks=low_res[i : i + 1].to(self.storage_device),
+                obj_ptr=prediction.obj_ptr[i : i + 1],
+                object_score_logits=prediction.object_score_logits[i : i + 1],
+                maskmem_features=None if memories is None else memories[i : i + 1],
+            )
+            for i in range(low_res.shape[0])
+        ]
+
+    # ------------------------------------------------------------------ memory
+
+    def memory_features(
+        self, features: FrameFeatures, high_res_masks: torch.Tensor, object_score_logits: torch.Tensor, binarize: bool
+    ) -> torch.Tensor:
+        """Memories [B, mem_dim, h, w] (storage dtype and device) of B masks [B, 1, S, S]."""
+        device = self.model.device
+        memory = self.model.encode_memory(
+            features.vision_feats, high_res_masks.to(device), object_score_logits.to(device), binarize
+        )
+        return memory.to(self.memory_dtype or memory.dtype).to(self.storage_device)
+
+    def add_prompt_memories(self, features: FrameFeatures, outputs: list[FrameOutput]) -> None:
+        """Fill in the memories of prompted outputs, encoded from their stored (hole-filled)
+        masks, binarised: what the user saw is what is remembered."""
+        low_res = torch.cat([o.pred_masks for o in outputs]).to(self.model.device)
+        size = self.model.image_size
+        high_res = torch.nn.functional.interpolate(low_res, (size, size), mode="bilinear", align_corners=False)
+        scores = torch.cat([o.object_score_logits for o in outputs])
+        memories = self.memory_features(features, high_res, scores, binarize=True)
+        for out, memory in zip(outputs, memories):
+            out.maskmem_features = memory[None]
 
     def condition_on_memory(
         self, features: FrameFeatures, selections: list[MemorySelection | None], num_frames: int | None
     ) -> torch.Tensor:
         """Features of the frame for each object -> [B, C, h, w]. A None selection marks an
-        object seen for the first time (no memory: `no_mem_embed` is added instead).
-        `features` hold one frame shared by all objects, or one row per object (training,
-        where objects come from different clips)."""
-        model = self.model
-        batch = len(selections)
-        out = features.vision_feats.new_empty(batch, *features.vision_feats.shape[1:])
-        groups: dict[tuple[int, int], list[int]] = {}
+        object seen for the first time (no memory: `no_mem_embed` is added instead)."""
+        feats = features.vision_feats
+        out = feats.new_empty(len(selections), *feats.shape[1:])
+        groups: dict[tuple[int, int] | None, list[int]] = {}
         for i, selection in enumerate(selections):
-            if selection is None:
-                row = i if features.vision_feats.shape[0] == batch else 0
-                out[i] = features.vision_feats[row] + model.no_mem_embed.view(-1, 1, 1)
-            else:
-                groups.setdefault(selection.layout(), []).append(i)
-        step = self.attention_batch_size or batch
-        for rows in groups.values():
+            groups.setdefault(None if selection is None else selection.layout(), []).append(i)
+        step = self.attention_batch_size or len(selections)
+        for layout, rows in groups.items():
+            if layout is None:
+                out[rows] = object_rows(feats, rows) + self.model.no_mem_embed.view(1, -1, 1, 1)
+                continue
             for start in range(0, len(rows), step):
                 chunk = rows[start : start + step]
                 out[chunk] = self._attend(features, chunk, [selections[i] for i in chunk], num_frames)
         return out
 
     def _attend(
-        self, features: FrameFeatures, rows: list[int], selections: list[MemorySelection], num_frames
+        self, features: FrameFeatures, rows: list[int], selections: list[MemorySelection], num_frames: int | None
     ) -> torch.Tensor:
         """Memory attention for the objects `rows` (banks of equal size) -> [B, C, h, w]."""
-        model = self.model
         banks = [self._memory_tokens(s, features.grid, num_frames) for s in selections]
         memory = torch.stack([b[0] for b in banks])  # [B, M, mem_dim]
         memory_pos = torch.stack([b[1] for b in banks])
-        num_pointer_tokens = banks[0][2]
-        batch = len(selections)
-        feats, pos = features.vision_feats, features.vision_pos
-        if feats.shape[0] > 1:  # one row per object
-            feats, pos = feats[rows], pos[rows] if pos.shape[0] > 1 else pos
-        c, h, w = feats.shape[1:]
-        curr = feats.flatten(2).transpose(1, 2).expand(batch, -1, -1)  # [B, hw, C]
-        curr_pos = pos.flatten(2).transpose(1, 2).expand(batch, -1, -1)
-        attended = model.memory_attention(
-            curr=curr, memory=memory, curr_pos=curr_pos, memory_pos=memory_pos,
-            num_obj_ptr_tokens=num_pointer_tokens,
+        feats = object_rows(features.vision_feats, rows)  # [B, C, h, w]
+        pos = object_rows(features.vision_pos, rows)
+        batch, c, h, w = feats.shape
+        attended = self.model.memory_attention(
+            curr=feats.flatten(2).transpose(1, 2), memory=memory,  # [B, hw, C], [B, M, mem_dim]
+            curr_pos=pos.flatten(2).transpose(1, 2), memory_pos=memory_pos, num_obj_ptr_tokens=banks[0][2],
         )
         return attended.transpose(1, 2).reshape(batch, c, h, w)
 
-    def _memory_tokens(self, selection: MemorySelection, grid, num_frames):
+    def _memory_tokens(self, selection: MemorySelection, grid, num_frames: int | None):
         """One object's memory bank as tokens [M, mem_dim], their position codes [M, mem_dim]
         and the number of trailing object-pointer tokens."""
-        model, cfg = self.model, self.config
+        model, cfg = self.model, self.model.config
         device, dtype = model.device, model.dtype
-        spatial_pos = self.memory_position(grid).flatten(1).t()  # [hw, mem_dim]
+        spatial_pos = self._memory_position(grid).flatten(1).t()  # [hw, mem_dim]
         tokens, positions = [], []
         for slot, out in selection.spatial:
             tokens.append(out.maskmem_features[0].to(device, dtype).flatten(1).t())  # [hw, mem_dim]
@@ -150,81 +205,8 @@ class TrackingEngine:
             num_pointer_tokens = len(selection.pointers) * split
         return torch.cat(tokens), torch.cat(positions), num_pointer_tokens
 
-    def memory_position(self, grid: tuple[int, int]) -> torch.Tensor:
+    def _memory_position(self, grid: tuple[int, int]) -> torch.Tensor:
         """[mem_dim, h, w] spatial code of every memory (cached)."""
         if self._memory_pos is None or tuple(self._memory_pos.shape[-2:]) != tuple(grid):
             self._memory_pos = self.model.memory_position_encoding(*grid)[0]
         return self._memory_pos
-
-    # ------------------------------------------------------------------ heads and memory
-
-    @torch.inference_mode()
-    def track(
-        self,
-        features: FrameFeatures,
-        selections: list[MemorySelection | None],
-        num_frames: int | None,
-        point_coords: torch.Tensor | None = None,
-        point_labels: torch.Tensor | None = None,
-        prev_mask_logits: torch.Tensor | None = None,
-        encode_memory: bool = True,
-    ) -> list[FrameOutput]:
-        """Segment B objects on a frame from their memories (and optional clicks).
-
-        point_coords [B, N, 2] model pixels with labels [B, N]; prev_mask_logits [B, 1, S/4, S/4]
-        the object's earlier logits on this frame (fed with correction clicks). Multimask
-        output is used with at most one click, as SAM 2 does. With `encode_memory`, each
-        output's memory is encoded (from its un-filled mask, sigmoid-scaled).
-        """
-        pix_feat = self.condition_on_memory(features, selections, num_frames)
-        num_points = 0 if point_labels is None else point_labels.shape[1]
-        heads = self.model.decode_masks(
-            pix_feat, features.high_res_feats, point_coords, point_labels,
-            mask_logits=prev_mask_logits, multimask_output=num_points <= 1,
-        )
-        memories = self.encode(features, heads.high_res_masks, heads.object_score_logits, binarize=False) if encode_memory else None
-        return self._to_outputs(heads, memories)
-
-    @torch.inference_mode()
-    def use_masks(self, features: FrameFeatures, masks: torch.Tensor) -> list[FrameOutput]:
-        """Binary mask prompts [B, 1, S, S] as the objects' outputs on this frame."""
-        heads = self.model.mask_as_output(features.vision_feats, features.high_res_feats, masks)
-        return self._to_outputs(heads, None)
-
-    @torch.inference_mode()
-    def encode(
-        self, features: FrameFeatures, high_res_masks: torch.Tensor, object_score_logits: torch.Tensor, binarize: bool
-    ) -> torch.Tensor:
-        """Memories [B, mem_dim, h, w] (storage dtype and device) of B masks [B, 1, S, S]."""
-        memory = self.model.encode_memory(
-            features.vision_feats, high_res_masks.to(self.model.device), object_score_logits.to(self.model.device),
-            binarize,
-        )
-        return memory.to(MEMORY_DTYPE).to(self.storage_device)
-
-    @torch.inference_mode()
-    def encode_prompted(self, features: FrameFeatures, outputs: list[FrameOutput]) -> None:
-        """Encode the memories of prompted outputs from their stored (filled) low-res masks,
-        binarised: what the user saw is what is remembered."""
-        low_res = torch.cat([o.pred_masks for o in outputs]).to(self.model.device)
-        size = self.model.image_size
-        high_res = torch.nn.functional.interpolate(low_res, (size, size), mode="bilinear", align_corners=False)
-        scores = torch.cat([o.object_score_logits for o in outputs])
-        memories = self.encode(features, high_res, scores, binarize=True)
-        for out, memory in zip(outputs, memories):
-            out.maskmem_features = memory[None]
-
-    def _to_outputs(self, heads: HeadOutput, memories: torch.Tensor | None) -> list[FrameOutput]:
-        low_res = heads.low_res_masks
-        if self.fill_hole_area > 0:
-            low_res = fill_holes(low_res, self.fill_hole_area)
-        store = self.storage_device
-        return [
-            FrameOutput(
-                pred_masks=low_res[i : i + 1].to(store),
-                obj_ptr=heads.obj_ptr[i : i + 1],
-                object_score_logits=heads.object_score_logits[i : i + 1],
-                maskmem_features=None if memories is None else memories[i : i + 1],
-            )
-            for i in range(low_res.shape[0])
-        ]

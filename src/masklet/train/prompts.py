@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from masklet.predict.prompts import BOX_BOTTOM_RIGHT, BOX_TOP_LEFT, Clicks
+
 
 def _uniform_pick(regions: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """One uniformly random pixel of each region [O, H, W] -> (points [O, 2] (x, y) float,
@@ -25,7 +27,7 @@ def _uniform_pick(regions: torch.Tensor, generator: torch.Generator) -> tuple[to
     return torch.where(found[:, None], points, centre), found
 
 
-def sample_positive_points(masks: torch.Tensor, num_points: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_positive_points(masks: torch.Tensor, num_points: int, generator: torch.Generator) -> Clicks:
     """`num_points` clicks drawn uniformly inside each mask -> (points [O, N, 2], labels [O, N]).
     An empty mask gets background clicks at random pixels (label 0): nothing is there to click."""
     points, labels = [], []
@@ -34,12 +36,12 @@ def sample_positive_points(masks: torch.Tensor, num_points: int, generator: torc
         anywhere, _ = _uniform_pick(torch.ones_like(masks), generator)
         points.append(torch.where(found[:, None], inside, anywhere))
         labels.append(found.long())
-    return torch.stack(points, 1), torch.stack(labels, 1).int()
+    return Clicks(torch.stack(points, 1), torch.stack(labels, 1).int())
 
 
 def noisy_boxes(
     masks: torch.Tensor, generator: torch.Generator, noise: float = 0.1, max_noise_px: float = 20.0
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> Clicks:
     """Each mask's bounding box with every corner moved by up to `noise` x the box side
     (at most `max_noise_px`), kept inside the image -> (points [O, 2, 2], labels [O, 2] = 2, 3).
     Empty masks get the whole image."""
@@ -63,13 +65,13 @@ def noisy_boxes(
     box[:, 0::2] = box[:, 0::2].clamp(0, width - 1)
     box[:, 1::2] = box[:, 1::2].clamp(0, height - 1)
     points = box.view(num, 2, 2)
-    labels = torch.tensor([2, 3], dtype=torch.int32, device=masks.device).expand(num, 2)
-    return points, labels
+    labels = torch.tensor([BOX_TOP_LEFT, BOX_BOTTOM_RIGHT], dtype=torch.int32, device=masks.device).expand(num, 2)
+    return Clicks(points, labels)
 
 
 def correction_clicks(
     pred: torch.Tensor, truth: torch.Tensor, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> Clicks:
     """One correction click per object, drawn uniformly from its error region: a positive click
     on a missed pixel (false negative) or a negative one on a wrong pixel (false positive).
 
@@ -85,4 +87,4 @@ def correction_clicks(
     x, y = point[:, 0].long(), point[:, 1].long()
     rows = torch.arange(truth.shape[0], device=truth.device)
     label = truth[rows, y, x].int()  # the truth at the clicked pixel says positive or negative
-    return point[:, None], label[:, None]
+    return Clicks(point[:, None], label[:, None])

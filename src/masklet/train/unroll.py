@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from masklet.model.sam2 import SAM2Model, SamHeads
-from masklet.predict.memory_bank import FrameOutput, ObjectMemory, select_memory
+from masklet.model.sam2 import FramePrediction, SAM2Model
+from masklet.predict.memory_bank import MemoryKind, ObjectMemory, select_memory
+from masklet.predict.prompts import MASK_LOGIT_LIMIT, Clicks
 from masklet.predict.tracking import FrameFeatures, TrackingEngine
 from masklet.train.losses import LossWeights, step_losses
 from masklet.train.prompts import correction_clicks, noisy_boxes, sample_positive_points
@@ -47,11 +48,12 @@ class ClipUnroller:
         self.model = model
         self.prompts = prompts
         self.weights = weights
-        self.engine = TrackingEngine(model, attention_batch_size=None)
+        # Training keeps memories in the model's dtype (with gradients) and fills no holes.
+        self.engine = TrackingEngine(model, fill_hole_area=0, attention_batch_size=None, memory_dtype=None)
 
     def losses(self, batch: ClipBatchView, generator: torch.Generator, encoder_grad: bool = True) -> dict[str, torch.Tensor]:
         """Summed losses of every prediction step of the clip batch ("total" + terms)."""
-        model, cfg = self.model, self.model.config
+        model, engine = self.model, self.engine
         frames = batch.frames.to(model.device, model.dtype)
         num_clips, num_frames = frames.shape[:2]
         masks = batch.masks.to(model.device)
@@ -76,62 +78,49 @@ class ClipUnroller:
         totals: dict[str, torch.Tensor] = {}
         for t in range(num_frames):
             features, truth = object_features(t), masks[t]
+            prompted = t == 0 or t == corrected_frame
             if t == 0 and mask_prompt:
-                heads = model.mask_as_output(features.vision_feats, features.high_res_feats, truth[:, None])
-                high_res, scores, obj_ptr, low_res = heads.high_res_masks, heads.object_score_logits, heads.obj_ptr, heads.low_res_masks
-                prompted = True
+                prediction = engine.prediction_from_masks(features, truth[:, None])
             else:
-                if t == 0:
-                    pix_feat = features.vision_feats + model.no_mem_embed.view(1, -1, 1, 1)
-                    points, labels = self._first_prompt(truth, generator)
-                else:
-                    selections = [select_memory(m, t, False, num_frames, cfg) for m in memories]
-                    pix_feat = self.engine.condition_on_memory(features, selections, num_frames)
-                    points = labels = None
-                prompted = t == 0 or t == corrected_frame
+                selections = [None if t == 0 else select_memory(m, t, False, num_frames, model.config) for m in memories]
+                pix_feat = engine.condition_on_memory(features, selections, num_frames)
+                clicks = self._first_prompt(truth, generator) if t == 0 else None
                 rounds = p.correction_rounds if prompted else 0
-                best = self._predict_with_corrections(pix_feat, features, truth, points, labels, rounds, generator, totals)
-                high_res, scores, obj_ptr, low_res = best.high_res_masks, best.object_score_logits, best.obj_ptr, best.low_res_masks
-            memory = model.encode_memory(features.vision_feats, high_res, scores, binarize=prompted)
-            for i, obj in enumerate(memories):
-                out = FrameOutput(low_res[i : i + 1], obj_ptr[i : i + 1], scores[i : i + 1], memory[i : i + 1])
-                (obj.cond if prompted else obj.non_cond)[t] = out
+                prediction = self._predict_with_corrections(pix_feat, features, truth, clicks, rounds, generator, totals)
+            memory = engine.memory_features(features, prediction.high_res_masks, prediction.object_score_logits, prompted)
+            kind = MemoryKind.CONDITIONING if prompted else MemoryKind.TRACKED
+            for obj, out in zip(memories, engine.outputs(prediction, memory)):
+                obj.store(kind, t, out)
         if not totals:  # a one-frame clip prompted with its mask: nothing to learn from
             zero = sum(p.sum() * 0 for p in model.parameters() if p.requires_grad)
             totals = {"focal": zero, "dice": zero, "iou": zero, "score": zero, "total": zero}
         return totals
 
-    def _first_prompt(self, truth: torch.Tensor, generator: torch.Generator):
+    def _first_prompt(self, truth: torch.Tensor, generator: torch.Generator) -> Clicks:
         p = self.prompts
         if torch.rand((), generator=generator).item() < p.prob_box:
             return noisy_boxes(truth, generator)
         count = 1 + int(torch.randint(p.max_first_clicks, (), generator=generator))
         return sample_positive_points(truth, count, generator)
 
-    def _predict_with_corrections(self, pix_feat, features, truth, points, labels, rounds, generator, totals):
+    def _predict_with_corrections(
+        self, pix_feat, features, truth, clicks: Clicks | None, rounds, generator, totals
+    ) -> FramePrediction:
         """The first prediction and `rounds` corrections on one frame; adds every step's
         losses to `totals` and returns the last step's chosen output."""
-        model = self.model
         prev_logits = None
-        best = None
         for step in range(rounds + 1):
-            num_points = 0 if labels is None else labels.shape[1]
-            heads: SamHeads = model.sam_heads(
-                pix_feat, features.high_res_feats, points, labels,
-                mask_logits=prev_logits, multimask_output=num_points <= 1,
-            )
-            logits = F.interpolate(heads.masks, truth.shape[-2:], mode="bilinear", align_corners=False)
-            terms = step_losses(logits, heads.ious, heads.object_score_logits, truth, self.weights)
+            proposals = self.engine.propose(pix_feat, features, clicks, prev_logits)
+            logits = F.interpolate(proposals.masks, truth.shape[-2:], mode="bilinear", align_corners=False)
+            terms = step_losses(logits, proposals.ious, proposals.object_score_logits, truth, self.weights)
             for key, value in terms.items():
                 totals[key] = totals.get(key, 0) + value
-            best = model.best_head_output(heads)
+            prediction = self.model.choose_mask(proposals)
             if step == rounds:
-                break
+                return prediction
             # The user clicks on an error of what they see; the earlier logits go back in as a
             # mask prompt (clamped as at inference), without gradient through the simulation.
-            pred = best.high_res_masks[:, 0].detach() > 0  # [O, S, S], the truth's grid
-            click, click_label = correction_clicks(pred, truth, generator)
-            points = click if points is None else torch.cat([points, click], 1)
-            labels = click_label if labels is None else torch.cat([labels, click_label], 1)
-            prev_logits = best.low_res_masks.detach().clamp(-32, 32)
-        return best
+            pred = prediction.high_res_masks[:, 0].detach() > 0  # [O, S, S], the truth's grid
+            click = correction_clicks(pred, truth, generator)
+            clicks = click if clicks is None else clicks.followed_by(click)
+            prev_logits = prediction.low_res_masks.detach().clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)
