@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 
 import masklet
-from masklet.cli import CliError
-from masklet.commands.common import add_model_options, check_output_location, embedded_model_path, resolve_model
+from masklet.cli.common import add_model_options, check_output_location, embedded_model_path, resolve_model
+from masklet.cli.errors import CliError
 from masklet.eval.baselines import CopyMaskPredictor, RandomWalkerClicker
 from masklet.eval.interactive import PredictorClicker, image_mask_folders, run_interactive
 from masklet.eval.run_vos import run_vos_benchmark

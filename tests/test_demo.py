@@ -73,7 +73,7 @@ def test_command_line(model, tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert "frames/s" in printed and "J&F" in printed and str(out / "overlay.mp4") in printed
 
-    monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: None)
+    monkeypatch.setattr("masklet.cli.common.embedded_model_path", lambda: None)
     assert main(["--output", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no embedded model is bundled" in err and "--model" in err

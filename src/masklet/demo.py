@@ -95,8 +95,8 @@ def run_demo(model, output: Path, source: str = "auto", data: Path = DATA, seque
 
 
 def main(argv: list[str] | None = None) -> int:
-    from masklet.cli import CliError
-    from masklet.commands.common import add_model_options, resolve_model
+    from masklet.cli.common import add_model_options, resolve_model
+    from masklet.cli.errors import CliError
 
     parser = argparse.ArgumentParser(prog="python -m masklet.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

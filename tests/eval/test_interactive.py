@@ -130,7 +130,7 @@ def test_cli_eval_interactive_on_grabcut(tmp_path, capsys, monkeypatch):
     assert all(1 <= report["summary"][k] <= 3 for k in ("NoC@85", "NoC@90"))
     assert len(report["per_image"]) == 2 and all(len(v) == 3 for v in report["per_image"].values())
 
-    monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: None)
+    monkeypatch.setattr("masklet.cli.common.embedded_model_path", lambda: None)
     assert main(argv) == 2
     assert "pass --model" in capsys.readouterr().err
     assert main([*argv, "--model", str(checkpoint), "--data", str(tmp_path)]) == 2

@@ -152,7 +152,7 @@ def test_cli_run_vos_with_a_checkpoint(model, tmp_path, capsys, monkeypatch):
     results = json.loads((out / "results.json").read_text())["sequences"]["vid"]
     assert results["frames"] == 1
     assert results["objects"]["3"]["J"]["mean"] == 0.0  # without --later-objects it is never tracked
-    monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: None)  # an install without it
+    monkeypatch.setattr("masklet.cli.common.embedded_model_path", lambda: None)  # an install without it
     assert main(argv) == 2
     assert "pass --model" in capsys.readouterr().err
     monkeypatch.undo()

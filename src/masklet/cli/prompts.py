@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from masklet.cli import CliError
+from masklet.cli.errors import CliError
 
 POINT_FORMAT = "X,Y or X,Y:LABEL (LABEL 1 foreground, the default, or 0 background)"
 BOX_FORMAT = "X1,Y1,X2,Y2"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from masklet.cli import CliError
-from masklet.commands.common import DTYPES
+from masklet.cli.common import DTYPES
+from masklet.cli.errors import CliError
 
 CHECKPOINT_FORMATS = ("meta", "hf")
 

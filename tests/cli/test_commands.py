@@ -335,7 +335,7 @@ ERROR_CASES = list(error_cases(Path(), Path(), Path(), Path()))
 @pytest.mark.parametrize("case", ERROR_CASES)
 def test_errors_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, data, bad_inputs, checkpoint, case, monkeypatch):
     if case == "no embedded model":  # an installation without the bundled weights
-        monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: None)
+        monkeypatch.setattr("masklet.cli.common.embedded_model_path", lambda: None)
     out = tmp_path / "out"
     argv = error_cases(data, bad_inputs, checkpoint, out)[case]
     inputs_before = files_under(bad_inputs)
@@ -347,7 +347,7 @@ def test_errors_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, data, ba
 
 
 def test_embedded_model_is_the_default(capsys, tmp_path, data, checkpoint, monkeypatch):
-    monkeypatch.setattr("masklet.commands.common.embedded_model_path", lambda: checkpoint)
+    monkeypatch.setattr("masklet.cli.common.embedded_model_path", lambda: checkpoint)
     code, _, err = run(capsys, "segment", data / "images" / "groceries.jpg", "--point", "400,300",
                        "--output", tmp_path / "m.png")
     assert code == 0, err
@@ -396,7 +396,7 @@ def test_existing_output_folder_keeps_other_files(capsys, tmp_path, data, checkp
 
 
 def test_staged_folder_is_deleted_when_the_block_fails(tmp_path):
-    from masklet.commands.common import staged_folder
+    from masklet.cli.common import staged_folder
 
     with pytest.raises(RuntimeError), staged_folder(tmp_path / "dest") as folder:
         (folder / "a.png").write_bytes(b"x")

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from masklet.cli import CliError
+from masklet.cli.errors import CliError
 
 EMBEDDED_MODEL = "masklet-nano"
 DEVICES = ("cpu", "cuda", "mps")

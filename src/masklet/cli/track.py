@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from masklet.cli import CliError
-from masklet.commands.common import add_model_options, check_output_location, check_inside, resolve_model, staged_folder
-from masklet.commands.prompts import (
+from masklet.cli.common import add_model_options, check_output_location, check_inside, resolve_model, staged_folder
+from masklet.cli.errors import CliError
+from masklet.cli.prompts import (
     BOX_FORMAT,
     POINT_FORMAT,
     FramePrompt,
@@ -68,7 +68,7 @@ def register(subparsers) -> None:
 
 def prompt_grammar() -> str:
     """The prompt grammar and file format, from the prompts module's docstring."""
-    from masklet.commands import prompts
+    from masklet.cli import prompts
 
     return prompts.__doc__.split("\n\n", 1)[1]
 

@@ -222,7 +222,7 @@ def test_finetune_data_of_unknown_layout(capsys, tmp_path, base_checkpoint, data
 
 
 def test_example_config_loads_and_sets_every_key():
-    path = Path(__file__).resolve().parents[1] / "configs" / "train" / "masklet-nano.yaml"
+    path = Path(__file__).resolve().parents[2] / "configs" / "train" / "masklet-nano.yaml"
     config = TrainConfig.from_yaml(path)
     assert config.model == "masklet-nano" and config.data[0].pseudo_video
     written = yaml.safe_load(path.read_text())
@@ -244,7 +244,7 @@ STAGE_CHANGES = {  # each stage's config against the one before it, as its heade
 
 @pytest.mark.parametrize("name", sorted(STAGE_CHANGES))
 def test_later_stage_configs_differ_from_the_stage_before_where_their_headers_say(name):
-    folder = Path(__file__).resolve().parents[1] / "configs" / "train"
+    folder = Path(__file__).resolve().parents[2] / "configs" / "train"
     before_name, expected = STAGE_CHANGES[name]
     before, after = (TrainConfig.from_yaml(folder / n).to_dict() for n in (before_name, name))
 

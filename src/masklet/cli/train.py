@@ -11,8 +11,8 @@ import re
 import sys
 from pathlib import Path
 
-from masklet.cli import CliError
-from masklet.commands.common import check_device, check_output_location, embedded_model_path
+from masklet.cli.common import check_device, check_output_location, embedded_model_path
+from masklet.cli.errors import CliError
 
 DEVICES = ("cpu", "cuda")
 FINETUNE_CONFIG = "finetune.yaml"

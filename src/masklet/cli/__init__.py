@@ -1,26 +1,16 @@
-"""The `masklet` command line. Each area registers its subcommands here."""
+"""The `masklet` command line: one module per command group, registered here."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-
-class CliError(Exception):
-    """A user-facing failure: printed as one line, exit code 2."""
-
-
-class CliParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr, exit code 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"masklet: error: {message} (see `{self.prog} --help`)\n")
+from masklet.cli.errors import CliError, CliParser
 
 
 def build_parser() -> argparse.ArgumentParser:
     from masklet import __version__
-    from masklet.commands import auto, checkpoints, segment, track, train
-    from masklet.eval.cli import register as register_eval
+    from masklet.cli import auto, checkpoints, evaluate, segment, track, train
 
     parser = CliParser(prog="masklet", description="SAM 2 segmentation for images and videos.")
     parser.add_argument("--version", action="version", version=f"masklet {__version__}")
@@ -30,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     track.register(sub)
     checkpoints.register(sub)
     train.register(sub)
-    register_eval(sub)
+    evaluate.register(sub)
     return parser
 
 
@@ -46,11 +36,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("masklet: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    # Run as `python -m masklet.cli` this file is `__main__`, a second copy of the module: use the
-    # package's `main`, whose CliError is the class the commands raise.
-    from masklet.cli import main as package_main
-
-    sys.exit(package_main())

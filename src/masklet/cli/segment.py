@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from masklet.cli import CliError
-from masklet.commands.common import add_model_options, check_output_location, check_inside, read_image, resolve_model
-from masklet.commands.prompts import BOX_FORMAT, POINT_FORMAT, parse_box, parse_point
+from masklet.cli.common import add_model_options, check_output_location, check_inside, read_image, resolve_model
+from masklet.cli.errors import CliError
+from masklet.cli.prompts import BOX_FORMAT, POINT_FORMAT, parse_box, parse_point
 
 
 def register(subparsers) -> None:

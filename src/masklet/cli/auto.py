@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from masklet.cli import CliError
-from masklet.commands.common import add_model_options, check_output_location, read_image, resolve_model, staged_folder
+from masklet.cli.common import add_model_options, check_output_location, read_image, resolve_model, staged_folder
+from masklet.cli.errors import CliError
 from masklet.io.video import IMAGE_SUFFIXES, natural_sort_key
 
 FORMATS = {

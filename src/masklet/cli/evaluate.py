@@ -1,11 +1,12 @@
-"""`masklet eval ...` subcommands."""
+"""`masklet eval ...`: score predictions, or run a model over a benchmark and score it."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from masklet.commands.common import add_model_options, resolve_model
+from masklet.cli.common import add_model_options, check_output_location, embedded_model_path, resolve_model
+from masklet.cli.errors import CliError
 
 
 def register(subparsers) -> None:
@@ -100,7 +101,6 @@ def _positive_int(text: str) -> int:
 
 
 def run_vos(args: argparse.Namespace) -> int:
-    from masklet.cli import CliError
     from masklet.eval.vos import evaluate_vos, write_results
 
     start = time.perf_counter()
@@ -120,7 +120,6 @@ def run_vos(args: argparse.Namespace) -> int:
 
 
 def run_run_vos(args: argparse.Namespace) -> int:
-    from masklet.cli import CliError
     from masklet.eval.run_vos import run_vos_benchmark
     from masklet.eval.vos_dataset import open_vos_dataset
 
@@ -144,7 +143,6 @@ def run_ap(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from masklet.cli import CliError
     from masklet.eval.mask_ap import image_mask_pairs, run_mask_ap
     from masklet.predict.automatic import MaskGenerator
 
@@ -177,8 +175,6 @@ def run_ap(args: argparse.Namespace) -> int:
 def run_interactive_clicks(args: argparse.Namespace) -> int:
     import json
 
-    from masklet.cli import CliError
-    from masklet.commands.common import check_output_location, embedded_model_path
     from masklet.eval.interactive import PredictorClicker, image_mask_folders, run_interactive
     from masklet.io.atomic import write_text_atomic
     from masklet.predict.image import ImagePredictor

@@ -1,1 +1,0 @@
-"""The `masklet` subcommands that run models and manage checkpoints, one module per group."""
