@@ -21,6 +21,7 @@ import torch
 
 from masklet.checkpoint import hf
 from masklet.config import MODEL_CONFIGS, SAM2Config
+from masklet.io.atomic import atomic_output, write_text_atomic
 
 
 class CheckpointError(ValueError):
@@ -104,12 +105,15 @@ def _read_hf(path: Path) -> LoadedCheckpoint:
 
 
 def write_meta(path: str | Path, state_dict: dict, config: SAM2Config | None = None) -> Path:
-    """Write `{"model": state_dict}` (plus Masklet's config) atomically."""
+    """Write `{"model": state_dict}` (plus Masklet's config) atomically: through a temporary
+    file of its own beside `path`, so concurrent writers never clobber each other's halves."""
     path = Path(path)
     payload = {"model": {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}}
     if config is not None:
         payload["masklet_config"] = config.to_dict()
-    return _atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    with atomic_output(path) as tmp:
+        torch.save(payload, tmp)
+    return path
 
 
 def write_hf(path: str | Path, state_dict: dict, config: SAM2Config) -> Path:
@@ -119,20 +123,9 @@ def write_hf(path: str | Path, state_dict: dict, config: SAM2Config) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in hf.meta_to_hf(state_dict).items()}
-    _atomic_write(path / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
-    config_json = json.dumps(hf.hf_config_from(config), indent=2)
-    _atomic_write(path / "config.json", lambda tmp: Path(tmp).write_text(config_json))
-    return path
-
-
-def _atomic_write(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(str(tmp))
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(path / "model.safetensors") as tmp:
+        save_file(tensors, str(tmp), metadata={"format": "pt"})
+    write_text_atomic(path / "config.json", json.dumps(hf.hf_config_from(config), indent=2))
     return path
 
 
