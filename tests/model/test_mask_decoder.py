@@ -304,6 +304,15 @@ def test_stability_exactly_at_the_threshold_counts_as_stable(heads, monkeypatch)
     torch.testing.assert_close(out, masks[:, 2:3])
 
 
+def test_empty_single_mask_counts_as_stable(heads, monkeypatch):
+    _, decoder = heads
+    masks = planted_outputs(decoder, monkeypatch, stable=[True])
+    masks[0, 0] = -4.0  # nothing above -0.05: stability 1, as the reference's decoder scores it
+    out, iou, _, _ = run_planted(decoder, multimask=False)
+    torch.testing.assert_close(out[0, 0], masks[0, 0])
+    torch.testing.assert_close(iou, torch.tensor([[0.9]]))
+
+
 def test_fallback_is_off_in_training_and_when_disabled(heads, monkeypatch):
     _, decoder = heads
     masks = planted_outputs(decoder, monkeypatch, stable=[False])

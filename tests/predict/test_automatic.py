@@ -13,6 +13,7 @@ import torch
 
 import masklet
 from masklet.io.rle import rle_decode, rle_encode
+from masklet.model.mask_decoder import stability_score
 from masklet.predict.automatic import MaskGenerator, _CropEmbedding
 from masklet.predict.automatic_ops import (
     batched_nms,
@@ -23,7 +24,6 @@ from masklet.predict.automatic_ops import (
     nms,
     point_grid,
     remove_small_regions,
-    stability_score,
 )
 
 from conftest import REPO, require_shared_data, seeded_model
@@ -168,6 +168,32 @@ def test_crop_layers_find_masks_in_image_coordinates(small_model):
         assert abs(xs.mean() - x) < 1 and abs(ys.mean() - y) < 1
         assert record["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()]
         assert 17 <= record["bbox"][2] <= 21 and 17 <= record["bbox"][3] <= 21
+
+
+def test_empty_masks_fail_the_stability_threshold_as_in_the_reference(small_model):
+    # The reference's generator scores an empty mask 0/0 = NaN, which fails any threshold; the
+    # shared stability score says 1 (the decoder's value), so the generator drops it itself.
+    disks = _disk_decoder(small_model.image_size, radius=10.0)
+
+    def left_point_empty(embedding, model_points, mask_input, multimask_output):
+        logits, iou = disks(embedding, model_points, mask_input, multimask_output)
+        empty = model_points[:, 0] < small_model.image_size / 2
+        return torch.where(empty[:, None, None, None], torch.tensor(-5.0), logits), iou
+
+    def generate(stability_score_thresh):
+        generator = MaskGenerator(
+            small_model, points_per_side=None, point_grids=[np.array([[0.25, 0.5], [0.75, 0.5]])],
+            multimask_output=False, stability_score_thresh=stability_score_thresh,
+        )
+        generator._embed = lambda crop: _CropEmbedding(None, None, crop.shape[:2])
+        generator._decode = left_point_empty
+        return generator.generate(_random_image(60, 120))
+
+    kept = generate(0.5)
+    assert [r["point_coords"] for r in kept] == [[[90.0, 30.0]]] and kept[0]["area"] > 0
+    unfiltered = generate(0.0)  # the threshold off: the empty mask stays, stability 1
+    assert sorted((r["area"], r["stability_score"]) for r in unfiltered)[0] == (0, 1.0)
+    assert len(unfiltered) == 2
 
 
 # ---------------------------------------------------------------------- records and output modes

@@ -12,7 +12,8 @@ from masklet.model.common import MLP, LayerNorm2d
 
 def stability_score(mask_logits: torch.Tensor, threshold: float, offset: float) -> torch.Tensor:
     """IoU between the masks thresholded at threshold + offset and threshold - offset,
-    [..., H, W] -> [...]; 1 where both are empty."""
+    [..., H, W] -> [...]; 1 where both are empty (as the reference's decoder scores them).
+    Used by the decoder's dynamic multimask fallback and by automatic mask generation."""
     flat = mask_logits.flatten(-2)
     inner = (flat > threshold + offset).sum(-1).float()
     outer = (flat > threshold - offset).sum(-1).float()

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from masklet.io.rle import rle_area, rle_decode, rle_encode
+from masklet.model.mask_decoder import stability_score
 from masklet.model.sam2 import SAM2Model
 from masklet.predict.automatic_ops import (
     batched_nms,
@@ -26,7 +27,6 @@ from masklet.predict.automatic_ops import (
     masks_to_boxes,
     masks_to_uncompressed_rle,
     remove_small_regions,
-    stability_score,
     xyxy_to_xywh,
 )
 from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
@@ -95,7 +95,8 @@ class MaskGenerator:
       points_per_side: the grid has points_per_side**2 points; None if point_grids is given.
       points_per_batch: points decoded together in one mask-decoder call.
       pred_iou_thresh: keep masks whose predicted IoU is above this (0 disables).
-      stability_score_thresh: keep masks whose stability score is at least this (0 disables).
+      stability_score_thresh: keep masks whose stability score is at least this (0 disables);
+        when on, empty masks are dropped too, as the reference's generator drops them.
       stability_score_offset: the logit shift used by the stability score.
       mask_threshold: logit threshold for binary masks.
       box_nms_thresh: box IoU above which the lower-scoring of two masks of a crop is dropped.
@@ -286,7 +287,10 @@ class MaskGenerator:
         logits = self._upscale(low_res, embedding.crop_hw)  # [K, crop_h, crop_w]
         stability = stability_score(logits, self.mask_threshold, self.stability_score_offset)
         if self.stability_score_thresh > 0.0:
-            keep = stability >= self.stability_score_thresh
+            # An empty mask (no logit above mask_threshold - offset) scores 1, as in the decoder;
+            # the reference's generator scores it 0/0 = NaN, which fails the threshold: drop it.
+            loose = logits > self.mask_threshold - self.stability_score_offset  # [K, crop_h, crop_w]
+            keep = (stability >= self.stability_score_thresh) & loose.flatten(1).any(1)
             logits, iou_preds, points, stability = logits[keep], iou_preds[keep], points[keep], stability[keep]
 
         crop_masks = logits > self.mask_threshold

@@ -1,5 +1,6 @@
-"""Building blocks of automatic mask generation: prompt grids, crop layouts, mask quality
-scores, mask boxes, box non-maximum suppression and run-length encoding.
+"""Building blocks of automatic mask generation: prompt grids, crop layouts, mask boxes, box
+non-maximum suppression and run-length encoding (the stability score is the decoder's,
+`masklet.model.mask_decoder.stability_score`).
 
 Boxes are XYXY. Boxes made from masks use inclusive pixel indices (a one-pixel mask at
 (x, y) has the box (x, y, x, y)); crop boxes are half-open slices (x0, y0, x1, y1).
@@ -63,14 +64,6 @@ def _tile_length(length: int, tiles: int, overlap: int) -> int:
 
 
 # ---------------------------------------------------------------------- mask scores and boxes
-
-
-def stability_score(logits: torch.Tensor, mask_threshold: float, offset: float) -> torch.Tensor:
-    """IoU of the masks cut at mask_threshold + offset and mask_threshold - offset, per mask of
-    logits [N, H, W] -> [N] (NaN where both are empty)."""
-    strict = (logits > mask_threshold + offset).sum((-2, -1), dtype=torch.int64)
-    loose = (logits > mask_threshold - offset).sum((-2, -1), dtype=torch.int64)
-    return strict.float() / loose.float()
 
 
 def masks_to_boxes(masks: torch.Tensor) -> torch.Tensor:
