@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from masklet.io.image import read_rgb
+
 # The cup, spoon and saucer in the 600x400 'coffee' photo, (x, y) pixels clockwise from the
 # saucer's upper-left rim: saucer rim, cup rim, spoon handle, saucer rim. Traced from a colour
 # segmentation of the photo and corrected by hand at 3x zoom (within about 2 pixels).
@@ -55,7 +57,7 @@ def davis_clip(davis_root: Path, sequence: str, num_frames: int) -> Clip:
     annotations = davis_root / "Annotations" / "480p" / sequence
     frames, truth = [], []
     for path in frame_paths:
-        frames.append(np.asarray(Image.open(path).convert("RGB")))
+        frames.append(read_rgb(path))
         truth.append(np.asarray(Image.open(annotations / f"{path.stem}.png").convert("L")) > 0)
     return Clip(sequence, frames, truth, [p.stem for p in frame_paths], prompt="mask")
 

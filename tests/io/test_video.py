@@ -11,7 +11,6 @@ from PIL import Image
 
 from conftest import require_shared_data
 from masklet.io import VideoReadError, VideoSource, open_video
-from masklet.io.video import natural_sort_key
 
 BEDROOM_REF = sorted({0, 1, 5, 77, 120, 150, *range(165, 200)})
 
@@ -151,11 +150,6 @@ def test_url_is_read_as_a_stream(bedroom_mp4, bedroom_reference):
 
 
 # --- frame folders, lists and arrays -----------------------------------------------------------
-
-
-def test_natural_sort_key():
-    names = ["f10.png", "f2.png", "F1.png", "f1.png", "g.png"]
-    assert sorted(names, key=natural_sort_key) == ["F1.png", "f1.png", "f2.png", "f10.png", "g.png"]
 
 
 def test_folder_natural_order_and_filtering(tmp_path):

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from masklet.cli.common import add_model_options, check_output_location, read_image, resolve_model, staged_folder
 from masklet.cli.errors import CliError
-from masklet.io.video import IMAGE_SUFFIXES, natural_sort_key
+from masklet.io.image import IMAGE_SUFFIXES, image_files
 
 FORMATS = {
     "coco": "one COCO JSON file for all images (RLE masks, scores = predicted IoU); --output is the .json file",
@@ -44,11 +44,10 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run_auto)
 
 
-def image_files(source: Path) -> list[Path]:
+def source_images(source: Path) -> list[Path]:
     """The image itself, or the images in a folder in natural order."""
     if source.is_dir():
-        files = sorted((p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                        and not p.name.startswith(".")), key=lambda p: natural_sort_key(p.name))
+        files = image_files(source)
         if not files:
             raise CliError(f"folder {source} has no images (looked for {' '.join(sorted(IMAGE_SUFFIXES))})")
         return files
@@ -62,7 +61,7 @@ def run_auto(args: argparse.Namespace) -> int:
 
     if args.points_per_side < 1:
         raise CliError(f"--points-per-side must be >= 1, got {args.points_per_side}")
-    files = image_files(Path(args.source))
+    files = source_images(Path(args.source))
     check_output_location(args.output, is_folder=args.format != "coco")
     model = resolve_model(args)
     generator = MaskGenerator(

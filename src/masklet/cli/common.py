@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from masklet.cli.errors import CliError
+from masklet.io.image import ImageReadError, read_rgb
 
 EMBEDDED_MODEL = "masklet-nano"
 DEVICES = ("cpu", "cuda", "mps")
@@ -68,12 +68,9 @@ def resolve_model(args: argparse.Namespace):
 def read_image(path: str | Path) -> np.ndarray:
     """An image file as RGB uint8 [H, W, 3]."""
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except FileNotFoundError:
-        raise CliError(f"{path}: no such image file") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise CliError(f"cannot read image {path} ({e}); expected a JPEG, PNG, BMP or WebP file") from None
+        return read_rgb(path)
+    except ImageReadError as e:
+        raise CliError(str(e)) from None
 
 
 def check_inside(points, width: int, height: int, what: str) -> None:

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from masklet.cli.errors import CliError
+from masklet.io.image import ImageReadError, read_grey
 
 POINT_FORMAT = "X,Y or X,Y:LABEL (LABEL 1 foreground, the default, or 0 background)"
 BOX_FORMAT = "X1,Y1,X2,Y2"
@@ -189,12 +189,9 @@ def _add_file_entry(entry: dict, folder: Path, prompts: PromptSet) -> None:
 def read_mask_file(path: Path, width: int, height: int) -> np.ndarray:
     """A mask image (pixels > 0 are the object) of the frame's size -> bool [H, W]."""
     try:
-        with Image.open(path) as image:
-            mask = np.asarray(image.convert("L")) > 0
-    except FileNotFoundError:
-        raise CliError(f"{path}: no such mask file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise CliError(f"cannot read mask {path} ({e}); expected a PNG whose non-zero pixels are the object") from None
+        mask = read_grey(path) > 0
+    except ImageReadError as e:
+        raise CliError(f"{e}; a mask is an image whose non-zero pixels are the object") from None
     if mask.shape != (height, width):
         raise CliError(f"mask {path} is {mask.shape[1]}x{mask.shape[0]} but the video frames are {width}x{height}")
     return mask

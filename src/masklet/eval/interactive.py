@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 from tqdm import tqdm
 
+from masklet.io.image import IMAGE_SUFFIXES, read_grey, read_rgb
+
 IGNORE = 128
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,8 @@ def read_image_mask_folder(
         mask_path = next((p for p in candidates if p.exists()), None)
         if mask_path is None:
             raise ValueError(f"no mask for {image_path} in {masks}")
-        image = np.asarray(Image.open(image_path).convert("RGB"))
-        labels = np.asarray(Image.open(mask_path).convert("L"))
+        image = read_rgb(image_path)
+        labels = read_grey(mask_path)
         ignore = labels == IGNORE
         yield image_path.stem, image, labels > IGNORE, (ignore if ignore.any() else None)
 

@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from masklet.io.image import IMAGE_SUFFIXES, read_rgb
+
 STAT_NAMES = (
     "AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
     "AR@1", "AR@10", "AR@100", "AR_small", "AR_medium", "AR_large",
 )
 CATEGORY = 1
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 def _pycocotools():
@@ -121,14 +122,10 @@ def run_mask_ap(generator, images_dir: str | Path, gt_dir: str | Path, limit: in
                 show_progress: bool = True) -> dict:
     """Generate masks for each image of `images_dir` with a `MaskGenerator` and score them
     against `gt_dir/<image stem>.png`. Returns the `evaluate_mask_ap` figures plus "images"."""
-    from PIL import Image
-
     _pycocotools()
     gt, predictions = [], []
     for image_path, mask_path in tqdm(image_mask_pairs(images_dir, gt_dir, limit), desc="mask AP", unit="img",
                                       disable=not show_progress):
-        with Image.open(image_path) as image:
-            pixels = np.asarray(image.convert("RGB"))
         gt.append(read_instance_masks(mask_path))
-        predictions.append(generator.generate(pixels))
+        predictions.append(generator.generate(read_rgb(image_path)))
     return {**evaluate_mask_ap(gt, predictions), "images": len(gt)}

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from masklet.eval.vos import VOID, read_label_map
+from masklet.io.image import IMAGE_SUFFIXES
 
-FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 SINGLE_OBJECT_ID = 1
 
 
@@ -90,9 +90,9 @@ class VosDataset:
         for folder, what in ((image_dir, "frames"), (annotation_dir, "annotations")):
             if not folder.is_dir():
                 raise ValueError(f"sequence {name!r}: no {what} folder {folder}")
-        frames = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
+        frames = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not frames:
-            raise ValueError(f"sequence {name!r}: no frames ({', '.join(FRAME_SUFFIXES)}) in {image_dir}")
+            raise ValueError(f"sequence {name!r}: no frames ({', '.join(sorted(IMAGE_SUFFIXES))}) in {image_dir}")
         index_of = {p.stem: i for i, p in enumerate(frames)}
         annotations = {}
         for png in sorted(annotation_dir.glob("*.png")):

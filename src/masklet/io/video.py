@@ -28,13 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+from masklet.io.image import IMAGE_SUFFIXES, ImageReadError, as_rgb, image_files, image_size, read_rgb
+
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-_FRAME_KINDS = (
-    "an RGB uint8 array [H, W, 3] (grey [H, W] and RGBA [H, W, 4] are converted), a PIL image or an image path"
-)
 
 
 class VideoReadError(ValueError):
@@ -99,15 +97,8 @@ def _open_path(source: str | os.PathLike, prefetch: int, cache_bytes: int) -> Vi
     return VideoFile(path, prefetch=prefetch, cache_bytes=cache_bytes)
 
 
-def natural_sort_key(name: str) -> tuple:
-    """Sort key that orders digit runs by value, so "frame2" comes before "frame10"."""
-    parts = re.split(r"([0-9]+)", name.lower())
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
-
-
 def _open_folder(folder: Path, prefetch: int, cache_bytes: int) -> FrameSequence:
-    frames = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
-    frames = sorted((p for p in frames if p.is_file()), key=lambda p: natural_sort_key(p.name))
+    frames = image_files(folder)
     if not frames:
         kinds = " ".join(sorted(IMAGE_SUFFIXES))
         raise VideoReadError(f"folder {folder} has no image frames (looked for {kinds}, any case)")
@@ -126,66 +117,33 @@ def _open_array(array: np.ndarray) -> FrameSequence:
 
 
 def as_rgb_frame(frame: Any, what: str) -> np.ndarray:
-    """`frame` (array, PIL image or image path) as a read-only C-contiguous RGB uint8 array [H, W, 3].
+    """`frame` (an image or array as `masklet.io.image.as_rgb` takes, any other array-like such
+    as a CPU tensor, or an image path) as a read-only C-contiguous RGB uint8 array [H, W, 3].
 
     `what` names the frame in error messages.
     """
-    if isinstance(frame, (str, os.PathLike)):
-        array = _read_image(Path(frame))
-    elif isinstance(frame, Image.Image):
-        array = np.asarray(frame.convert("RGB"))
-    else:
-        array = check_frame_array(frame, what)
-    if array.ndim == 2:
-        array = array[:, :, None]
-    if array.shape[2] == 1:
-        array = np.repeat(array, 3, axis=2)
-    array = np.ascontiguousarray(array[:, :, :3])
-    if array.flags.writeable:
-        array = array.view()
-        array.flags.writeable = False
-    return array
-
-
-def check_frame_array(frame: Any, what: str) -> np.ndarray:
-    """`frame` as an array after checking it is a uint8 frame [H, W], [H, W, 1], [H, W, 3] or [H, W, 4]."""
-    if not (isinstance(frame, np.ndarray) or hasattr(frame, "__array__")):
-        raise VideoReadError(f"{what} is of type {type(frame).__name__}; a frame must be {_FRAME_KINDS}")
-    array = np.asarray(frame)
-    if array.dtype != np.uint8:
-        raise VideoReadError(f"{what} has dtype {array.dtype}; frames must be uint8 (0..255)")
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)) or 0 in array.shape:
-        raise VideoReadError(f"{what} has shape {list(array.shape)}; a frame must be {_FRAME_KINDS}")
-    return array
-
-
-def _unreadable_image(path: str | os.PathLike, error: Exception) -> VideoReadError:
-    kinds = " ".join(sorted(IMAGE_SUFFIXES))
-    return VideoReadError(f"cannot read frame image {path} ({error}); frames must be readable images ({kinds})")
-
-
-_IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
-
-
-def _read_image(path: Path) -> np.ndarray:
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except _IMAGE_ERRORS as e:
-        raise _unreadable_image(path, e) from e
+        if isinstance(frame, (str, os.PathLike)):
+            array = read_rgb(frame)
+        else:
+            array = as_rgb(np.asarray(frame) if hasattr(frame, "__array__") else frame, what)
+    except (TypeError, ValueError) as e:
+        raise VideoReadError(str(e)) from None
+    array = array.view()
+    array.flags.writeable = False
+    return array
 
 
 def _frame_size(frame: Any, what: str) -> tuple[int, int]:
     """(height, width) of a frame, reading only the header of image files."""
     if isinstance(frame, (str, os.PathLike)):
         try:
-            with Image.open(frame) as image:
-                return image.height, image.width
-        except _IMAGE_ERRORS as e:
-            raise _unreadable_image(frame, e) from e
+            return image_size(frame)
+        except ImageReadError as e:
+            raise VideoReadError(str(e)) from None
     if isinstance(frame, Image.Image):
         return frame.height, frame.width
-    height, width = check_frame_array(frame, what).shape[:2]
+    height, width = as_rgb_frame(frame, what).shape[:2]
     return height, width
 
 
@@ -421,7 +379,7 @@ class FrameSequence(RandomAccessSource):
         if not isinstance(frames, np.ndarray):
             for i, frame in enumerate(frames):
                 if not isinstance(frame, (str, os.PathLike, Image.Image)):
-                    check_frame_array(frame, self._describe(frame, i))
+                    as_rgb_frame(frame, self._describe(frame, i))
         lazy = not isinstance(frames, np.ndarray) and any(isinstance(f, (str, os.PathLike)) for f in frames)
         height, width = _frame_size(frames[0], self._describe(frames[0], 0))
         super().__init__(

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
-
+from masklet.io.image import as_rgb
 from masklet.io.rle import rle_area, rle_decode, rle_encode
 from masklet.model.mask_decoder import stability_score
 from masklet.model.sam2 import SAM2Model
@@ -418,15 +417,12 @@ def _point_grids(points_per_side, point_grids, crop_n_layers: int, downscale_fac
 
 
 def _as_rgb_array(image) -> np.ndarray:
-    if isinstance(image, Image.Image):
-        image = np.asarray(image.convert("RGB"))
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"expected a numpy array [H, W, 3] or a PIL image, got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3:
+    """A PIL image (any mode) or an RGB array [H, W, 3] as `masklet.io.image.as_rgb` returns it.
+    Unlike the image predictor, the generator takes arrays only with three channels, as the
+    reference's does (it crops them as [y0:y1, x0:x1, :])."""
+    if isinstance(image, np.ndarray) and (image.ndim != 3 or image.shape[2] != 3):
         raise ValueError(f"expected an RGB image of shape [H, W, 3] (HWC order), got {tuple(image.shape)}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise ValueError(f"the image is empty: shape {tuple(image.shape)}")
-    return image
+    return as_rgb(image, unit_float=True)
 
 
 def _segmentation_to_mask(segmentation) -> np.ndarray:

@@ -7,43 +7,22 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from masklet.io.image import as_rgb
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def image_to_tensor(image) -> torch.Tensor:
-    """An RGB image as a float32 [3, H, W] tensor in [0, 1].
+    """An image as a float32 [3, H, W] tensor in [0, 1].
 
-    Accepts a PIL image (any mode), an [H, W, 3] / [H, W, 4] / [H, W] uint8 array (0..255), or
-    a float array already scaled to [0, 1]. Alpha is dropped, grey is repeated to RGB.
+    Accepts what `masklet.io.image.as_rgb` does (a PIL image in any mode, a uint8 array [H, W, 3],
+    [H, W, 4] or [H, W]: alpha is dropped, grey repeated to RGB) and float arrays already
+    scaled to [0, 1].
     """
-    if isinstance(image, Image.Image):
-        image = np.asarray(image.convert("RGB"))
-    if isinstance(image, torch.Tensor):
-        raise TypeError(
-            "pass images as a numpy array [H, W, 3] (RGB) or a PIL image, not a torch tensor"
-        )
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"expected a numpy array or a PIL image, got {type(image).__name__}")
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(
-            f"expected an image of shape [H, W, 3] (RGB, HWC order), got {tuple(image.shape)}"
-        )
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise ValueError(f"the image is empty: shape {tuple(image.shape)}")
-    image = image[:, :, :3]
-    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
-    if image.dtype == np.uint8:
-        return tensor.float().div(255)
-    if np.issubdtype(image.dtype, np.floating):
-        if image.size and (image.min() < 0 or image.max() > 1):
-            raise ValueError(
-                "a float image must hold values in [0, 1]; pass uint8 for 0..255 images"
-            )
-        return tensor.float()
-    raise TypeError(f"unsupported image dtype {image.dtype}; use uint8 (0..255) or float in [0, 1]")
+    pixels = as_rgb(image, unit_float=True)  # [H, W, 3]
+    tensor = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
+    return tensor.float().div(255) if pixels.dtype == np.uint8 else tensor.float()
 
 
 def preprocess(images: list, resolution: int) -> torch.Tensor:

@@ -40,11 +40,11 @@ from masklet.eval.vos import SAV_FRAME_STRIDE
 from masklet.eval.vos_dataset import VosDataset
 from masklet.io.coco import _segmentation_mask
 from masklet.io.davis import label_map_to_masks
+from masklet.io.image import IMAGE_SUFFIXES, read_rgb
 from masklet.io.rle import rle_area, rle_decode
 from masklet.io.sav import read_sav_json
 from masklet.predict.transforms import IMAGENET_MEAN, IMAGENET_STD
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MIN_OBJECT_FRACTION = 0.001  # image sources drop objects under 0.1% of the image
 CLIP_ATTEMPTS = 10  # video clips resampled while their first frame shows no object
 LAYOUTS = (
@@ -99,16 +99,11 @@ def normalise_frames(frames: torch.Tensor) -> torch.Tensor:
     return torch.addcmul(_SHIFT, frames, _SCALE)  # (x - mean) / std in one pass
 
 
-def read_rgb(path: Path, size: int) -> torch.Tensor:
+def read_resized_rgb(path: Path, size: int) -> torch.Tensor:
     """An image file -> float32 [3, S, S] in [0, 1], resized straight to S x S (antialiased
     bicubic on the 8-bit image; JPEGs are decoded at a reduced scale where that still leaves at
     least S x S pixels)."""
-    try:
-        with Image.open(path) as image:
-            image.draft("RGB", (size, size))
-            pixels = np.array(image.convert("RGB"))  # [H, W, 3] uint8
-    except OSError as e:
-        raise ValueError(f"{path}: not a readable image ({e})") from None
+    pixels = read_rgb(path, draft_size=(size, size))  # [H, W, 3] uint8
     x = torch.from_numpy(pixels).permute(2, 0, 1)[None]  # [1, 3, H, W]
     x = F.interpolate(x, (size, size), mode="bicubic", align_corners=False, antialias=True)
     return x[0].float().div_(255)
@@ -180,7 +175,7 @@ class _ImageSource:
 
     def image(self, index: int, image_size: int) -> torch.Tensor:
         """The image alone: float32 [3, S, S] in [0, 1]."""
-        return read_rgb(self._image_path(index), image_size)
+        return read_resized_rgb(self._image_path(index), image_size)
 
     def sample(self, index: int, rng: np.random.Generator, image_size: int, max_objects: int) -> ImageSample:
         """The image with a random subset of at most `max_objects` of its objects. Objects under
@@ -225,7 +220,7 @@ class ImageMaskFolder(_ImageSource):
                 raise ValueError(f"{folder}: no such folder")
         images = sorted(p for p in images_at.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
-            raise ValueError(f"{images_at}: no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise ValueError(f"{images_at}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         masks = {p.stem: p for p in sorted(masks_at.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
         unpaired = [p.name for p in images if p.stem not in masks]
         if unpaired:
@@ -400,7 +395,7 @@ class _VideoSource:
         ids = [ids[k] for k in chosen]
         masks = [first[torch.from_numpy(chosen)]]
         masks += [resize_masks(video.masks(i, ids)[1], image_size) for i in indices[1:]]
-        frames = torch.stack([read_rgb(video.frame_path(i), image_size) for i in indices])
+        frames = torch.stack([read_resized_rgb(video.frame_path(i), image_size) for i in indices])
         stems = ",".join(video.frame_path(i).stem for i in indices)
         return Clip(normalise_frames(frames), torch.stack(masks), f"{video.name}[{stems}]")
 
