@@ -9,8 +9,8 @@ from conftest import require_shared_data
 from PIL import Image
 
 import masklet
-from masklet.eval.vos import read_label_map
 from masklet.eval.vos_dataset import open_vos_dataset
+from masklet.io.davis import read_davis_png
 
 FRAMES = 20
 
@@ -18,7 +18,7 @@ FRAMES = 20
 @pytest.mark.parametrize("sequence", ["blackswan", "car-shadow"])
 def test_tracks_a_davis_object_better_than_copying_its_first_frame_mask(sequence):
     clip = open_vos_dataset(require_shared_data() / "davis2016-val").sequence(sequence).first_frames(FRAMES)
-    truth = [read_label_map(clip.annotations[t]) > 0 for t in range(FRAMES)]
+    truth = [read_davis_png(clip.annotations[t]) > 0 for t in range(FRAMES)]
     predictor = masklet.VideoPredictor(masklet.load_model("masklet-nano"), show_progress=False)
     state = predictor.init_state([np.array(Image.open(p).convert("RGB")) for p in clip.frames])
     predictor.add_new_mask(state, frame_idx=0, obj_id=1, mask=truth[0])

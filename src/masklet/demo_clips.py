@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from masklet.io.davis import read_davis_png
 from masklet.io.image import read_rgb
 
 # The cup, spoon and saucer in the 600x400 'coffee' photo, (x, y) pixels clockwise from the
@@ -58,7 +59,7 @@ def davis_clip(davis_root: Path, sequence: str, num_frames: int) -> Clip:
     frames, truth = [], []
     for path in frame_paths:
         frames.append(read_rgb(path))
-        truth.append(np.asarray(Image.open(annotations / f"{path.stem}.png").convert("L")) > 0)
+        truth.append(read_davis_png(annotations / f"{path.stem}.png") > 0)
     return Clip(sequence, frames, truth, [p.stem for p in frame_paths], prompt="mask")
 
 

@@ -114,6 +114,21 @@ def test_overlap_can_be_an_error_and_disjoint_masks_agree_under_every_rule():
     assert all(np.array_equal(m, maps[0]) for m in maps)
 
 
+def test_grey_pngs_read_as_labels_or_as_a_binary_mask(tmp_path):
+    Image.fromarray(np.array([[0, 255, 128]], np.uint8)).save(tmp_path / "mask.png")
+    Image.fromarray(np.array([[0, 1, 2]], np.uint8)).save(tmp_path / "labels.png")
+    Image.fromarray(np.array([[0, 200, 100]], np.uint8)).convert("RGB").save(tmp_path / "rgb.png")
+    write_davis_png(tmp_path / "palette.png", np.array([[0, 200, 3]]))
+    assert read_davis_png(tmp_path / "mask.png").tolist() == [[0, 255, 128]]
+    assert read_davis_png(tmp_path / "mask.png", grey="binary").tolist() == [[0, 1, 1]]
+    assert read_davis_png(tmp_path / "labels.png", grey="binary").tolist() == [[0, 1, 2]]
+    assert read_davis_png(tmp_path / "rgb.png", grey="binary").tolist() == [[0, 1, 0]]
+    for rule in ("labels", "binary"):  # palette indices are labels under both rules
+        assert read_davis_png(tmp_path / "palette.png", grey=rule).tolist() == [[0, 200, 3]]
+    with pytest.raises(ValueError, match="grey must be"):
+        read_davis_png(tmp_path / "mask.png", grey="threshold")
+
+
 def test_label_map_errors(tmp_path):
     masks = np.ones((1, 2, 2), bool)
     for bad_id in (0, 255, 300):

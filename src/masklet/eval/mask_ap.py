@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from masklet.io.davis import read_davis_png
 from masklet.io.image import IMAGE_SUFFIXES, read_rgb
 
 STAT_NAMES = (
@@ -96,9 +97,7 @@ def _coco(COCO, images: list[dict], annotations: list[dict]):
 def read_instance_masks(path: str | Path) -> list[np.ndarray]:
     """The instances of a ground-truth PNG: one bool mask per distinct non-zero value (a 0/255
     mask is one instance)."""
-    from masklet.eval.vos import read_label_map
-
-    labels = read_label_map(Path(path))
+    labels = read_davis_png(path)
     return [labels == value for value in np.unique(labels) if value != 0]
 
 

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from masklet.eval.palette_png import write_label_png
 from masklet.eval.vos import evaluate_vos, write_results
 from masklet.eval.vos_dataset import ObjectPrompt, VosSequence, open_vos_dataset
+from masklet.io.davis import write_davis_png
 from masklet.predict.results import FrameResult
 
 
@@ -76,12 +76,12 @@ def predict_sequence(predictor, sequence: VosSequence, out_dir: Path, later_obje
             for obj_id, prompt in prompts.items():
                 predictor.add_new_mask(state, prompt.frame_idx, obj_id, prompt.mask)
             for result in predictor.propagate(state):
-                write_label_png(out_dir / f"{sequence.frames[result.frame_idx].stem}.png", label_map(result, prompts))
+                write_davis_png(out_dir / f"{sequence.frames[result.frame_idx].stem}.png", label_map(result, prompts))
                 written.add(result.frame_idx)
     blank = np.zeros(sequence.frame_size(), np.uint8)
     for frame_idx, frame in enumerate(sequence.frames):
         if frame_idx not in written:
-            write_label_png(out_dir / f"{frame.stem}.png", blank)
+            write_davis_png(out_dir / f"{frame.stem}.png", blank)
 
 
 def label_map(result: FrameResult, prompts: dict[int, ObjectPrompt]) -> np.ndarray:

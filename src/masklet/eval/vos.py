@@ -27,24 +27,13 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from masklet.eval.vos_metrics import boundary_measure, region_similarity, statistics
+from masklet.io.davis import VOID_ID, read_davis_png
 from masklet.io.rle import rle_decode
 from masklet.io.sav import read_sav_json
 
-VOID = 255
 SAV_FRAME_STRIDE = 4  # SA-V annotations: every 4th frame of the 24 fps video
-
-
-def read_label_map(path: Path) -> np.ndarray:
-    """An annotation / prediction PNG as an [H, W] uint8 label map."""
-    try:
-        with Image.open(path) as img:
-            labels = np.asarray(img if img.mode in ("P", "L") else img.convert("L"))
-    except OSError as e:
-        raise ValueError(f"{path}: not a readable PNG ({e})") from None
-    return labels
 
 
 def _frames(folder: Path, only_frames: Collection[str] | None = None) -> list[Path]:
@@ -67,9 +56,9 @@ def score_sequence(gt_dir: Path, pred_dir: Path, only_frames: Collection[str] | 
     if len(gt_frames) < 3:
         raise ValueError(f"{gt_dir}: needs at least 3 annotated frames, found {len(gt_frames)}")
     scored = gt_frames[1:-1]
-    first = read_label_map(gt_frames[0])
+    first = read_davis_png(gt_frames[0])
     # Objects: every label seen in the ground truth (0/255-only annotations = one object).
-    ids = sorted({int(v) for f in gt_frames for v in np.unique(read_label_map(f))} - {0, VOID})
+    ids = sorted({int(v) for f in gt_frames for v in np.unique(read_davis_png(f))} - {0, VOID_ID})
     single = set(np.unique(first).tolist()) <= {0, 255} and ids == []
     object_ids = [1] if single else ids
     j_rows, f_rows = [], []
@@ -77,11 +66,11 @@ def score_sequence(gt_dir: Path, pred_dir: Path, only_frames: Collection[str] | 
         pred_path = pred_dir / frame.name
         if not pred_path.exists():
             raise ValueError(f"missing prediction {pred_path} (every annotated frame needs one)")
-        gt = read_label_map(frame)
-        pred = read_label_map(pred_path)
+        gt = read_davis_png(frame)
+        pred = read_davis_png(pred_path)
         if pred.shape != gt.shape:
             raise ValueError(f"{pred_path}: size {pred.shape[::-1]} differs from the annotation's {gt.shape[::-1]}")
-        void = None if single else gt == VOID
+        void = None if single else gt == VOID_ID
         truth = _object_masks(gt, object_ids, single)
         # A single-object truth is compared with the binarised prediction.
         guess = _object_masks(pred, object_ids, single)
@@ -129,7 +118,7 @@ def score_sav_json(gt_json: Path, pred_dir: Path, only_frames: Collection[str] |
 
 
 def _read_binary(path: Path) -> np.ndarray:
-    return read_label_map(path) > 0
+    return read_davis_png(path) > 0
 
 
 def _score_sav_objects(truth: dict[str, list[tuple[str, Callable[[], np.ndarray]]]], pred_dir: Path) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from masklet.eval.vos import VOID, read_label_map
+from masklet.io.davis import VOID_ID, read_davis_png
 from masklet.io.image import IMAGE_SUFFIXES
 
 SINGLE_OBJECT_ID = 1
@@ -51,22 +51,22 @@ class VosSequence:
     def frame_size(self) -> tuple[int, int]:
         """(height, width) of the annotations."""
         first = self.annotations[min(self.annotations)]
-        return read_label_map(first).shape
+        return read_davis_png(first).shape
 
     def object_prompts(self, later_objects: bool = False) -> dict[int, ObjectPrompt]:
         """Object id -> its mask on its first annotated frame: the objects of the first
         annotated frame, plus with `later_objects` those that first appear on later ones."""
         first_seen: dict[int, tuple[int, np.ndarray]] = {}
         for frame_idx in sorted(self.annotations):
-            labels = read_label_map(self.annotations[frame_idx])
+            labels = read_davis_png(self.annotations[frame_idx])
             for label in np.unique(labels).tolist():
                 if label != 0 and label not in first_seen:
                     first_seen[label] = (frame_idx, labels)
-        if set(first_seen) == {VOID}:
-            frame_idx, labels = first_seen[VOID]
-            first_seen = {SINGLE_OBJECT_ID: (frame_idx, labels == VOID)}
+        if set(first_seen) == {VOID_ID}:
+            frame_idx, labels = first_seen[VOID_ID]
+            first_seen = {SINGLE_OBJECT_ID: (frame_idx, labels == VOID_ID)}
         else:
-            first_seen.pop(VOID, None)
+            first_seen.pop(VOID_ID, None)
             first_seen = {obj: (t, labels == obj) for obj, (t, labels) in first_seen.items()}
         start = min(self.annotations)
         return {

@@ -15,12 +15,14 @@ from PIL import Image
 
 from masklet.io._validate import as_ids, as_mask_stack
 from masklet.io.atomic import atomic_output
+from masklet.io.image import open_image
 from masklet.io.palette import DAVIS_PALETTE
 
 VOID_ID = 255
 MAX_OBJECT_ID = 254
 
 OverlapRule = Literal["first", "last", "raise"]
+GreyRule = Literal["labels", "binary"]
 
 
 def masks_to_label_map(masks, obj_ids: Sequence[int], overlap: OverlapRule = "first") -> np.ndarray:
@@ -94,16 +96,28 @@ def write_davis_png(path: str | Path, label_map, palette: np.ndarray = DAVIS_PAL
     return path
 
 
-def read_davis_png(path: str | Path) -> np.ndarray:
-    """An indexed ("P") or grayscale PNG -> its uint8 label map [H, W] (raw pixel values: a
-    DAVIS-2016 0/255 annotation reads as 0/255)."""
-    path = Path(path)
-    try:
-        with Image.open(path) as image:
-            if image.mode not in ("P", "L", "1"):
-                raise ValueError(
-                    f"{path}: a {image.mode} image is not a label map (expected an indexed or grayscale PNG)"
-                )
-            return np.array(image.convert("L") if image.mode == "1" else image, dtype=np.uint8)
-    except OSError as e:
-        raise ValueError(f"{path}: not a readable PNG ({e})") from None
+def read_davis_png(path: str | Path, grey: GreyRule = "labels") -> np.ndarray:
+    """A label-map PNG -> uint8 label map [H, W] (0 background, 1..254 objects, 255 void).
+
+    An indexed ("P") PNG is read as its palette indices, a 1-bit one as 0/255. A grey ("L") PNG
+    is read by the rule `grey`:
+      "labels"  its values are the labels as they are, so a DAVIS-2016 0/255 annotation reads
+                as 0/255 (the VOS scorer and dataset readers take a map whose only label is 255
+                as one object). Images of other modes (colour, grey with alpha, 16-bit) are
+                refused: their values are not labels.
+      "binary"  a mask with a value above 127 is one object: pixels above 127 become 1, the
+                others 0 (COCO_MVal's and DAVIS-2016's 0/255 masks, read as object 1); a map
+                whose values all stay below 128 is read as labels. Images of any other mode are
+                read by their luminance (PIL's "L" conversion) under the same rule.
+    """
+    if grey not in ("labels", "binary"):
+        raise ValueError(f"grey must be 'labels' or 'binary', got {grey!r}")
+    with open_image(path) as image:
+        if image.mode == "P":
+            return np.array(image, dtype=np.uint8)
+        if image.mode not in ("L", "1") and grey == "labels":
+            raise ValueError(f"{path}: a {image.mode} image is not a label map (expected an indexed or grayscale PNG)")
+        values = np.array(image.convert("L"), dtype=np.uint8)  # "1" -> 0/255
+    if grey == "binary" and values.max(initial=0) > 127:
+        return (values > 127).astype(np.uint8)
+    return values

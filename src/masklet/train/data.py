@@ -10,10 +10,11 @@ antialiased bicubic interpolation of the 8-bit image, scaled to [0, 1] and Image
 Masks are resized to S x S by antialiased bilinear interpolation of the full-resolution binary
 mask, thresholded at 0.5.
 
-Mask PNGs: a palette ("P") PNG is a label map (each value 1..254 an object, 0 background,
-255 void, read as background); a grayscale (or other mode) mask with values above 127 is one
-binary object (>127 is object: COCO_MVal's 0/255 masks, DAVIS-2016's 0/255 annotations, where
-255 means object 1); a grayscale mask whose values are all below 128 is a label map.
+Mask PNGs are read by `masklet.io.davis.read_davis_png`'s "binary" rule: a palette ("P") PNG
+is a label map (each value 1..254 an object, 0 background, 255 void, read as background); a
+grayscale (or other mode) mask with values above 127 is one binary object (>127 is object:
+COCO_MVal's 0/255 masks, DAVIS-2016's 0/255 annotations, where 255 means object 1); a
+grayscale mask whose values are all below 128 is a label map.
 
 Sources:
   ImageMaskFolder   images + masks paired by file stem (`img/` + `gt/`, or `images/` + `masks/`)
@@ -34,12 +35,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from masklet.eval.vos import SAV_FRAME_STRIDE
 from masklet.eval.vos_dataset import VosDataset
 from masklet.io.coco import _segmentation_mask
-from masklet.io.davis import label_map_to_masks
+from masklet.io.davis import label_map_to_masks, read_davis_png
 from masklet.io.image import IMAGE_SUFFIXES, read_rgb
 from masklet.io.rle import rle_area, rle_decode
 from masklet.io.sav import read_sav_json
@@ -107,19 +107,6 @@ def read_resized_rgb(path: Path, size: int) -> torch.Tensor:
     x = torch.from_numpy(pixels).permute(2, 0, 1)[None]  # [1, 3, H, W]
     x = F.interpolate(x, (size, size), mode="bicubic", align_corners=False, antialias=True)
     return x[0].float().div_(255)
-
-
-def read_label_png(path: Path) -> np.ndarray:
-    """A mask PNG -> uint8 label map [H, W] (0 background, 1..254 objects, 255 void), by the
-    rules in the module docstring."""
-    try:
-        with Image.open(path) as image:
-            if image.mode == "P":
-                return np.asarray(image, dtype=np.uint8)
-            gray = np.asarray(image.convert("L"), dtype=np.uint8)
-    except OSError as e:
-        raise ValueError(f"{path}: not a readable mask ({e})") from None
-    return (gray > 127).astype(np.uint8) if gray.max() > 127 else gray
 
 
 def label_masks(labels: np.ndarray, ids: list[int] | None = None) -> tuple[list[int], np.ndarray]:
@@ -210,7 +197,7 @@ class _ImageSource:
 
 class ImageMaskFolder(_ImageSource):
     """Images in `root/image_dir` paired by file stem with masks in `root/mask_dir` (COCO_MVal:
-    `img/x.jpg` + `gt/x.png`). Masks are read by `read_label_png`'s rules."""
+    `img/x.jpg` + `gt/x.png`). Masks are read by the module docstring's rules."""
 
     def __init__(self, root: str | Path, image_dir: str = "img", mask_dir: str = "gt"):
         self.root = Path(root)
@@ -237,7 +224,7 @@ class ImageMaskFolder(_ImageSource):
         return self._items[index][0]
 
     def _object_masks(self, index: int) -> np.ndarray:
-        return label_masks(read_label_png(self._items[index][1]))[1]
+        return label_masks(read_davis_png(self._items[index][1], grey="binary"))[1]
 
 
 class CocoJsonImages(_ImageSource):
@@ -328,7 +315,7 @@ class _LabelMapVideo(_Video):
         return self._frames[i]
 
     def masks(self, i: int, ids: list[int] | None = None) -> tuple[list[int], np.ndarray]:
-        return label_masks(read_label_png(self._labels[i]), ids)
+        return label_masks(read_davis_png(self._labels[i], grey="binary"), ids)
 
 
 class _SavVideo(_Video):
