@@ -9,8 +9,8 @@ from conftest import require_shared_data
 from PIL import Image
 
 import masklet
-from masklet.eval.vos_dataset import open_vos_dataset
 from masklet.io.davis import read_davis_png
+from masklet.io.vos_dataset import open_vos_dataset
 
 FRAMES = 20
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 import masklet
 from masklet.eval.run_vos import label_map, run_vos_benchmark
-from masklet.eval.vos_dataset import ObjectPrompt, open_vos_dataset
+from masklet.io.vos_dataset import ObjectPrompt, open_vos_dataset
 from masklet.predict.results import FrameResult
 
 SEQUENCES = ["blackswan", "dog"]

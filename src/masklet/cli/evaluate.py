@@ -121,7 +121,7 @@ def run_vos(args: argparse.Namespace) -> int:
 
 def run_run_vos(args: argparse.Namespace) -> int:
     from masklet.eval.run_vos import run_vos_benchmark
-    from masklet.eval.vos_dataset import open_vos_dataset
+    from masklet.io.vos_dataset import open_vos_dataset
 
     try:
         open_vos_dataset(args.dataset)

@@ -4,10 +4,9 @@ class-agnostic mask AP."""
 from masklet.eval.mask_ap import evaluate_mask_ap
 from masklet.eval.run_vos import run_vos_benchmark
 from masklet.eval.vos import evaluate_vos
-from masklet.eval.vos_dataset import open_vos_dataset
 from masklet.eval.vos_metrics import boundary_measure, region_similarity, statistics
 
 __all__ = [
-    "boundary_measure", "evaluate_mask_ap", "evaluate_vos", "open_vos_dataset", "region_similarity",
+    "boundary_measure", "evaluate_mask_ap", "evaluate_vos", "region_similarity",
     "run_vos_benchmark", "statistics",
 ]

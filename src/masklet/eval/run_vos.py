@@ -18,8 +18,8 @@ import torch
 from tqdm import tqdm
 
 from masklet.eval.vos import evaluate_vos, write_results
-from masklet.eval.vos_dataset import ObjectPrompt, VosSequence, open_vos_dataset
 from masklet.io.davis import write_davis_png
+from masklet.io.vos_dataset import ObjectPrompt, VosSequence, open_vos_dataset
 from masklet.predict.results import FrameResult
 
 

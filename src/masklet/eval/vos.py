@@ -31,9 +31,7 @@ import numpy as np
 from masklet.eval.vos_metrics import boundary_measure, region_similarity, statistics
 from masklet.io.davis import VOID_ID, read_davis_png
 from masklet.io.rle import rle_decode
-from masklet.io.sav import read_sav_json
-
-SAV_FRAME_STRIDE = 4  # SA-V annotations: every 4th frame of the 24 fps video
+from masklet.io.sav import SAV_FRAME_STRIDE, read_sav_json
 
 
 def _frames(folder: Path, only_frames: Collection[str] | None = None) -> list[Path]:

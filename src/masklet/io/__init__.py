@@ -1,4 +1,4 @@
-"""Reading and writing masks and annotations, and reading images and videos."""
+"""Reading and writing masks, annotations and datasets, and reading images and videos."""
 
 from masklet.io.atomic import OutputNotWritableError
 from masklet.io.coco import CocoImage, CocoInstance, read_coco_json, write_coco_json
@@ -15,6 +15,7 @@ from masklet.io.rle import rle_area, rle_decode, rle_encode
 from masklet.io.sav import SavVideo, read_sav_json, write_sav_json
 from masklet.io.sav_pngs import read_sav_pngs, write_sav_pngs
 from masklet.io.video import VideoReadError, VideoSource, open_video
+from masklet.io.vos_dataset import open_vos_dataset
 from masklet.io.yolo import (
     masks_to_yolo_polygons,
     read_yolo_classes,
@@ -26,9 +27,9 @@ from masklet.io.yolo import (
 __all__ = [
     "CocoImage", "CocoInstance", "DAVIS_PALETTE", "IMAGE_SUFFIXES", "ImageReadError", "OutputNotWritableError",
     "SavVideo", "VideoOverlayWriter", "VideoReadError", "VideoSource", "as_rgb", "label_map_to_masks",
-    "masks_to_label_map", "masks_to_yolo_polygons", "object_colour", "open_video", "overlay_masks",
-    "read_coco_json", "read_davis_png", "read_rgb", "read_sav_json",
-    "read_sav_pngs", "read_yolo_classes", "read_yolo_labels", "rle_area", "rle_decode", "rle_encode",
-    "write_coco_json", "write_davis_png", "write_overlay_png", "write_sav_json", "write_sav_pngs",
-    "write_yolo_classes", "write_yolo_labels",
+    "masks_to_label_map", "masks_to_yolo_polygons", "object_colour", "open_video", "open_vos_dataset",
+    "overlay_masks", "read_coco_json", "read_davis_png", "read_rgb", "read_sav_json", "read_sav_pngs",
+    "read_yolo_classes", "read_yolo_labels", "rle_area", "rle_decode", "rle_encode", "write_coco_json",
+    "write_davis_png", "write_overlay_png", "write_sav_json", "write_sav_pngs", "write_yolo_classes",
+    "write_yolo_labels",
 ]

@@ -21,6 +21,8 @@ from masklet.io._validate import as_mask_stack
 from masklet.io.atomic import write_text_atomic
 from masklet.io.rle import rle_area, rle_decode, rle_encode
 
+SAV_FRAME_STRIDE = 4  # SA-V annotates every 4th frame of its 24 fps videos (6 fps)
+
 # Keys read into SavVideo's fields or recomputed on writing; every other key is an attribute.
 _VIDEO_KEYS = ("video_id", "video_height", "video_width", "video_frame_count", "video_resolution",
                "masklet", "masklet_id", "masklet_num")

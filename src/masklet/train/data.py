@@ -36,13 +36,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from masklet.eval.vos import SAV_FRAME_STRIDE
-from masklet.eval.vos_dataset import VosDataset
 from masklet.io.coco import _segmentation_mask
 from masklet.io.davis import label_map_to_masks, read_davis_png
 from masklet.io.image import IMAGE_SUFFIXES, read_rgb
 from masklet.io.rle import rle_area, rle_decode
-from masklet.io.sav import read_sav_json
+from masklet.io.sav import SAV_FRAME_STRIDE, read_sav_json
+from masklet.io.vos_dataset import VosDataset
 from masklet.predict.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 MIN_OBJECT_FRACTION = 0.001  # image sources drop objects under 0.1% of the image
