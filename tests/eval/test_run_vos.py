@@ -11,7 +11,7 @@ from conftest import micro_config, require_shared_data, seeded_model, visible_ob
 from PIL import Image
 
 import masklet
-from masklet.eval.run_vos import label_map, run_vos_benchmark
+from masklet.eval.run_vos import label_map, predict_sequence, run_vos_benchmark
 from masklet.io.vos_dataset import ObjectPrompt, open_vos_dataset
 from masklet.predict.results import FrameResult
 
@@ -91,6 +91,57 @@ def test_label_map_overlaps_and_objects_not_yet_prompted():
     before_prompt = label_map(FrameResult(1, [1, 3], logits, torch.ones(2)), prompts)
     np.testing.assert_array_equal(before_prompt[0], [1, 1, 1, 1, 0, 0])
     assert on_prompt_frame.dtype == np.uint8
+
+
+class OverlappingPredictor:
+    """Answers every frame with the same two overlapping objects, whatever it is prompted with:
+    object 1's logits fall from 5 at the left edge, object 3's rise to 5 at the right edge; both
+    are above 0 on columns 25-39, where object 1's are the higher up to column 32."""
+
+    def __init__(self, *args, **kwargs):  # also stands in for VideoPredictor(model, ...)
+        self.obj_ids = []
+
+    def init_state(self, video):
+        self.num_frames, self.width, self.height = len(video), video.width, video.height
+        return self
+
+    def add_new_mask(self, state, frame_idx, obj_id, mask):
+        self.obj_ids.append(obj_id)
+
+    def propagate(self, state, start_frame_idx=0, max_frame_num_to_track=None, reverse=False):
+        x = torch.arange(self.width, dtype=torch.float32).expand(self.height, -1)
+        logits = torch.stack([5 - x / 8, (x - 24) / 8])  # [2, H, W]: objects 1 and 3
+        for t in range(self.num_frames):
+            yield FrameResult(t, [1, 3], logits, torch.ones(2))
+
+
+def test_track_and_run_vos_write_the_same_davis_pngs(tmp_path, capsys, monkeypatch):
+    from masklet.cli import main
+
+    root = tmp_path / "dataset"
+    frames, annotations = root / "JPEGImages" / "vid", root / "Annotations" / "vid"
+    frames.mkdir(parents=True)
+    annotations.mkdir(parents=True)
+    labels = np.zeros((48, 64), np.uint8)
+    labels[10:30, 5:20], labels[10:30, 40:60] = 1, 3
+    Image.fromarray(labels).save(annotations / "00000.png")
+    for obj_id in (1, 3):
+        Image.fromarray((labels == obj_id).astype(np.uint8) * 255).save(tmp_path / f"mask{obj_id}.png")
+    for t in range(3):
+        Image.fromarray(np.full((48, 64, 3), 40 * t, np.uint8)).save(frames / f"{t:05d}.jpg")
+
+    predict_sequence(OverlappingPredictor(), open_vos_dataset(root).sequence("vid"), tmp_path / "run-vos")
+    monkeypatch.setattr("masklet.VideoPredictor", OverlappingPredictor)
+    monkeypatch.setattr("masklet.cli.track.resolve_model", lambda args: None)
+    argv = ["track", frames, "--obj", "1", "--mask", tmp_path / "mask1.png", "--obj", "3",
+            "--mask", tmp_path / "mask3.png", "--format", "davis", "--output", tmp_path / "track", "--no-progress"]
+    assert main([str(a) for a in argv]) == 0, capsys.readouterr().err
+
+    for t in range(3):
+        written = (tmp_path / "track" / f"{t:05d}.png").read_bytes()
+        assert written == (tmp_path / "run-vos" / f"{t:05d}.png").read_bytes()
+    row = np.asarray(Image.open(tmp_path / "track" / "00000.png"))[0]
+    assert row.tolist() == [1] * 33 + [3] * 31  # the overlap goes to the higher logit (column 32: a tie, id 1)
 
 
 def _synthetic_dataset(root, youtube_layout=True):

@@ -18,6 +18,7 @@ from masklet.io import (
     OutputNotWritableError,
     SavVideo,
     label_map_to_masks,
+    logits_to_label_map,
     masks_to_label_map,
     masks_to_yolo_polygons,
     read_coco_json,
@@ -112,6 +113,22 @@ def test_overlap_can_be_an_error_and_disjoint_masks_agree_under_every_rule():
     masks[1, 1] = False
     maps = [masks_to_label_map(masks, [7, 5], overlap=r) for r in ("first", "last", "raise")]
     assert all(np.array_equal(m, maps[0]) for m in maps)
+
+
+def test_overlapping_objects_go_to_the_higher_logit():
+    logits = np.full((3, 2, 5), -4.0, np.float32)
+    logits[0, :, :3] = 2.0  # object 7: columns 0-2
+    logits[1, :, 2:] = 3.0  # object 5: columns 2-4, more confident where they overlap
+    logits[2, 1, :] = 2.0  # object 9: row 1, as confident as object 7 there
+    expected = [[7, 7, 5, 5, 5], [7, 7, 5, 5, 5]]
+    label_map = logits_to_label_map(logits, [7, 5, 9])
+    assert label_map.dtype == np.uint8 and label_map.tolist() == expected  # 7 ties 9: the lower id wins
+    assert logits_to_label_map(logits, [7, 5, 9], threshold=2.5).tolist() == [[0, 0, 5, 5, 5]] * 2
+    assert logits_to_label_map(logits[:0], []).tolist() == [[0] * 5] * 2
+    with pytest.raises(ValueError, match="1..254"):
+        logits_to_label_map(logits, [7, 5, 255])
+    with pytest.raises(ValueError, match=r"\[N, H, W\]"):
+        logits_to_label_map(logits[0], [7])
 
 
 def test_grey_pngs_read_as_labels_or_as_a_binary_mask(tmp_path):

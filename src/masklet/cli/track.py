@@ -23,16 +23,18 @@ from masklet.cli.prompts import (
     prompts_from_file,
     read_mask_file,
 )
+from masklet.io.davis import MAX_OBJECT_ID, logits_to_label_map
+from masklet.predict.results import FrameResult
 
 FORMATS = {
-    "davis": "one palette PNG per frame whose pixel values are the object ids (1..254); --output is a folder",
+    "davis": "one palette PNG per frame whose pixel values are the object ids (1..254; where objects overlap, "
+             "the one with the highest logit); --output is a folder",
     "sav": "SA-V layout, OUTPUT/<video>/<object:03d>/<frame:05d>.png, black/white; --output is a folder",
     "coco": "a COCO JSON file with one image per frame and an RLE annotation per visible object "
             "(category id = object id); --output is the .json file",
     "mp4": "the video with the masks drawn on it; --output is the .mp4 file",
 }
 DEFAULT_FPS = 24.0
-MAX_DAVIS_ID = 254
 
 
 def register(subparsers) -> None:
@@ -101,7 +103,8 @@ def run_track(args: argparse.Namespace) -> int:
                  for p in prompts if p.mask is not None}
         model = resolve_model(args)
         try:
-            results, obj_ids = track(model, video, prompts, masks, num_frames, show_progress=not args.no_progress)
+            results, obj_ids = track(model, video, prompts, masks, num_frames, args.format,
+                                     show_progress=not args.no_progress)
             write_results(args, video, results, obj_ids)
         except VideoReadError as e:
             raise CliError(f"cannot read video: {e}") from None
@@ -113,16 +116,17 @@ def check_prompts(prompts: list[FramePrompt], form: str, num_frames: int, width:
     for prompt in prompts:
         if prompt.frame >= num_frames:
             raise CliError(f"{prompt.where()}: the frame is past the last tracked frame {num_frames - 1}")
-        if form == "davis" and not 1 <= prompt.obj_id <= MAX_DAVIS_ID:
-            raise CliError(f"object id {prompt.obj_id}: DAVIS PNGs hold ids 1..{MAX_DAVIS_ID}; renumber the objects")
+        if form == "davis" and not 1 <= prompt.obj_id <= MAX_OBJECT_ID:
+            raise CliError(f"object id {prompt.obj_id}: DAVIS PNGs hold ids 1..{MAX_OBJECT_ID}; renumber the objects")
         check_inside(prompt.points, width, height, f"{prompt.where()}: point")
         if prompt.box is not None:
             check_inside([prompt.box[:2], prompt.box[2:]], width, height, f"{prompt.where()}: box corner")
 
 
-def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int, show_progress: bool):
+def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int, form: str, show_progress: bool):
     """Prompt the objects, track them over frames 0..num_frames-1 (forward from the first
-    prompted frame, then backward from it) -> ({frame: packed bool masks}, object ids)."""
+    prompted frame, then backward from it) -> ({frame: what `frame_output` keeps for `form`},
+    object ids)."""
     from masklet import VideoPredictor
 
     predictor = VideoPredictor(model, show_progress=False)
@@ -146,18 +150,26 @@ def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int
         for frames in passes:
             for result in frames:
                 if result.frame_idx not in results:
-                    results[result.frame_idx] = np.packbits(result.masks, axis=-1)
+                    results[result.frame_idx] = frame_output(result, form)
                     bar.update()
     return results, list(state.obj_ids)
 
 
+def frame_output(result: FrameResult, form: str) -> np.ndarray:
+    """What is kept of a tracked frame for output format `form`: for davis its label map [H, W]
+    (`logits_to_label_map`: where objects overlap, the highest logit wins, as in `masklet eval
+    run-vos`), otherwise the objects' masks packed along the width [N, H, ceil(W / 8)]."""
+    if form == "davis":
+        return logits_to_label_map(result.logits.float().cpu(), result.obj_ids, result.mask_threshold)
+    return np.packbits(result.masks, axis=-1)
+
+
 def write_results(args: argparse.Namespace, video, results: dict, obj_ids: list) -> None:
-    """Write the tracked masks ({frame: packed masks [N, H, packed W]}) in --format."""
+    """Write the tracked frames ({frame: `frame_output`}) in --format."""
     from masklet.io import (
         CocoImage,
         CocoInstance,
         VideoOverlayWriter,
-        masks_to_label_map,
         write_coco_json,
         write_davis_png,
         write_sav_pngs,
@@ -173,7 +185,7 @@ def write_results(args: argparse.Namespace, video, results: dict, obj_ids: list)
     if args.format == "davis":
         with staged_folder(args.output) as folder:
             for t in frames:
-                write_davis_png(folder / f"{t:05d}.png", masks_to_label_map(frame_masks(t), obj_ids))
+                write_davis_png(folder / f"{t:05d}.png", results[t])
     elif args.format == "sav":
         with staged_folder(args.output) as folder:
             for t in frames:

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from masklet.eval.vos import evaluate_vos, write_results
-from masklet.io.davis import write_davis_png
+from masklet.io.davis import logits_to_label_map, write_davis_png
 from masklet.io.vos_dataset import ObjectPrompt, VosSequence, open_vos_dataset
 from masklet.predict.results import FrameResult
 
@@ -85,14 +84,11 @@ def predict_sequence(predictor, sequence: VosSequence, out_dir: Path, later_obje
 
 
 def label_map(result: FrameResult, prompts: dict[int, ObjectPrompt]) -> np.ndarray:
-    """[H, W] uint8: each pixel the id of the object with the highest logit among those
-    above the mask threshold and already prompted by this frame, else 0."""
-    started = torch.tensor([prompts[o].frame_idx <= result.frame_idx for o in result.obj_ids])
-    logits = result.logits.float().cpu()
-    candidates = (logits > result.mask_threshold) & started[:, None, None]
-    best = torch.where(candidates, logits, torch.tensor(-torch.inf)).argmax(dim=0)
-    ids = torch.tensor(result.obj_ids, dtype=torch.uint8)
-    return torch.where(candidates.any(dim=0), ids[best], 0).numpy().astype(np.uint8)
+    """[H, W] uint8 (`logits_to_label_map`): each pixel the id of the object with the highest
+    logit among those above the mask threshold and already prompted by this frame, else 0."""
+    started = [k for k, obj_id in enumerate(result.obj_ids) if prompts[obj_id].frame_idx <= result.frame_idx]
+    logits = result.logits.float().cpu()[started]  # [started objects, H, W]
+    return logits_to_label_map(logits, [result.obj_ids[k] for k in started], result.mask_threshold)
 
 
 def _video_predictor(predictor_or_model):

@@ -4,6 +4,7 @@ from masklet.io.atomic import OutputNotWritableError
 from masklet.io.coco import CocoImage, CocoInstance, read_coco_json, write_coco_json
 from masklet.io.davis import (
     label_map_to_masks,
+    logits_to_label_map,
     masks_to_label_map,
     read_davis_png,
     write_davis_png,
@@ -27,9 +28,9 @@ from masklet.io.yolo import (
 __all__ = [
     "CocoImage", "CocoInstance", "DAVIS_PALETTE", "IMAGE_SUFFIXES", "ImageReadError", "OutputNotWritableError",
     "SavVideo", "VideoOverlayWriter", "VideoReadError", "VideoSource", "as_rgb", "label_map_to_masks",
-    "masks_to_label_map", "masks_to_yolo_polygons", "object_colour", "open_video", "open_vos_dataset",
-    "overlay_masks", "read_coco_json", "read_davis_png", "read_rgb", "read_sav_json", "read_sav_pngs",
-    "read_yolo_classes", "read_yolo_labels", "rle_area", "rle_decode", "rle_encode", "write_coco_json",
-    "write_davis_png", "write_overlay_png", "write_sav_json", "write_sav_pngs", "write_yolo_classes",
-    "write_yolo_labels",
+    "logits_to_label_map", "masks_to_label_map", "masks_to_yolo_polygons", "object_colour", "open_video",
+    "open_vos_dataset", "overlay_masks", "read_coco_json", "read_davis_png", "read_rgb", "read_sav_json",
+    "read_sav_pngs", "read_yolo_classes", "read_yolo_labels", "rle_area", "rle_decode", "rle_encode",
+    "write_coco_json", "write_davis_png", "write_overlay_png", "write_sav_json", "write_sav_pngs",
+    "write_yolo_classes", "write_yolo_labels",
 ]

@@ -35,13 +35,7 @@ def masks_to_label_map(masks, obj_ids: Sequence[int], overlap: OverlapRule = "fi
       "raise"  overlaps are an error (ValueError naming the two ids).
     """
     masks = as_mask_stack(masks)
-    ids = as_ids(obj_ids, len(masks))
-    bad = [i for i in ids if not 1 <= i <= MAX_OBJECT_ID]
-    if bad:
-        raise ValueError(
-            f"object ids must be 1..{MAX_OBJECT_ID} in a label map (0 is background, 255 void), "
-            f"got {bad}; renumber the objects"
-        )
+    ids = _label_ids(obj_ids, len(masks))
     if overlap not in ("first", "last", "raise"):
         raise ValueError(f"overlap must be 'first', 'last' or 'raise', got {overlap!r}")
     label_map = np.zeros(masks.shape[1:], np.uint8)
@@ -54,6 +48,40 @@ def masks_to_label_map(masks, obj_ids: Sequence[int], overlap: OverlapRule = "fi
                 raise ValueError(f"the masks of objects {ids[index]} and {other} overlap (overlap='raise')")
         label_map[masks[index]] = ids[index]
     return label_map
+
+
+def logits_to_label_map(logits, obj_ids: Sequence[int], threshold: float = 0.0) -> np.ndarray:
+    """Per-object mask logits [N, H, W] (a numpy array or CPU tensor) and their ids (1..254)
+    -> uint8 label map [H, W].
+
+    Each pixel gets the id of the object with the highest logit among those above `threshold`
+    (ties go to the lowest id), 0 where no logit is above it. This is the label map SAM 2's
+    DAVIS inference writes: it runs with non-overlapping masks, which keep at each pixel only
+    the highest-scoring object.
+    """
+    logits = np.asarray(logits, dtype=np.float32)
+    if logits.ndim != 3:
+        raise ValueError(f"expected per-object logits [N, H, W], got shape {logits.shape}")
+    ids = np.array(_label_ids(obj_ids, len(logits)), dtype=np.uint8)
+    if len(ids) == 0:
+        return np.zeros(logits.shape[1:], np.uint8)
+    order = np.argsort(ids, kind="stable")  # argmax takes the first of equal logits: the lowest id
+    logits, ids = logits[order], ids[order]
+    best = logits.argmax(axis=0)  # [H, W] row of the winning object
+    above = np.take_along_axis(logits, best[None], axis=0)[0] > threshold
+    return np.where(above, ids[best], 0).astype(np.uint8)
+
+
+def _label_ids(obj_ids: Sequence[int], count: int) -> list[int]:
+    """`count` distinct object ids, each one a label map can hold (1..254)."""
+    ids = as_ids(obj_ids, count)
+    bad = [i for i in ids if not 1 <= i <= MAX_OBJECT_ID]
+    if bad:
+        raise ValueError(
+            f"object ids must be 1..{MAX_OBJECT_ID} in a label map (0 is background, 255 void), "
+            f"got {bad}; renumber the objects"
+        )
+    return ids
 
 
 def label_map_to_masks(label_map, obj_ids: Sequence[int] | None = None) -> tuple[np.ndarray, list[int]]:
