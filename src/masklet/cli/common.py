@@ -73,11 +73,15 @@ def read_image(path: str | Path) -> np.ndarray:
         raise CliError(str(e)) from None
 
 
-def check_inside(points, width: int, height: int, what: str) -> None:
-    """Every (x, y) in `points` lies on the width x height frame (edges included)."""
-    for x, y in points:
-        if not (0 <= x <= width and 0 <= y <= height):
-            raise CliError(f"{what} ({x:g}, {y:g}) lies outside the {width}x{height} frame")
+def check_clicks(points, labels, box, width: int, height: int, where: str = "") -> None:
+    """Clicks and a box pass the predictors' prompt checks on a width x height frame; run
+    before the model loads, so a bad prompt fails at once."""
+    from masklet.predict.prompts import user_clicks
+
+    try:
+        user_clicks(points or None, labels or None, box, width, height, image_size=1)
+    except ValueError as e:
+        raise CliError(f"{where}{e}") from None
 
 
 def check_output_location(path: str | Path, is_folder: bool = False) -> None:

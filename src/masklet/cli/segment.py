@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from masklet.cli.common import add_model_options, check_output_location, check_inside, read_image, resolve_model
+from masklet.cli.common import add_model_options, check_clicks, check_output_location, read_image, resolve_model
 from masklet.cli.errors import CliError
 from masklet.cli.prompts import BOX_FORMAT, POINT_FORMAT, parse_box, parse_point
 
@@ -48,9 +48,7 @@ def run_segment(args: argparse.Namespace) -> int:
         raise CliError(f"--output {mask_path} must be a .png file (the scores go beside it as .json)")
     image = read_image(args.image)
     height, width = image.shape[:2]
-    check_inside([p[:2] for p in args.point], width, height, "point")
-    if args.box is not None:
-        check_inside([args.box[:2], args.box[2:]], width, height, "box corner")
+    check_clicks([p[:2] for p in args.point], [p[2] for p in args.point], args.box, width, height)
     for path in (mask_path, args.overlay):
         if path:
             check_output_location(path)

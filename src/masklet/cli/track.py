@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from masklet.cli.common import add_model_options, check_output_location, check_inside, resolve_model, staged_folder
+from masklet.cli.common import add_model_options, check_clicks, check_output_location, resolve_model, staged_folder
 from masklet.cli.errors import CliError
 from masklet.cli.prompts import (
     BOX_FORMAT,
@@ -118,9 +118,7 @@ def check_prompts(prompts: list[FramePrompt], form: str, num_frames: int, width:
             raise CliError(f"{prompt.where()}: the frame is past the last tracked frame {num_frames - 1}")
         if form == "davis" and not 1 <= prompt.obj_id <= MAX_OBJECT_ID:
             raise CliError(f"object id {prompt.obj_id}: DAVIS PNGs hold ids 1..{MAX_OBJECT_ID}; renumber the objects")
-        check_inside(prompt.points, width, height, f"{prompt.where()}: point")
-        if prompt.box is not None:
-            check_inside([prompt.box[:2], prompt.box[2:]], width, height, f"{prompt.where()}: box corner")
+        check_clicks(prompt.points, prompt.labels, prompt.box, width, height, f"{prompt.where()}: ")
 
 
 def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int, form: str, show_progress: bool):
