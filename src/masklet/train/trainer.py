@@ -26,7 +26,6 @@ from tqdm import tqdm
 from masklet.checkpoint import build_model, load_model, save_model
 from masklet.config import MODEL_CONFIGS, get_config
 from masklet.io.atomic import atomic_output, ensure_output_dir, write_text_atomic
-from masklet.model.common import DropPath
 from masklet.model.sam2 import SAM2Model
 from masklet.train.config import TrainConfig
 from masklet.train.optim import build_optimizer, freeze, lr_factor, set_learning_rates
@@ -74,8 +73,8 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = model if model is not None else initial_model(config.model, config.device)
         if config.drop_path is not None:
-            _set_drop_path(self.model, config.drop_path)
-        self.model.image_encoder.trunk.activation_checkpointing = config.activation_checkpointing
+            self.model.set_drop_path(config.drop_path)
+        self.model.set_activation_checkpointing(config.activation_checkpointing)
         self.frozen = freeze(self.model, config.optim.freeze)
         self.encoder_frozen = not any(p.requires_grad for p in self.model.image_encoder.parameters())
         self.optimizer = build_optimizer(self.model, config.optim)
@@ -206,13 +205,6 @@ def _read_metrics(path: Path) -> list[dict]:
         return []
     with path.open() as f:
         return [{k: (int(v) if k == "step" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def _set_drop_path(model: SAM2Model, rate: float) -> None:
-    """Stochastic depth rising linearly from 0 on the first trunk block to `rate` on the last."""
-    blocks = model.image_encoder.trunk.blocks
-    for i, block in enumerate(blocks):
-        block.drop_path = DropPath(rate * i / max(len(blocks) - 1, 1))
 
 
 def _plain(value):
