@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class HieraConfig:
-    """The Hiera trunk (hierarchical ViT with windowed attention and q-pooling)."""
+    """The Hiera trunk (hierarchical ViT with windowed attention and q-pooling); the fields
+    are `masklet.model.hiera.Hiera`'s keyword arguments."""
 
     embed_dim: int = 96  # channels of stage 1; doubled at each stage transition
     num_heads: int = 1  # heads of stage 1; doubled at each stage transition
