@@ -212,6 +212,13 @@ def test_output_holding_another_models_checkpoint(capsys, tmp_path, synthetic_da
     assert code == 0, err
 
 
+def test_finetune_from_a_config_without_weights(capsys, tmp_path, data_module, image_mask_folder):
+    code, _, err = run(capsys, "finetune", "--model", TINY.name, "--data", image_mask_folder,
+                       "--output", tmp_path / "out")
+    assert_one_line_error(code, err, "'train-test-tiny' is a model config without weights")
+    assert not (tmp_path / "out").exists()
+
+
 def test_finetune_data_of_unknown_layout(capsys, tmp_path, base_checkpoint, data_module):
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "a.jpg").write_bytes(b"")
