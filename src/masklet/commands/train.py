@@ -154,7 +154,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     )
     try:
         config = TrainConfig(
-            model=base, output=str(Path(args.output).absolute()), data=data, steps=steps,
+            model=base, pretrained=True, output=str(Path(args.output).absolute()), data=data, steps=steps,
             batch_size=args.batch_size, num_frames=args.frames, optim=optim, device=args.device, threads=args.threads,
         )
     except ValueError as e:
@@ -204,7 +204,6 @@ def open_source(path: str):
 def start(config, args: argparse.Namespace):
     """The Trainer of `config`, resumed from the output folder's checkpoint unless --no-resume."""
     from masklet.checkpoint import CheckpointError, DownloadError
-    from masklet.config import MODEL_CONFIGS
     from masklet.train.trainer import Trainer
 
     check_device(config.device, "float32")
@@ -219,7 +218,7 @@ def start(config, args: argparse.Namespace):
     if resumed:
         print(f"resuming from step {trainer.step} of {config.steps} in {trainer.output}")
     else:
-        origin = "from a random start" if config.model in MODEL_CONFIGS else "from its weights"
+        origin = "from its weights" if config.pretrained else "from a random start"
         print(f"training {config.model} {origin} for {config.steps} steps (batch {config.batch_size} x "
               f"{config.num_frames} frames) into {trainer.output}")
     return trainer

@@ -24,7 +24,6 @@ import torch
 from tqdm import tqdm
 
 from masklet.checkpoint import build_model, load_model, save_model
-from masklet.config import MODEL_CONFIGS, get_config
 from masklet.io.atomic import atomic_output, ensure_output_dir, write_text_atomic
 from masklet.model.sam2 import SAM2Model
 from masklet.train.config import TrainConfig
@@ -51,12 +50,12 @@ def sampler_from_config(config: TrainConfig):
     return ClipSampler(sources, [s.weight for s in config.data], seed=config.seed)
 
 
-def initial_model(name: str, device: str) -> SAM2Model:
-    """A registered config name gives a freshly initialised model; anything else (a path, an
-    official checkpoint name) is loaded with its weights (fine-tuning)."""
-    if name in MODEL_CONFIGS:
-        return build_model(get_config(name), device=device)
-    return load_model(name, device=device)
+def initial_model(config: TrainConfig) -> SAM2Model:
+    """The model training starts from: `config.model`'s weights when `config.pretrained`
+    (fine-tuning), else a randomly initialised model of its config."""
+    if config.pretrained:
+        return load_model(config.model, device=config.device)
+    return build_model(config.model, device=config.device)
 
 
 class Trainer:
@@ -71,7 +70,7 @@ class Trainer:
         if config.threads:
             torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
-        self.model = model if model is not None else initial_model(config.model, config.device)
+        self.model = model if model is not None else initial_model(config)
         if config.drop_path is not None:
             self.model.set_drop_path(config.drop_path)
         self.model.set_activation_checkpointing(config.activation_checkpointing)
