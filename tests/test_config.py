@@ -27,6 +27,16 @@ def test_aliases_and_unknown():
         masklet.get_config("huge")
 
 
+def test_registered_names_resolve_exactly_before_aliases(monkeypatch):
+    from masklet.config import MODEL_CONFIGS, registered_name
+
+    custom = dataclasses.replace(masklet.get_config("tiny"), name="Custom_Widths")
+    monkeypatch.setitem(MODEL_CONFIGS, custom.name, custom)
+    assert masklet.get_config("Custom_Widths") == custom
+    assert registered_name("masklet_nano") == "masklet-nano"
+    assert registered_name("./tiny") is None and registered_name("runs/tiny.pt") is None
+
+
 def test_invalid_custom_configs_are_rejected():
     trunk = masklet.get_config("tiny").trunk
     with pytest.raises(ValueError, match="window_spec"):

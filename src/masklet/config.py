@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class HieraConfig:
-    """The Hiera trunk (hierarchical ViT with windowed attention and q-pooling)."""
+    """The Hiera trunk (hierarchical ViT with windowed attention and q-pooling); the fields
+    are `masklet.model.hiera.Hiera`'s keyword arguments."""
 
     embed_dim: int = 96  # channels of stage 1; doubled at each stage transition
     num_heads: int = 1  # heads of stage 1; doubled at each stage transition
@@ -163,14 +164,24 @@ def list_configs() -> list[str]:
     return sorted(MODEL_CONFIGS)
 
 
-def get_config(name: str) -> SAM2Config:
-    """The registered config `name`; short aliases work too: 'tiny' (= SAM 2.1),
-    '2.1-small', '2.0-large', 'sam2.1_hiera_base+'."""
+def registered_name(name: str) -> str | None:
+    """The registered config name that `name` stands for, or None. Besides the exact names,
+    aliases work: any case, '_' for '-', 'base+' for 'base-plus', and an official size
+    alone or after a version: 'tiny' (= SAM 2.1), '2.1-small', '2.0-large',
+    'sam2.1_hiera_base+'. `get_config` and `masklet.load_model` both resolve names here."""
+    if name in MODEL_CONFIGS:
+        return name
     key = name.strip().lower().replace("_", "-").replace("base+", "base-plus")
     if key in MODEL_CONFIGS:
-        return MODEL_CONFIGS[key]
+        return key
     version, size = key.split("-", 1) if key.startswith(("2.0-", "2.1-")) else ("2.1", key)
     prefix = "sam2-hiera-" if version == "2.0" else "sam2.1-hiera-"
-    if prefix + size in MODEL_CONFIGS:
-        return MODEL_CONFIGS[prefix + size]
-    raise KeyError(f"unknown model config {name!r}; known: {', '.join(list_configs())}")
+    return prefix + size if prefix + size in MODEL_CONFIGS else None
+
+
+def get_config(name: str) -> SAM2Config:
+    """The registered config `name` or one of its aliases (see `registered_name`)."""
+    key = registered_name(name)
+    if key is None:
+        raise KeyError(f"unknown model config {name!r}; known: {', '.join(list_configs())}")
+    return MODEL_CONFIGS[key]

@@ -38,7 +38,7 @@ def synthetic_data(monkeypatch):
 
 def write_config(path, **overrides):
     values = dict(
-        model=TINY.name, output=str(path.parent / "run"), data=[{"path": "synthetic"}],
+        model=TINY.name, pretrained=False, output=str(path.parent / "run"), data=[{"path": "synthetic"}],
         steps=2, batch_size=2, num_frames=2, max_objects=1, checkpoint_every=2, log_every=1,
         optim={"lr": 1e-3, "warmup_steps": 1}, prompts={"correction_rounds": 1},
     )
@@ -163,7 +163,8 @@ def test_finetune_on_an_image_folder(capsys, tmp_path, image_mask_folder, base_c
     assert changed and not any(k.startswith("image_encoder.") for k in changed)
 
     config = TrainConfig.from_yaml(output / "finetune.yaml")
-    assert config.model == str(base_checkpoint.absolute()) and config.output == str(output.absolute())
+    assert config.model == str(base_checkpoint.absolute()) and config.pretrained
+    assert config.output == str(output.absolute())
     assert config.data[0].pseudo_video and config.data[0].path == str(image_mask_folder.absolute())
     assert config.optim.freeze == ("image_encoder",) and config.optim.lr == 5e-5 and config.optim.warmup_steps == 1
 
@@ -200,6 +201,12 @@ def test_train_config_errors_are_one_line(capsys, tmp_path):
     assert_one_line_error(code, err, "bad.yaml: not valid YAML")
     code, _, err = run(capsys, "train", write_config(tmp_path / "typo.yaml", stepz=3))
     assert_one_line_error(code, err, "typo.yaml: unknown training config keys ['stepz']")
+    unsaid = write_config(tmp_path / "unsaid.yaml")
+    unsaid.write_text("\n".join(line for line in unsaid.read_text().splitlines() if not line.startswith("pretrained")))
+    code, _, err = run(capsys, "train", unsaid)
+    assert_one_line_error(code, err, "unsaid.yaml: training config: 'pretrained' is required (true: start from")
+    code, _, err = run(capsys, "train", write_config(tmp_path / "weightless.yaml", pretrained=True))
+    assert_one_line_error(code, err, "model 'train-test-tiny' is a model config without weights; set pretrained: false")
 
 
 def test_output_holding_another_models_checkpoint(capsys, tmp_path, synthetic_data):
@@ -210,6 +217,13 @@ def test_output_holding_another_models_checkpoint(capsys, tmp_path, synthetic_da
     assert_one_line_error(code, err, "holds a run of model config 'train-test-tiny', not 'train-test-tiny-other'")
     code, _, err = run(capsys, "train", other, "--quiet", "--no-resume")
     assert code == 0, err
+
+
+def test_finetune_from_a_config_without_weights(capsys, tmp_path, data_module, image_mask_folder):
+    code, _, err = run(capsys, "finetune", "--model", TINY.name, "--data", image_mask_folder,
+                       "--output", tmp_path / "out")
+    assert_one_line_error(code, err, "'train-test-tiny' is a model config without weights")
+    assert not (tmp_path / "out").exists()
 
 
 def test_finetune_data_of_unknown_layout(capsys, tmp_path, base_checkpoint, data_module):
@@ -224,7 +238,7 @@ def test_finetune_data_of_unknown_layout(capsys, tmp_path, base_checkpoint, data
 def test_example_config_loads_and_sets_every_key():
     path = Path(__file__).resolve().parents[2] / "configs" / "train" / "masklet-nano.yaml"
     config = TrainConfig.from_yaml(path)
-    assert config.model == "masklet-nano" and config.data[0].pseudo_video
+    assert config.model == "masklet-nano" and config.pretrained is False and config.data[0].pseudo_video
     written = yaml.safe_load(path.read_text())
     assert set(written) == {f.name for f in dataclasses.fields(TrainConfig)}
     for section in ("optim", "prompts", "loss"):
@@ -234,7 +248,7 @@ def test_example_config_loads_and_sets_every_key():
 
 STAGE_CHANGES = {  # each stage's config against the one before it, as its header lists
     "masklet-nano-stage2.yaml": ("masklet-nano.yaml", {
-        "model", "output", "num_frames", "optim.lr", "optim.warmup_steps", "optim.min_lr_ratio",
+        "model", "pretrained", "output", "num_frames", "optim.lr", "optim.warmup_steps", "optim.min_lr_ratio",
         "prompts.prob_mask_prompt", "prompts.prob_correct_later_frame", "checkpoint_every"}),
     "masklet-nano-stage3.yaml": ("masklet-nano-stage2.yaml", {
         "model", "output", "data", "steps", "batch_size", "num_frames", "optim.lr"}),

@@ -7,26 +7,17 @@ import torch
 
 from masklet.model.mask_decoder import MaskDecoder, stability_score
 from masklet.model.prompt_encoder import PromptEncoder
-from masklet.model.transformer import TwoWayTransformer
 
 DIM = 256
 
 
-def build_heads(image_size: int = 1024, **decoder_options) -> tuple[PromptEncoder, MaskDecoder]:
+def build_heads(image_size: int = 1024) -> tuple[PromptEncoder, MaskDecoder]:
     """The heads as SAM2Model builds them (official SAM 2 / 2.1 settings)."""
     grid = image_size // 16
-    encoder = PromptEncoder(DIM, (grid, grid), (image_size, image_size), mask_in_chans=16)
-    options = dict(
-        use_high_res_features=True, iou_prediction_use_sigmoid=True, pred_obj_scores=True,
-        pred_obj_scores_mlp=True, use_multimask_token_for_obj_ptr=True,
-        dynamic_multimask_via_stability=True, dynamic_multimask_stability_delta=0.05,
-        dynamic_multimask_stability_thresh=0.98,
-    )
-    options.update(decoder_options)
+    encoder = PromptEncoder(embed_dim=DIM, image_embedding_size=(grid, grid), input_image_size=(image_size, image_size))
     decoder = MaskDecoder(
-        transformer_dim=DIM,
-        transformer=TwoWayTransformer(depth=2, embedding_dim=DIM, num_heads=8, mlp_dim=2048),
-        **options,
+        transformer_dim=DIM, transformer_mlp_dim=2048, dynamic_multimask_via_stability=True,
+        dynamic_multimask_stability_delta=0.05, dynamic_multimask_stability_thresh=0.98,
     )
     return encoder.eval(), decoder.eval()
 
@@ -101,14 +92,6 @@ def test_parameter_counts_equal_the_reference():
     encoder, decoder = build_heads()
     assert sum(p.numel() for p in encoder.parameters()) == 6220
     assert sum(p.numel() for p in decoder.parameters()) == 4215109
-
-
-def test_optional_heads_follow_the_flags():
-    _, plain = build_heads(use_high_res_features=False, pred_obj_scores=False)
-    names = set(plain.state_dict())
-    assert not any(k.startswith(("conv_s0", "conv_s1", "obj_score_token", "pred_obj_score_head")) for k in names)
-    _, linear_score = build_heads(pred_obj_scores_mlp=False)
-    assert tuple(linear_score.state_dict()["pred_obj_score_head.weight"].shape) == (1, 256)
 
 
 # ----------------------------------------------------------------------------- prompt encoder
@@ -223,7 +206,7 @@ def test_decoder_rejects_mismatched_batches(heads):
         decoder(embed, pe, sparse, dense, True, False, high_res)
     with pytest.raises(ValueError, match="one image"):
         decoder(embed, pe, sparse, dense, True, True, high_res)
-    with pytest.raises(ValueError, match="use_high_res_features"):
+    with pytest.raises(ValueError, match="high_res_features"):
         decoder(embed[:1], pe, sparse, dense, True, True, None)
 
 
@@ -236,18 +219,6 @@ def test_both_high_res_levels_reach_the_masks(heads):
         assert not torch.allclose(masks, base[0], atol=1e-3)
         torch.testing.assert_close(iou, base[1])  # the heads see tokens only, not the upscaled map
         torch.testing.assert_close(tokens, base[2])
-
-
-def test_plain_decoder_without_high_res_or_object_scores():
-    torch.manual_seed(0)
-    encoder, decoder = build_heads(
-        image_size=256, use_high_res_features=False, pred_obj_scores=False, iou_prediction_use_sigmoid=False
-    )
-    sparse, dense = encoder(None, torch.tensor([[10.0, 10.0, 90.0, 90.0]]), None)
-    with torch.no_grad():
-        masks, iou, tokens, score = decoder(torch.randn(1, DIM, 16, 16), encoder.get_dense_pe(), sparse, dense, True, False)
-    assert masks.shape == (1, 3, 64, 64) and iou.shape == (1, 3)
-    assert torch.equal(score, torch.full((1, 1), 10.0))  # "object present" when scores are off
 
 
 # ----------------------------------------------------------------------------- mask selection
@@ -278,7 +249,7 @@ def planted_outputs(decoder: MaskDecoder, monkeypatch, stable: list[bool]):
 
 def run_planted(decoder, multimask):
     """Forward with the planted outputs; the image and prompt inputs go unused."""
-    return decoder(None, None, None, None, multimask, False)
+    return decoder(None, None, None, None, multimask, False, None)
 
 
 def test_unstable_single_mask_falls_back_to_best_multimask(heads, monkeypatch):
@@ -335,6 +306,3 @@ def test_multimask_output_and_pointer_tokens(heads, monkeypatch):
     torch.testing.assert_close(out, masks[:, 1:])
     torch.testing.assert_close(iou, torch.tensor([[0.2, 0.7, 0.4]]))
     assert tokens.shape == (1, 3, DIM) and torch.equal(tokens[0, :, 0], torch.tensor([1.0, 2.0, 3.0]))
-    monkeypatch.setattr(decoder, "use_multimask_token_for_obj_ptr", False)
-    _, _, tokens, _ = run_planted(decoder, multimask=True)
-    assert tokens.shape == (1, 1, DIM) and (tokens == 0).all()

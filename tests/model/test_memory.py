@@ -66,7 +66,7 @@ def test_rotation_keeps_norms_and_depends_on_offsets_only():
 
 def test_pointer_tokens_are_not_rotated():
     torch.manual_seed(0)
-    attn = RoPEAttention(32, num_heads=1, rope_k_repeat=True, kv_in_dim=8, feat_sizes=(4, 4)).eval()
+    attn = RoPEAttention(embedding_dim=32, num_heads=1, rope_k_repeat=True, kv_in_dim=8).eval()
     q = torch.randn(1, 16, 32)
     memory = torch.randn(1, 16 * 2 + 4, 8)
     base = attn(q, memory, memory, num_k_exclude_rope=4)
@@ -79,6 +79,6 @@ def test_pointer_tokens_are_not_rotated():
 
 
 def test_rope_rejects_partial_frames():
-    attn = RoPEAttention(32, num_heads=1, rope_k_repeat=True, feat_sizes=(4, 4))
+    attn = RoPEAttention(embedding_dim=32, num_heads=1, rope_k_repeat=True)
     with pytest.raises(ValueError, match="whole frames"):
         attn(torch.randn(1, 16, 32), torch.randn(1, 20, 32), torch.randn(1, 20, 32))

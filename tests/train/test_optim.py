@@ -75,7 +75,7 @@ def _grads(model, checkpointing: bool, autocast: bool = False):
     torch.manual_seed(0)
     model.zero_grad()
     model.train()
-    model.image_encoder.trunk.activation_checkpointing = checkpointing
+    model.set_activation_checkpointing(checkpointing)
     batch = MovingDiskSampler().batch(0, 2, 2, model.image_size, 1)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         loss = ClipUnroller(model).losses(batch, torch.Generator().manual_seed(0))["total"]

@@ -24,7 +24,7 @@ def sampler():
 
 def _config(tmp_path, **overrides):
     values = dict(
-        model=TINY_NAME, output=str(tmp_path / "run"), data=[{"path": "synthetic"}],
+        model=TINY_NAME, pretrained=False, output=str(tmp_path / "run"), data=[{"path": "synthetic"}],
         steps=8, batch_size=2, num_frames=3, max_objects=1, checkpoint_every=4, log_every=2, seed=3,
         optim={"lr": 3e-3, "warmup_steps": 2},
         prompts={"correction_rounds": 1},
@@ -77,7 +77,9 @@ def test_trained_weights_load_through_load_model(tmp_path, sampler):
 def test_fine_tuning_a_frozen_encoder_leaves_it_unchanged(tmp_path, sampler):
     base = masklet.build_model(TINY_NAME)
     masklet.save_model(base, tmp_path / "base.pt")
-    config = _config(tmp_path, model=str(tmp_path / "base.pt"), steps=3, optim={"freeze": ["image_encoder"], "lr": 1e-3})
+    config = _config(
+        tmp_path, model=str(tmp_path / "base.pt"), pretrained=True, steps=3, optim={"freeze": ["image_encoder"], "lr": 1e-3}
+    )
     trainer = Trainer(config, sampler)
     trainer.fit(progress=False)
     tuned = trainer.model.state_dict()
@@ -98,3 +100,28 @@ def test_config_errors_are_clear(tmp_path, sampler):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ValueError, match="not valid YAML"):
         TrainConfig.from_yaml(bad)
+
+
+def test_pretrained_is_required_and_must_fit_the_model(tmp_path):
+    values = dict(model=TINY_NAME, output=str(tmp_path / "run"), data=["synthetic"])
+    with pytest.raises(ValueError, match="'pretrained' is required"):
+        TrainConfig.from_dict(values)
+    with pytest.raises(ValueError, match="pretrained must be true or false, got 'yes'"):
+        TrainConfig.from_dict({**values, "pretrained": "yes"})
+    with pytest.raises(ValueError, match=f"model '{TINY_NAME}' is a model config without weights; set pretrained: false"):
+        TrainConfig.from_dict({**values, "pretrained": True})
+    with pytest.raises(ValueError, match="model 'runs/base.pt' is not a registered model config.*set pretrained: true"):
+        TrainConfig.from_dict({**values, "model": "runs/base.pt", "pretrained": False})
+    assert TrainConfig.from_dict({**values, "model": "runs/base.pt", "pretrained": True}).pretrained
+
+
+def test_a_named_model_starts_from_its_weights_only_when_pretrained(tmp_path):
+    from masklet.train.trainer import initial_model
+
+    values = dict(model="masklet_nano", output=str(tmp_path / "run"), data=["synthetic"])
+    bundled = masklet.load_model("masklet-nano").state_dict()
+    pretrained = initial_model(TrainConfig.from_dict({**values, "pretrained": True})).state_dict()
+    assert all(torch.equal(value, pretrained[name]) for name, value in bundled.items())
+    scratch = initial_model(TrainConfig.from_dict({**values, "pretrained": False}))
+    assert scratch.config.name == "masklet-nano"
+    assert not torch.equal(scratch.state_dict()["no_obj_ptr"], bundled["no_obj_ptr"])

@@ -14,8 +14,15 @@ from masklet.checkpoint.formats import (
     write_hf,
     write_meta,
 )
-from masklet.checkpoint.registry import BUNDLED_MODELS, OFFICIAL_CHECKPOINTS, bundled_path, cached_path, masklet_home
-from masklet.config import SAM2Config, get_config
+from masklet.checkpoint.registry import (
+    BUNDLED_MODELS,
+    OFFICIAL_CHECKPOINTS,
+    bundled_path,
+    cached_path,
+    has_weights,
+    masklet_home,
+)
+from masklet.config import SAM2Config, get_config, registered_name
 from masklet.model.sam2 import SAM2Model
 
 __all__ = [
@@ -44,21 +51,50 @@ def download(name: str, progress: bool = True) -> Path:
 
 
 def resolve_checkpoint(name_or_path: str | Path, progress: bool = True) -> Path:
-    """A local file for a path, a bundled model's name (`masklet-nano`) or an official name
-    (downloading it into the cache)."""
+    """The local weights file of a model name or a path.
+
+    A string that `masklet.get_config` accepts (an official name such as `sam2.1-hiera-tiny`,
+    the bundled `masklet-nano`, or an alias such as `tiny`, `2.0-large`) is a name: official
+    checkpoints are downloaded into the cache on first use, bundled ones ship with the
+    package. Anything else, and every `pathlib.Path`, is a path. A string that is both a
+    registered name and an existing file or folder is refused as ambiguous: write the path
+    with its folder (`./tiny`) to mean the file.
+    """
+    if isinstance(name_or_path, str):
+        name = registered_name(name_or_path)
+        if name is not None:
+            if Path(name_or_path).expanduser().exists():
+                raise CheckpointError(
+                    f"{name_or_path!r} is both a model name ({name}) and a file or folder here; "
+                    f"write ./{name_or_path} for the file, or {name} for the model"
+                )
+            return _registered_weights(name, progress)
     path = Path(name_or_path).expanduser()
     if path.exists():
         return path
-    name = str(name_or_path)
-    bundled = bundled_path(name)
-    if bundled is not None:
-        return bundled
-    if name in OFFICIAL_CHECKPOINTS:
-        return download(name, progress=progress)
     raise CheckpointError(
         f"{name_or_path}: neither an existing file nor a known model name "
-        f"(known: {', '.join(sorted([*BUNDLED_MODELS, *OFFICIAL_CHECKPOINTS]))})"
+        f"(known: {', '.join(sorted([*BUNDLED_MODELS, *OFFICIAL_CHECKPOINTS]))}; "
+        "or a short alias such as tiny, 2.0-large)"
     )
+
+
+def _registered_weights(name: str, progress: bool) -> Path:
+    """The weights file of registered config `name`: its official checkpoint or bundled file."""
+    if not has_weights(name):
+        raise CheckpointError(
+            f"{name!r} is a model config without weights: load a checkpoint file, an official model "
+            f"({', '.join(OFFICIAL_CHECKPOINTS)}) or a bundled one ({', '.join(BUNDLED_MODELS)}); "
+            f"build_model({name!r}) makes a randomly initialised model of this config"
+        )
+    if name in OFFICIAL_CHECKPOINTS:
+        return download(name, progress=progress)
+    bundled = bundled_path(name)
+    if bundled is None:
+        raise CheckpointError(
+            f"{name}: its weights (masklet/weights/{name}.pt) are missing from this installation of masklet"
+        )
+    return bundled
 
 
 def load_model(
@@ -71,8 +107,10 @@ def load_model(
     """A SAM 2 model with weights, in eval mode.
 
     `name_or_path` is an official name (`sam2.1-hiera-tiny`, ...; downloaded into
-    $MASKLET_HOME on first use), a Meta `.pt` file, or a Hugging Face safetensors file or
-    folder. The config comes from `config`, else from the file, else from the weights' keys and
+    $MASKLET_HOME on first use), the bundled `masklet-nano`, an alias of either that
+    `get_config` accepts (`tiny`, `2.0-large`, ...), a Meta `.pt` file, or a Hugging Face
+    safetensors file or folder; see `resolve_checkpoint` for how names and paths are told
+    apart. The config comes from `config`, else from the file, else from the weights' keys and
     shapes. Loading is strict: any missing, unexpected or mis-shaped tensor is an error.
     """
     path = resolve_checkpoint(name_or_path, progress=progress)

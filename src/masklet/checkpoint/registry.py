@@ -60,3 +60,9 @@ def bundled_path(name: str) -> Path | None:
         return None
     resource = importlib.resources.files("masklet") / "weights" / f"{name}.pt"
     return Path(str(resource)) if resource.is_file() else None
+
+
+def has_weights(config_name: str) -> bool:
+    """Whether the registered config `config_name` has weights to load by name (an official
+    checkpoint or a bundled model); other registered configs describe a network only."""
+    return config_name in OFFICIAL_CHECKPOINTS or config_name in BUNDLED_MODELS

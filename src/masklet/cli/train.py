@@ -154,7 +154,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     )
     try:
         config = TrainConfig(
-            model=base, output=str(Path(args.output).absolute()), data=data, steps=steps,
+            model=base, pretrained=True, output=str(Path(args.output).absolute()), data=data, steps=steps,
             batch_size=args.batch_size, num_frames=args.frames, optim=optim, device=args.device, threads=args.threads,
         )
     except ValueError as e:
@@ -173,10 +173,8 @@ def run_finetune(args: argparse.Namespace) -> int:
 
 def finetune_base(model: str | None, progress: bool) -> str:
     """The absolute path of the checkpoint to fine-tune: --model (an official name is downloaded)
-    or the embedded default. A path, so the run's config never builds a randomly initialised model."""
-    from masklet.checkpoint import CheckpointError, DownloadError, OFFICIAL_CHECKPOINTS, resolve_checkpoint
-    from masklet.checkpoint.registry import bundled_path
-    from masklet.config import MODEL_CONFIGS
+    or the embedded default. A path, so the run's config finds it from any folder."""
+    from masklet.checkpoint import CheckpointError, DownloadError, resolve_checkpoint
 
     source = model or embedded_model_path()
     if source is None:
@@ -184,10 +182,6 @@ def finetune_base(model: str | None, progress: bool) -> str:
             "no --model given and no embedded model is bundled with this masklet yet; "
             "pass --model NAME_OR_PATH (an official name from `masklet models`, or a checkpoint file)"
         )
-    if source in MODEL_CONFIGS and source not in OFFICIAL_CHECKPOINTS and not Path(source).exists() \
-            and bundled_path(source) is None:
-        raise CliError(f"--model {source} is a model config without weights; fine-tuning starts from a checkpoint "
-                       "(train it from scratch with `masklet train`)")
     try:
         return str(resolve_checkpoint(source, progress=progress).absolute())
     except (CheckpointError, DownloadError) as e:
@@ -210,7 +204,6 @@ def open_source(path: str):
 def start(config, args: argparse.Namespace):
     """The Trainer of `config`, resumed from the output folder's checkpoint unless --no-resume."""
     from masklet.checkpoint import CheckpointError, DownloadError
-    from masklet.config import MODEL_CONFIGS
     from masklet.train.trainer import Trainer
 
     check_device(config.device, "float32")
@@ -225,7 +218,7 @@ def start(config, args: argparse.Namespace):
     if resumed:
         print(f"resuming from step {trainer.step} of {config.steps} in {trainer.output}")
     else:
-        origin = "from a random start" if config.model in MODEL_CONFIGS else "from its weights"
+        origin = "from its weights" if config.pretrained else "from a random start"
         print(f"training {config.model} {origin} for {config.steps} steps (batch {config.batch_size} x "
               f"{config.num_frames} frames) into {trainer.output}")
     return trainer

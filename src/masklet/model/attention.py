@@ -16,6 +16,7 @@ class Attention(nn.Module):
 
     def __init__(
         self,
+        *,
         embedding_dim: int,
         num_heads: int,
         downsample_rate: int = 1,
@@ -23,15 +24,14 @@ class Attention(nn.Module):
         kv_in_dim: int | None = None,
     ) -> None:
         super().__init__()
-        self.embedding_dim = embedding_dim
-        self.kv_in_dim = embedding_dim if kv_in_dim is None else kv_in_dim
+        kv_in_dim = embedding_dim if kv_in_dim is None else kv_in_dim
         self.internal_dim = embedding_dim // downsample_rate
         self.num_heads = num_heads
         if self.internal_dim % num_heads:
             raise ValueError(f"{num_heads} heads do not divide width {self.internal_dim}")
         self.q_proj = nn.Linear(embedding_dim, self.internal_dim)
-        self.k_proj = nn.Linear(self.kv_in_dim, self.internal_dim)
-        self.v_proj = nn.Linear(self.kv_in_dim, self.internal_dim)
+        self.k_proj = nn.Linear(kv_in_dim, self.internal_dim)
+        self.v_proj = nn.Linear(kv_in_dim, self.internal_dim)
         self.out_proj = nn.Linear(self.internal_dim, embedding_dim)
         self.dropout_p = dropout
 

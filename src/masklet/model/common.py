@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -15,6 +14,7 @@ class MLP(nn.Module):
 
     def __init__(
         self,
+        *,
         input_dim: int,
         hidden_dim: int,
         output_dim: int,
@@ -41,11 +41,12 @@ class MLP(nn.Module):
 class LayerNorm2d(nn.Module):
     """LayerNorm over the channel axis of a [B, C, H, W] map."""
 
-    def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
+    eps = 1e-6
+
+    def __init__(self, *, num_channels: int) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.ones(num_channels))
         self.bias = nn.Parameter(torch.zeros(num_channels))
-        self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = x.mean(1, keepdim=True)
@@ -55,9 +56,10 @@ class LayerNorm2d(nn.Module):
 
 
 class DropPath(nn.Module):
-    """Stochastic depth: drops the whole residual branch of a sample during training."""
+    """Stochastic depth: drops the whole residual branch of a sample during training with
+    probability `drop_prob` (0: the identity)."""
 
-    def __init__(self, drop_prob: float = 0.0) -> None:
+    def __init__(self, *, drop_prob: float) -> None:
         super().__init__()
         self.drop_prob = drop_prob
 
@@ -67,11 +69,3 @@ class DropPath(nn.Module):
         keep = 1.0 - self.drop_prob
         mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
         return x * mask / keep
-
-
-def activation_fn(name: str):
-    """Functional activation by name (the memory-attention FFN is configurable)."""
-    table = {"relu": F.relu, "gelu": F.gelu, "glu": F.glu}
-    if name not in table:
-        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(table)}")
-    return table[name]

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from masklet.config import HieraConfig
 from masklet.model.common import MLP, DropPath
 
 
@@ -53,7 +52,7 @@ def max_pool_hw(x: torch.Tensor, stride: tuple[int, int]) -> torch.Tensor:
 class MultiScaleAttention(nn.Module):
     """Self-attention over a [B, H, W, C] map whose queries may be max-pooled."""
 
-    def __init__(self, dim: int, dim_out: int, num_heads: int, q_stride: tuple[int, int] | None) -> None:
+    def __init__(self, *, dim: int, dim_out: int, num_heads: int, q_stride: tuple[int, int] | None) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.q_stride = q_stride
@@ -80,11 +79,11 @@ class MultiScaleBlock(nn.Module):
 
     def __init__(
         self,
+        *,
         dim: int,
         dim_out: int,
         num_heads: int,
         mlp_ratio: float,
-        drop_path: float,
         q_stride: tuple[int, int] | None,
         window_size: int,
     ) -> None:
@@ -93,10 +92,13 @@ class MultiScaleBlock(nn.Module):
         self.window_size = window_size
         self.q_stride = q_stride
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.attn = MultiScaleAttention(dim, dim_out, num_heads, q_stride)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.attn = MultiScaleAttention(dim=dim, dim_out=dim_out, num_heads=num_heads, q_stride=q_stride)
+        self.drop_path = DropPath(drop_prob=0.0)  # the rate is set by Hiera.set_drop_path
         self.norm2 = nn.LayerNorm(dim_out, eps=1e-6)
-        self.mlp = MLP(dim_out, int(dim_out * mlp_ratio), dim_out, num_layers=2, activation=nn.GELU)
+        self.mlp = MLP(
+            input_dim=dim_out, hidden_dim=int(dim_out * mlp_ratio), output_dim=dim_out, num_layers=2,
+            activation=nn.GELU,
+        )
         if dim != dim_out:
             self.proj = nn.Linear(dim, dim_out)
 
@@ -126,54 +128,75 @@ class MultiScaleBlock(nn.Module):
 class PatchEmbed(nn.Module):
     """7x7 stride-4 convolution: image [B, 3, H, W] -> tokens [B, H/4, W/4, C]."""
 
-    def __init__(self, embed_dim: int, in_chans: int = 3) -> None:
+    def __init__(self, *, embed_dim: int) -> None:
         super().__init__()
-        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=7, stride=4, padding=3)
+        self.proj = nn.Conv2d(3, embed_dim, kernel_size=7, stride=4, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x).permute(0, 2, 3, 1)
 
 
 class Hiera(nn.Module):
-    def __init__(self, cfg: HieraConfig) -> None:
+    """The trunk; its arguments are the fields of `masklet.config.HieraConfig`."""
+
+    def __init__(
+        self,
+        *,
+        embed_dim: int,
+        num_heads: int,
+        stages: tuple[int, ...],
+        global_att_blocks: tuple[int, ...],
+        window_spec: tuple[int, ...],
+        window_pos_embed_bkg_spatial_size: tuple[int, int],
+        q_pool: int,
+        q_stride: tuple[int, int],
+        dim_mul: float,
+        head_mul: float,
+        mlp_ratio: float,
+        drop_path_rate: float,
+    ) -> None:
         super().__init__()
-        self.cfg = cfg
-        depth = sum(cfg.stages)
+        depth = sum(stages)
         # index of the last block of each stage
-        self.stage_ends = [sum(cfg.stages[: i + 1]) - 1 for i in range(len(cfg.stages))]
-        q_pool_blocks = [end + 1 for end in self.stage_ends[:-1]][: cfg.q_pool]
+        self.stage_ends = [sum(stages[: i + 1]) - 1 for i in range(len(stages))]
+        q_pool_blocks = [end + 1 for end in self.stage_ends[:-1]][:q_pool]
 
-        self.patch_embed = PatchEmbed(cfg.embed_dim)
+        self.patch_embed = PatchEmbed(embed_dim=embed_dim)
         # A coarse background table, interpolated to the feature size, plus a per-window one.
-        self.pos_embed = nn.Parameter(torch.zeros(1, cfg.embed_dim, *cfg.window_pos_embed_bkg_spatial_size))
-        self.pos_embed_window = nn.Parameter(torch.zeros(1, cfg.embed_dim, cfg.window_spec[0], cfg.window_spec[0]))
+        self.pos_embed = nn.Parameter(torch.zeros(1, embed_dim, *window_pos_embed_bkg_spatial_size))
+        self.pos_embed_window = nn.Parameter(torch.zeros(1, embed_dim, window_spec[0], window_spec[0]))
 
-        drop_rates = torch.linspace(0, cfg.drop_path_rate, depth).tolist()
-        dim, heads, stage = cfg.embed_dim, cfg.num_heads, 0
+        dim, heads, stage = embed_dim, num_heads, 0
         blocks = []
         for i in range(depth):
             # The first block of a stage still uses the previous stage's window size.
-            window = 0 if i in cfg.global_att_blocks else cfg.window_spec[stage]
+            window = 0 if i in global_att_blocks else window_spec[stage]
             dim_out = dim
             if i - 1 in self.stage_ends:
-                dim_out = int(dim * cfg.dim_mul)
-                heads = int(heads * cfg.head_mul)
+                dim_out = int(dim * dim_mul)
+                heads = int(heads * head_mul)
                 stage += 1
             blocks.append(
                 MultiScaleBlock(
-                    dim, dim_out, heads, cfg.mlp_ratio, drop_rates[i],
-                    q_stride=tuple(cfg.q_stride) if i in q_pool_blocks else None,
+                    dim=dim, dim_out=dim_out, num_heads=heads, mlp_ratio=mlp_ratio,
+                    q_stride=tuple(q_stride) if i in q_pool_blocks else None,
                     window_size=window,
                 )
             )
             dim = dim_out
         self.blocks = nn.ModuleList(blocks)
-        # Training option: recompute each block's activations in the backward pass instead of
-        # storing them (less memory, about a third more compute).
+        self.set_drop_path(drop_path_rate)
+        # Recompute each block in the backward pass (see SAM2Model.set_activation_checkpointing).
         self.activation_checkpointing = False
         self.channel_list = [self.blocks[i].dim_out for i in self.stage_ends[::-1]]
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.pos_embed_window, std=0.02)
+
+    def set_drop_path(self, rate: float) -> None:
+        """Stochastic depth rising linearly from 0 on the first block to `rate` on the last."""
+        last = max(len(self.blocks) - 1, 1)
+        for i, block in enumerate(self.blocks):
+            block.drop_path.drop_prob = rate * i / last
 
     def position_embedding(self, h: int, w: int) -> torch.Tensor:
         """[1, h, w, C]: bicubic background table + window table tiled over the map."""

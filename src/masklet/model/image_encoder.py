@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from masklet.config import SAM2Config
+from masklet.config import HieraConfig
 from masklet.model.hiera import Hiera
 from masklet.model.position import PositionEmbeddingSine
 
@@ -17,18 +19,14 @@ class FpnNeck(nn.Module):
 
     def __init__(
         self,
+        *,
         d_model: int,
         backbone_channel_list: list[int],
-        fpn_top_down_levels: tuple[int, ...] = (2, 3),
-        fpn_interp_model: str = "nearest",
-        fuse_type: str = "sum",
+        fpn_top_down_levels: tuple[int, ...],
+        fpn_interp_model: str,
     ) -> None:
         super().__init__()
-        if fuse_type not in ("sum", "avg"):
-            raise ValueError(f"fuse_type must be 'sum' or 'avg', got {fuse_type!r}")
-        self.d_model = d_model
-        self.backbone_channel_list = list(backbone_channel_list)
-        self.position_encoding = PositionEmbeddingSine(d_model)
+        self.position_encoding = PositionEmbeddingSine(num_pos_feats=d_model)
         # convs[0] projects the coarsest level (channel lists run coarsest first).
         self.convs = nn.ModuleList(
             nn.Sequential() for _ in backbone_channel_list
@@ -37,7 +35,6 @@ class FpnNeck(nn.Module):
             seq.add_module("conv", nn.Conv2d(channels, d_model, kernel_size=1))
         self.fpn_top_down_levels = set(fpn_top_down_levels)
         self.fpn_interp_model = fpn_interp_model
-        self.fuse_type = fuse_type
 
     def forward(self, levels: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Trunk maps (finest first) -> (features, position encodings), finest first."""
@@ -52,8 +49,6 @@ class FpnNeck(nn.Module):
                     coarser.float(), scale_factor=2.0, mode=self.fpn_interp_model, align_corners=align
                 )
                 coarser = lateral + top_down.to(lateral.dtype)
-                if self.fuse_type == "avg":
-                    coarser = coarser / 2
             else:
                 coarser = lateral
             features[i] = coarser
@@ -62,14 +57,23 @@ class FpnNeck(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    def __init__(self, trunk: Hiera, neck: FpnNeck, scalp: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        trunk: HieraConfig,
+        d_model: int,
+        fpn_top_down_levels: tuple[int, ...],
+        fpn_interp_model: str,
+        scalp: int,
+    ) -> None:
         super().__init__()
-        if list(trunk.channel_list) != list(neck.backbone_channel_list):
-            raise ValueError(
-                f"trunk channels {trunk.channel_list} do not match neck channels {neck.backbone_channel_list}"
-            )
-        self.trunk = trunk
-        self.neck = neck
+        self.trunk = Hiera(**dataclasses.asdict(trunk))
+        self.neck = FpnNeck(
+            d_model=d_model,
+            backbone_channel_list=self.trunk.channel_list,
+            fpn_top_down_levels=fpn_top_down_levels,
+            fpn_interp_model=fpn_interp_model,
+        )
         self.scalp = scalp
 
     def forward(self, images: torch.Tensor) -> dict:
@@ -79,9 +83,3 @@ class ImageEncoder(nn.Module):
         if self.scalp > 0:
             features, positions = features[: -self.scalp], positions[: -self.scalp]
         return {"vision_features": features[-1], "vision_pos_enc": positions, "backbone_fpn": features}
-
-
-def build_image_encoder(cfg: SAM2Config) -> ImageEncoder:
-    trunk = Hiera(cfg.trunk)
-    neck = FpnNeck(cfg.d_model, list(cfg.backbone_channel_list), cfg.fpn_top_down_levels, cfg.fpn_interp_model)
-    return ImageEncoder(trunk, neck, cfg.scalp)

@@ -11,10 +11,14 @@ import torch
 from torch import nn
 
 
-def _sine_frequencies(num_feats: int, temperature: float, device) -> torch.Tensor:
-    """Divisors temperature^(2*floor(i/2)/num_feats) for i in [0, num_feats)."""
+# Wavelengths of the sine encodings grow geometrically up to 2 pi x this.
+SINE_TEMPERATURE = 10000
+
+
+def _sine_frequencies(num_feats: int, device) -> torch.Tensor:
+    """Divisors SINE_TEMPERATURE^(2*floor(i/2)/num_feats) for i in [0, num_feats)."""
     i = torch.arange(num_feats, dtype=torch.float32, device=device)
-    return temperature ** (2 * torch.div(i, 2, rounding_mode="floor") / num_feats)
+    return SINE_TEMPERATURE ** (2 * torch.div(i, 2, rounding_mode="floor") / num_feats)
 
 
 def _interleave_sin_cos(angles: torch.Tensor) -> torch.Tensor:
@@ -23,28 +27,18 @@ def _interleave_sin_cos(angles: torch.Tensor) -> torch.Tensor:
 
 
 class PositionEmbeddingSine(nn.Module):
-    """DETR-style 2-D sine encoding of a feature map's pixel grid.
+    """DETR-style 2-D sine encoding of a feature map's pixel grid, with positions normalised
+    to (0, 2 pi].
 
     `num_pos_feats` is the total channel count: half encode y, half encode x.
     Maps are cached per (H, W) since they depend on nothing but the size.
     """
 
-    def __init__(
-        self,
-        num_pos_feats: int,
-        temperature: float = 10000,
-        normalize: bool = True,
-        scale: float | None = None,
-    ) -> None:
+    def __init__(self, *, num_pos_feats: int) -> None:
         super().__init__()
         if num_pos_feats % 2:
             raise ValueError(f"num_pos_feats must be even, got {num_pos_feats}")
-        if scale is not None and not normalize:
-            raise ValueError("a scale needs normalize=True")
         self.num_pos_feats = num_pos_feats // 2
-        self.temperature = temperature
-        self.normalize = normalize
-        self.scale = 2 * math.pi if scale is None else scale
         self._cache: dict[tuple, torch.Tensor] = {}
 
     @torch.no_grad()
@@ -54,11 +48,10 @@ class PositionEmbeddingSine(nn.Module):
         if key not in self._cache:
             y = torch.arange(1, height + 1, dtype=torch.float32, device=device)
             x = torch.arange(1, width + 1, dtype=torch.float32, device=device)
-            if self.normalize:
-                eps = 1e-6
-                y = y / (y[-1] + eps) * self.scale
-                x = x / (x[-1] + eps) * self.scale
-            freqs = _sine_frequencies(self.num_pos_feats, self.temperature, device)
+            eps = 1e-6
+            y = y / (y[-1] + eps) * (2 * math.pi)
+            x = x / (x[-1] + eps) * (2 * math.pi)
+            freqs = _sine_frequencies(self.num_pos_feats, device)
             pos_y = _interleave_sin_cos(y[:, None] / freqs)  # [H, F]
             pos_x = _interleave_sin_cos(x[:, None] / freqs)  # [W, F]
             grid = torch.cat(
@@ -80,12 +73,9 @@ class PositionEmbeddingSine(nn.Module):
 class PositionEmbeddingRandom(nn.Module):
     """Random Fourier features of normalised (x, y) coordinates (the prompt encoder's PE)."""
 
-    def __init__(self, num_pos_feats: int = 64, scale: float | None = None) -> None:
+    def __init__(self, *, num_pos_feats: int) -> None:
         super().__init__()
-        scale = 1.0 if scale is None or scale <= 0.0 else scale
-        self.register_buffer(
-            "positional_encoding_gaussian_matrix", scale * torch.randn((2, num_pos_feats))
-        )
+        self.register_buffer("positional_encoding_gaussian_matrix", torch.randn((2, num_pos_feats)))
 
     def _encode(self, coords: torch.Tensor) -> torch.Tensor:
         """[..., 2] coordinates in [0, 1] -> [..., 2 * num_pos_feats]."""
@@ -114,8 +104,8 @@ class PositionEmbeddingRandom(nn.Module):
         return self._encode(coords.float() / size)
 
 
-def sine_encoding_1d(positions: torch.Tensor, dim: int, temperature: float = 10000) -> torch.Tensor:
+def sine_encoding_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
     """Transformer-style 1-D sine code of positions [...] -> [..., dim] (sines then cosines)."""
-    freqs = _sine_frequencies(dim // 2, temperature, positions.device)
+    freqs = _sine_frequencies(dim // 2, positions.device)
     angles = positions.unsqueeze(-1) / freqs
     return torch.cat([angles.sin(), angles.cos()], dim=-1)

@@ -8,35 +8,33 @@ from torch import nn
 from masklet.model.common import LayerNorm2d
 from masklet.model.position import PositionEmbeddingRandom
 
+# Channels of the mask-prompt encoder's last hidden layer.
+MASK_IN_CHANS = 16
+
 
 class PromptEncoder(nn.Module):
     """Labels: -1 padding, 0 negative click, 1 positive click, 2 / 3 box top-left / bottom-right."""
 
     def __init__(
-        self,
-        embed_dim: int,
-        image_embedding_size: tuple[int, int],
-        input_image_size: tuple[int, int],
-        mask_in_chans: int,
-        activation: type[nn.Module] = nn.GELU,
+        self, *, embed_dim: int, image_embedding_size: tuple[int, int], input_image_size: tuple[int, int]
     ) -> None:
         super().__init__()
         self.embed_dim = embed_dim
         self.image_embedding_size = tuple(image_embedding_size)
         self.input_image_size = tuple(input_image_size)
         self.mask_input_size = (4 * image_embedding_size[0], 4 * image_embedding_size[1])
-        self.pe_layer = PositionEmbeddingRandom(embed_dim // 2)
+        self.pe_layer = PositionEmbeddingRandom(num_pos_feats=embed_dim // 2)
         self.point_embeddings = nn.ModuleList(nn.Embedding(1, embed_dim) for _ in range(4))
         self.not_a_point_embed = nn.Embedding(1, embed_dim)
         # [B, 1, 4h, 4w] logits -> [B, C, h, w]
         self.mask_downscaling = nn.Sequential(
-            nn.Conv2d(1, mask_in_chans // 4, kernel_size=2, stride=2),
-            LayerNorm2d(mask_in_chans // 4),
-            activation(),
-            nn.Conv2d(mask_in_chans // 4, mask_in_chans, kernel_size=2, stride=2),
-            LayerNorm2d(mask_in_chans),
-            activation(),
-            nn.Conv2d(mask_in_chans, embed_dim, kernel_size=1),
+            nn.Conv2d(1, MASK_IN_CHANS // 4, kernel_size=2, stride=2),
+            LayerNorm2d(num_channels=MASK_IN_CHANS // 4),
+            nn.GELU(),
+            nn.Conv2d(MASK_IN_CHANS // 4, MASK_IN_CHANS, kernel_size=2, stride=2),
+            LayerNorm2d(num_channels=MASK_IN_CHANS),
+            nn.GELU(),
+            nn.Conv2d(MASK_IN_CHANS, embed_dim, kernel_size=1),
         )
         self.no_mask_embed = nn.Embedding(1, embed_dim)
 

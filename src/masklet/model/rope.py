@@ -39,19 +39,18 @@ class RoPEAttention(Attention):
 
     def __init__(
         self,
+        *,
         embedding_dim: int,
         num_heads: int,
-        downsample_rate: int = 1,
         dropout: float = 0.0,
         kv_in_dim: int | None = None,
         rope_theta: float = 10000.0,
         rope_k_repeat: bool = False,
-        feat_sizes: tuple[int, int] = (64, 64),
     ) -> None:
-        super().__init__(embedding_dim, num_heads, downsample_rate, dropout, kv_in_dim)
+        super().__init__(embedding_dim=embedding_dim, num_heads=num_heads, dropout=dropout, kv_in_dim=kv_in_dim)
         self.rope_theta = rope_theta
         self.rope_k_repeat = rope_k_repeat
-        self.feat_sizes = tuple(feat_sizes)
+        # (cos, sin) angle tables per (grid side, device); the side comes from the query count
         self._tables: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def _cos_sin(self, num_tokens: int, device) -> tuple[torch.Tensor, torch.Tensor]:

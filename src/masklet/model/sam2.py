@@ -17,13 +17,12 @@ from torch import nn
 
 from masklet.config import SAM2Config
 from masklet.model.common import MLP
-from masklet.model.image_encoder import build_image_encoder
+from masklet.model.image_encoder import ImageEncoder
 from masklet.model.mask_decoder import MaskDecoder
 from masklet.model.position import sine_encoding_1d
-from masklet.model.memory_attention import build_memory_attention
-from masklet.model.memory_encoder import build_memory_encoder
+from masklet.model.memory_attention import MemoryAttention
+from masklet.model.memory_encoder import MemoryEncoder
 from masklet.model.prompt_encoder import PromptEncoder
-from masklet.model.transformer import TwoWayTransformer
 
 
 # Logit given to every pixel of an object judged absent (occluded) on a frame.
@@ -54,6 +53,9 @@ class MaskProposals:
 
 
 class SAM2Model(nn.Module):
+    """The whole network; its constructor is the one place that turns a `SAM2Config` into
+    the submodules' keyword arguments."""
+
     def __init__(self, config: SAM2Config) -> None:
         super().__init__()
         self.config = config
@@ -62,11 +64,23 @@ class SAM2Model(nn.Module):
         self.hidden_dim = hidden
         self.mem_dim = mem
 
-        self.image_encoder = build_image_encoder(config)
+        self.image_encoder = ImageEncoder(
+            trunk=config.trunk,
+            d_model=hidden,
+            fpn_top_down_levels=config.fpn_top_down_levels,
+            fpn_interp_model=config.fpn_interp_model,
+            scalp=config.scalp,
+        )
         # Mask prompts given at image resolution are reduced 4x to the SAM mask-input size.
         self.mask_downsample = nn.Conv2d(1, 1, kernel_size=4, stride=4)
-        self.memory_attention = build_memory_attention(config)
-        self.memory_encoder = build_memory_encoder(config)
+        self.memory_attention = MemoryAttention(
+            d_model=hidden,
+            mem_dim=mem,
+            num_layers=config.memory_attention_layers,
+            ffn_dim=config.memory_attention_ffn_dim,
+            rope_theta=config.rope_theta,
+        )
+        self.memory_encoder = MemoryEncoder(in_dim=hidden, out_dim=mem)
 
         # Learned embeddings of the memory pathway ([T, 1, 1, mem] temporal codes, [1, 1, C]
         # stand-ins for "no memory yet", [1, C] pointer of an absent object).
@@ -83,24 +97,15 @@ class SAM2Model(nn.Module):
             embed_dim=hidden,
             image_embedding_size=(embed_size, embed_size),
             input_image_size=(config.image_size, config.image_size),
-            mask_in_chans=16,
         )
         self.sam_mask_decoder = MaskDecoder(
             transformer_dim=hidden,
-            transformer=TwoWayTransformer(depth=2, embedding_dim=hidden, mlp_dim=config.decoder_mlp_dim, num_heads=8),
-            num_multimask_outputs=3,
-            iou_head_depth=3,
-            iou_head_hidden_dim=256,
-            use_high_res_features=True,
-            iou_prediction_use_sigmoid=True,
-            pred_obj_scores=True,
-            pred_obj_scores_mlp=True,
-            use_multimask_token_for_obj_ptr=True,
+            transformer_mlp_dim=config.decoder_mlp_dim,
             dynamic_multimask_via_stability=config.dynamic_multimask_via_stability,
             dynamic_multimask_stability_delta=config.dynamic_multimask_stability_delta,
             dynamic_multimask_stability_thresh=config.dynamic_multimask_stability_thresh,
         )
-        self.obj_ptr_proj = MLP(hidden, hidden, hidden, 3)
+        self.obj_ptr_proj = MLP(input_dim=hidden, hidden_dim=hidden, output_dim=hidden, num_layers=3)
         self.obj_ptr_tpos_proj = (
             nn.Linear(hidden, mem) if config.proj_tpos_enc_in_obj_ptrs else nn.Identity()
         )
@@ -111,6 +116,16 @@ class SAM2Model(nn.Module):
             nn.init.trunc_normal_(p, std=0.02)
         if self.no_obj_embed_spatial is not None:
             nn.init.trunc_normal_(self.no_obj_embed_spatial, std=0.02)
+
+    def set_activation_checkpointing(self, enabled: bool) -> None:
+        """Training option: recompute the image trunk's activations block by block in the
+        backward pass instead of storing them (less memory, about a third more compute)."""
+        self.image_encoder.trunk.activation_checkpointing = enabled
+
+    def set_drop_path(self, rate: float) -> None:
+        """Stochastic depth of the image trunk, rising linearly from 0 on its first block to
+        `rate` on its last."""
+        self.image_encoder.trunk.set_drop_path(rate)
 
     @property
     def device(self) -> torch.device:

@@ -9,30 +9,33 @@ from torch import nn
 from masklet.model.attention import Attention
 from masklet.model.common import MLP
 
+DEPTH = 2
+NUM_HEADS = 8
+# Cross-attention between tokens and image works at half the embedding width.
+CROSS_ATTENTION_DOWNSAMPLE_RATE = 2
+
+
+def cross_attention(embedding_dim: int) -> Attention:
+    return Attention(
+        embedding_dim=embedding_dim, num_heads=NUM_HEADS, downsample_rate=CROSS_ATTENTION_DOWNSAMPLE_RATE
+    )
+
 
 class TwoWayAttentionBlock(nn.Module):
     """Token self-attention, tokens->image cross-attention, token MLP, image->tokens
     cross-attention; post-norm after each. The first block's self-attention sees no PE and
     has no residual (the tokens are their own PE at that point)."""
 
-    def __init__(
-        self,
-        embedding_dim: int,
-        num_heads: int,
-        mlp_dim: int = 2048,
-        activation: type[nn.Module] = nn.ReLU,
-        attention_downsample_rate: int = 2,
-        skip_first_layer_pe: bool = False,
-    ) -> None:
+    def __init__(self, *, embedding_dim: int, mlp_dim: int, skip_first_layer_pe: bool) -> None:
         super().__init__()
-        self.self_attn = Attention(embedding_dim, num_heads)
+        self.self_attn = Attention(embedding_dim=embedding_dim, num_heads=NUM_HEADS)
         self.norm1 = nn.LayerNorm(embedding_dim)
-        self.cross_attn_token_to_image = Attention(embedding_dim, num_heads, downsample_rate=attention_downsample_rate)
+        self.cross_attn_token_to_image = cross_attention(embedding_dim)
         self.norm2 = nn.LayerNorm(embedding_dim)
-        self.mlp = MLP(embedding_dim, mlp_dim, embedding_dim, num_layers=2, activation=activation)
+        self.mlp = MLP(input_dim=embedding_dim, hidden_dim=mlp_dim, output_dim=embedding_dim, num_layers=2)
         self.norm3 = nn.LayerNorm(embedding_dim)
         self.norm4 = nn.LayerNorm(embedding_dim)
-        self.cross_attn_image_to_token = Attention(embedding_dim, num_heads, downsample_rate=attention_downsample_rate)
+        self.cross_attn_image_to_token = cross_attention(embedding_dim)
         self.skip_first_layer_pe = skip_first_layer_pe
 
     def forward(
@@ -57,24 +60,13 @@ class TwoWayAttentionBlock(nn.Module):
 
 
 class TwoWayTransformer(nn.Module):
-    def __init__(
-        self,
-        depth: int,
-        embedding_dim: int,
-        num_heads: int,
-        mlp_dim: int,
-        activation: type[nn.Module] = nn.ReLU,
-        attention_downsample_rate: int = 2,
-    ) -> None:
+    def __init__(self, *, embedding_dim: int, mlp_dim: int) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            TwoWayAttentionBlock(
-                embedding_dim, num_heads, mlp_dim, activation, attention_downsample_rate,
-                skip_first_layer_pe=(i == 0),
-            )
-            for i in range(depth)
+            TwoWayAttentionBlock(embedding_dim=embedding_dim, mlp_dim=mlp_dim, skip_first_layer_pe=(i == 0))
+            for i in range(DEPTH)
         )
-        self.final_attn_token_to_image = Attention(embedding_dim, num_heads, downsample_rate=attention_downsample_rate)
+        self.final_attn_token_to_image = cross_attention(embedding_dim)
         self.norm_final_attn = nn.LayerNorm(embedding_dim)
 
     def forward(

@@ -2,7 +2,8 @@
 
 Example:
 
-    model: masklet-nano          # a registered config (random start) or a checkpoint / official name
+    model: masklet-nano          # a registered config or model name, or a checkpoint path
+    pretrained: false            # false: random weights of model's config; true: model's weights
     output: runs/nano
     steps: 4000
     batch_size: 4
@@ -15,6 +16,12 @@ Example:
     optim: {lr: 1.0e-3, warmup_steps: 200, weight_decay: 0.05, grad_clip: 1.0, freeze: []}
     prompts: {prob_mask_prompt: 0.5, correction_rounds: 3}
     checkpoint_every: 100
+
+`pretrained` is required, so a name never starts from random weights by surprise:
+`model: masklet-nano` with `pretrained: true` fine-tunes the bundled weights, with `false` it
+trains that architecture from scratch. `pretrained: false` needs a config name (`get_config`
+accepts it); `pretrained: true` needs weights: a checkpoint path, an official or a bundled
+model name (`masklet.load_model` accepts it).
 """
 
 from __future__ import annotations
@@ -25,10 +32,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from masklet.checkpoint.registry import has_weights
+from masklet.config import registered_name
 from masklet.train.losses import LossWeights
 from masklet.train.optim import OptimConfig
 from masklet.train.pseudo_video import pseudo_video_settings
 from masklet.train.unroll import PromptSimulation
+
+
+_REQUIRED_KEYS = {
+    "model": "a model config or model name, or a checkpoint path",
+    "pretrained": "true: start from model's weights; false: from random weights of its config",
+    "output": "the run folder",
+    "data": "the training data sources",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,7 @@ class DataSourceConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     model: str
+    pretrained: bool  # start from model's weights (true) or from random weights of its config
     output: str
     data: tuple[DataSourceConfig, ...]
     steps: int = 1000
@@ -74,6 +92,7 @@ class TrainConfig:
                     pseudo_video_settings(source.pseudo_video)
                 except ValueError as e:
                     problems.append(f"data {source.path}: {e}")
+        problems += _model_problems(self.model, self.pretrained)
         if self.amp not in ("auto", "bf16", "off"):
             problems.append(f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}")
         if problems:
@@ -89,9 +108,9 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown training config keys {unknown}; known: {sorted(known)}")
-        for key in ("model", "output", "data"):
+        for key, meaning in _REQUIRED_KEYS.items():
             if key not in data:
-                raise ValueError(f"training config: {key!r} is required")
+                raise ValueError(f"training config: {key!r} is required ({meaning})")
         data["data"] = tuple(_build(DataSourceConfig, s if isinstance(s, dict) else {"path": s}, "data") for s in data["data"])
         for key, kind in (("optim", OptimConfig), ("prompts", PromptSimulation), ("loss", LossWeights)):
             if key in data:
@@ -119,6 +138,24 @@ class TrainConfig:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a training config is a YAML mapping (model:, output:, data:, ...)")
         return cls.from_dict({**data, **(overrides or {})})
+
+
+def _model_problems(model: str, pretrained: bool) -> list[str]:
+    """What is wrong with starting from `model` with or without its weights."""
+    if not isinstance(pretrained, bool):
+        return [f"pretrained must be true or false, got {pretrained!r}"]
+    name = registered_name(model)
+    if not pretrained and name is None:
+        return [
+            f"model {model!r} is not a registered model config, and pretrained: false starts from "
+            "random weights of a config; set pretrained: true to start from this checkpoint's weights"
+        ]
+    if pretrained and name is not None and not has_weights(name):
+        return [
+            f"model {model!r} is a model config without weights; set pretrained: false to train it "
+            "from random weights, or name a checkpoint file, an official or a bundled model"
+        ]
+    return []
 
 
 def _build(kind, values: dict, section: str):

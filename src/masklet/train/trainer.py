@@ -24,9 +24,7 @@ import torch
 from tqdm import tqdm
 
 from masklet.checkpoint import build_model, load_model, save_model
-from masklet.config import MODEL_CONFIGS, get_config
 from masklet.io.atomic import atomic_output, ensure_output_dir, write_text_atomic
-from masklet.model.common import DropPath
 from masklet.model.sam2 import SAM2Model
 from masklet.train.config import TrainConfig
 from masklet.train.optim import build_optimizer, freeze, lr_factor, set_learning_rates
@@ -52,12 +50,12 @@ def sampler_from_config(config: TrainConfig):
     return ClipSampler(sources, [s.weight for s in config.data], seed=config.seed)
 
 
-def initial_model(name: str, device: str) -> SAM2Model:
-    """A registered config name gives a freshly initialised model; anything else (a path, an
-    official checkpoint name) is loaded with its weights (fine-tuning)."""
-    if name in MODEL_CONFIGS:
-        return build_model(get_config(name), device=device)
-    return load_model(name, device=device)
+def initial_model(config: TrainConfig) -> SAM2Model:
+    """The model training starts from: `config.model`'s weights when `config.pretrained`
+    (fine-tuning), else a randomly initialised model of its config."""
+    if config.pretrained:
+        return load_model(config.model, device=config.device)
+    return build_model(config.model, device=config.device)
 
 
 class Trainer:
@@ -72,10 +70,10 @@ class Trainer:
         if config.threads:
             torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
-        self.model = model if model is not None else initial_model(config.model, config.device)
+        self.model = model if model is not None else initial_model(config)
         if config.drop_path is not None:
-            _set_drop_path(self.model, config.drop_path)
-        self.model.image_encoder.trunk.activation_checkpointing = config.activation_checkpointing
+            self.model.set_drop_path(config.drop_path)
+        self.model.set_activation_checkpointing(config.activation_checkpointing)
         self.frozen = freeze(self.model, config.optim.freeze)
         self.encoder_frozen = not any(p.requires_grad for p in self.model.image_encoder.parameters())
         self.optimizer = build_optimizer(self.model, config.optim)
@@ -206,13 +204,6 @@ def _read_metrics(path: Path) -> list[dict]:
         return []
     with path.open() as f:
         return [{k: (int(v) if k == "step" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def _set_drop_path(model: SAM2Model, rate: float) -> None:
-    """Stochastic depth rising linearly from 0 on the first trunk block to `rate` on the last."""
-    blocks = model.image_encoder.trunk.blocks
-    for i, block in enumerate(blocks):
-        block.drop_path = DropPath(rate * i / max(len(blocks) - 1, 1))
 
 
 def _plain(value):
