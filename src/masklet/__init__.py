@@ -26,11 +26,12 @@ from masklet.config import (  # noqa: E402
 from masklet.predict.automatic import MaskGenerator, SAM2AutomaticMaskGenerator  # noqa: E402
 from masklet.predict.image import ImagePredictor  # noqa: E402
 from masklet.predict.results import FrameResult  # noqa: E402
+from masklet.predict.session import TrackingOptions, TrackingSession  # noqa: E402
 from masklet.predict.stream import StreamTracker  # noqa: E402
 from masklet.predict.video import InferenceState, VideoPredictor  # noqa: E402
 
 __all__ = [
     "CheckpointError", "FrameResult", "HieraConfig", "ImagePredictor", "InferenceState", "MaskGenerator",
-    "SAM2AutomaticMaskGenerator", "SAM2Config", "StreamTracker", "VideoPredictor", "build_model", "download",
+    "SAM2AutomaticMaskGenerator", "SAM2Config", "StreamTracker", "TrackingOptions", "TrackingSession", "VideoPredictor", "build_model", "download",
     "get_config", "list_configs", "load_model", "register_config", "save_model",
 ]

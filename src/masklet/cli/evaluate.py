@@ -141,11 +141,13 @@ def run_run_vos(args: argparse.Namespace) -> int:
 
 def run_ap(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
     from masklet.eval.mask_ap import image_mask_pairs, run_mask_ap
+    from masklet.io.atomic import write_text_atomic
     from masklet.predict.automatic import MaskGenerator
 
+    if args.output:
+        check_output_location(args.output)
     try:
         image_mask_pairs(args.images, args.gt, args.limit)
         generator = MaskGenerator(
@@ -162,13 +164,7 @@ def run_ap(args: argparse.Namespace) -> int:
                     if name != "images"))
     print(f"{results['images']} images in {seconds:.1f}s")
     if args.output:
-        path = Path(args.output)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(results, indent=2))
-        except OSError as e:
-            raise CliError(f"cannot write {path}: {e}") from None
-        print(f"wrote {path}")
+        print(f"wrote {write_text_atomic(args.output, json.dumps(results, indent=2))}")
     return 0
 
 

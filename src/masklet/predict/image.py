@@ -106,14 +106,8 @@ class ImagePredictor:
     # ------------------------------------------------------------------ prediction
 
     def predict(
-        self,
-        point_coords=None,
-        point_labels=None,
-        box=None,
-        mask_input=None,
-        multimask_output: bool = True,
-        return_logits: bool = False,
-        normalize_coords: bool = True,
+        self, point_coords=None, point_labels=None, box=None, mask_input=None,
+        multimask_output: bool = True, return_logits: bool = False, normalize_coords: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Masks for prompts on the image set with `set_image`.
 
@@ -139,14 +133,8 @@ class ImagePredictor:
         )
 
     def predict_batch(
-        self,
-        point_coords_batch=None,
-        point_labels_batch=None,
-        box_batch=None,
-        mask_input_batch=None,
-        multimask_output: bool = True,
-        return_logits: bool = False,
-        normalize_coords: bool = True,
+        self, point_coords_batch=None, point_labels_batch=None, box_batch=None, mask_input_batch=None,
+        multimask_output: bool = True, return_logits: bool = False, normalize_coords: bool = True,
     ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
         """`predict` for each image set with `set_image_batch`; each argument is a list with
         one entry (or None) per image. Returns lists of masks, IoU scores and low-res logits."""

@@ -39,17 +39,14 @@ class StreamTracker:
     """
 
     def __init__(
-        self,
-        model: SAM2Model,
-        fill_hole_area: int = 8,
-        non_overlap_masks: bool = False,
-        add_all_frames_to_correct_as_cond: bool = False,
-        mask_threshold: float = 0.0,
+        self, model: SAM2Model, fill_hole_area: int = 8, non_overlap_masks: bool = False,
+        add_all_frames_to_correct_as_cond: bool = False, mask_threshold: float = 0.0,
         attention_batch_size: int | str | None = "auto",
     ) -> None:
         self.model = require_sam2_model(model).eval()
         self.options = TrackingOptions(
-            fill_hole_area, non_overlap_masks, add_all_frames_to_correct_as_cond=add_all_frames_to_correct_as_cond,
+            fill_hole_area=fill_hole_area, non_overlap_masks=non_overlap_masks,
+            add_all_frames_to_correct_as_cond=add_all_frames_to_correct_as_cond,
             mask_threshold=mask_threshold, attention_batch_size=attention_batch_size,
         )
         self.reset()

@@ -48,15 +48,9 @@ class VideoPredictor:
     """
 
     def __init__(
-        self,
-        model: SAM2Model,
-        fill_hole_area: int = 8,
-        non_overlap_masks: bool = False,
-        clear_non_cond_mem_around_input: bool = False,
-        add_all_frames_to_correct_as_cond: bool = False,
-        mask_threshold: float = 0.0,
-        show_progress: bool = True,
-        attention_batch_size: int | str | None = "auto",
+        self, model: SAM2Model, fill_hole_area: int = 8, non_overlap_masks: bool = False,
+        clear_non_cond_mem_around_input: bool = False, add_all_frames_to_correct_as_cond: bool = False,
+        mask_threshold: float = 0.0, show_progress: bool = True, attention_batch_size: int | str | None = "auto",
     ) -> None:
         self.model = require_sam2_model(model).eval()
         self.options = TrackingOptions(
@@ -162,11 +156,8 @@ class VideoPredictor:
     # ------------------------------------------------------------------ propagation
 
     def propagate_in_video(
-        self,
-        inference_state: TrackingSession,
-        start_frame_idx: int | None = None,
-        max_frame_num_to_track: int | None = None,
-        reverse: bool = False,
+        self, inference_state: TrackingSession, start_frame_idx: int | None = None,
+        max_frame_num_to_track: int | None = None, reverse: bool = False,
     ) -> Iterator[tuple[int, list, torch.Tensor]]:
         """Track every object frame by frame. Yields (frame_idx, obj_ids, masks
         [num_objects, 1, H, W] logits at video resolution).
@@ -178,11 +169,8 @@ class VideoPredictor:
             yield result.frame_idx, result.obj_ids, result.logits[:, None]
 
     def propagate(
-        self,
-        inference_state: TrackingSession,
-        start_frame_idx: int | None = None,
-        max_frame_num_to_track: int | None = None,
-        reverse: bool = False,
+        self, inference_state: TrackingSession, start_frame_idx: int | None = None,
+        max_frame_num_to_track: int | None = None, reverse: bool = False,
     ) -> Iterator[FrameResult]:
         """`propagate_in_video`, yielding `FrameResult`s (logits, masks, RLE, object scores)."""
         state = inference_state
