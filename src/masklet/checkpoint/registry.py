@@ -15,27 +15,36 @@ class OfficialCheckpoint:
     name: str  # registry name, also the config name
     url: str
     size_mb: int  # approximate download size
+    reference_config: str = ""  # the config file Meta's `sam2` package builds it from
 
     @property
     def filename(self) -> str:
         return self.url.rsplit("/", 1)[-1]
 
 
-def _official(name: str, release: str, file_stem: str, size_mb: int) -> OfficialCheckpoint:
-    return OfficialCheckpoint(name, f"{_BASE_URL}/{release}/{file_stem}.pt", size_mb)
+_SIZE_CODES = {"tiny": "t", "small": "s", "base-plus": "b+", "large": "l"}
+
+
+def _official(version: str, size: str, release: str, size_mb: int) -> OfficialCheckpoint:
+    prefix = "sam2" if version == "2.0" else "sam2.1"
+    file_stem = f"{prefix}_hiera_{size.replace('-', '_')}"
+    return OfficialCheckpoint(
+        f"{prefix}-hiera-{size}", f"{_BASE_URL}/{release}/{file_stem}.pt", size_mb,
+        f"configs/{prefix}/{prefix}_hiera_{_SIZE_CODES[size]}.yaml",
+    )
 
 
 OFFICIAL_CHECKPOINTS: dict[str, OfficialCheckpoint] = {
     c.name: c
     for c in (
-        _official("sam2-hiera-tiny", "072824", "sam2_hiera_tiny", 156),
-        _official("sam2-hiera-small", "072824", "sam2_hiera_small", 184),
-        _official("sam2-hiera-base-plus", "072824", "sam2_hiera_base_plus", 323),
-        _official("sam2-hiera-large", "072824", "sam2_hiera_large", 898),
-        _official("sam2.1-hiera-tiny", "092824", "sam2.1_hiera_tiny", 156),
-        _official("sam2.1-hiera-small", "092824", "sam2.1_hiera_small", 184),
-        _official("sam2.1-hiera-base-plus", "092824", "sam2.1_hiera_base_plus", 323),
-        _official("sam2.1-hiera-large", "092824", "sam2.1_hiera_large", 898),
+        _official("2.0", "tiny", "072824", 156),
+        _official("2.0", "small", "072824", 184),
+        _official("2.0", "base-plus", "072824", 323),
+        _official("2.0", "large", "072824", 898),
+        _official("2.1", "tiny", "092824", 156),
+        _official("2.1", "small", "092824", 184),
+        _official("2.1", "base-plus", "092824", 323),
+        _official("2.1", "large", "092824", 898),
     )
 }
 

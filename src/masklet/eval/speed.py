@@ -1,0 +1,232 @@
+"""How fast a model runs: image encode, decode per prompt, and tracking at full memory.
+
+`measure_speed` times one model in this process. `run_benchmark` (behind `masklet benchmark`)
+runs it in a fresh process per model and dtype, so peak memory is that run's own, and Meta's
+reference beside it through `reference_speed.py`, a script run by the reference's own Python
+on the same official-format checkpoint, image and JPEG frames.
+
+Measured, on the given device and dtype:
+  encode_ms   `set_image` on the image (resize, normalise, image encoder), median of repeats;
+  decode_ms   `predict` with one click on that image (prompt encoder + mask decoder), median;
+  frame_ms    per frame of `propagate_in_video` with N objects clicked on frame 0, averaged
+              over the frames at full memory (index >= num_maskmem: the bank holds its
+              conditioning frame and num_maskmem - 1 tracked frames);
+  peak_mib    the process's peak resident memory (CPU) or peak allocated GPU memory.
+Derived (`SpeedRecord`): frames/s per object count, ms per object-frame (the slope of frame_ms
+over the object counts: what one more object costs) and the shared per-frame cost.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from masklet.eval.timing import SpeedRecord, click_grid, full_memory_frame_ms, median_ms, peak_memory_mib
+
+
+def measure_speed(model, model_name: str, frames: list[Path], image: Path, objects: list[int], repeats: int) -> SpeedRecord:
+    """Time a Masklet model (on its device, in its dtype) on an image and a clip of frames."""
+    import torch
+
+    from masklet.io.image import read_rgb
+    from masklet.predict.image import ImagePredictor
+    from masklet.predict.video import VideoPredictor
+
+    device = model.device
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    pixels = read_rgb(image)
+    predictor = ImagePredictor(model)
+    encode_ms = median_ms(lambda: predictor.set_image(pixels), repeats, synchronize)
+    click = dict(point_coords=np.array([[pixels.shape[1] / 2, pixels.shape[0] / 2]]), point_labels=np.array([1]))
+    decode_ms = median_ms(lambda: predictor.predict(**click), 5 * repeats, synchronize)
+
+    video = VideoPredictor(model, fill_hole_area=0, show_progress=False)
+    height, width = read_rgb(frames[0]).shape[:2]
+    frame_ms = {}
+    for count in objects:
+        state = video.init_state([str(p) for p in frames])
+        for obj_id, point in enumerate(click_grid(count, width, height), start=1):
+            video.add_new_points_or_box(state, 0, obj_id, points=[point], labels=[1])
+        frame_ms[count] = full_memory_frame_ms(video.propagate(state), model.config.num_maskmem, synchronize)
+    parameters = sum(p.numel() for p in model.parameters())
+    dtype = str(model.dtype).removeprefix("torch.")
+    return SpeedRecord("masklet", model_name, dtype, str(device), parameters, encode_ms, decode_ms, frame_ms,
+                       peak_memory_mib(str(device)))
+
+
+@dataclass(frozen=True)
+class BenchmarkPlan:
+    """What `run_benchmark` measures."""
+
+    models: tuple[str, ...]  # names or checkpoint paths
+    dtypes: tuple[str, ...] = ("float32",)
+    device: str = "cpu"
+    seeded: bool = False  # random weights of the named configs instead of their checkpoints
+    video: str | None = None  # a video file or frame folder; None: the demo's camera move over a photo
+    image: str | None = None  # None: the first frame
+    frames: int = 10
+    objects: tuple[int, ...] = (1, 3, 8)
+    repeats: int = 3
+    threads: int | None = None
+    reference_python: str | None = None  # run Meta's reference with this interpreter too
+
+
+class BenchmarkError(RuntimeError):
+    """A benchmark run could not be set up or one of its measurements failed."""
+
+
+def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
+    """Measure every model in every dtype (and the reference beside each, when asked)."""
+    from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS
+
+    records = []
+    with tempfile.TemporaryDirectory(prefix="masklet-bench-") as tmp:
+        folder = Path(tmp)
+        frames = write_frames(plan.video, plan.frames, folder / "frames")
+        image = plan.image or str(frames[0])
+        for name in plan.models:
+            config_name, checkpoints = write_checkpoints(name, plan.seeded, plan.dtypes, folder / "weights")
+            for dtype in plan.dtypes:
+                job = {
+                    "model": config_name, "checkpoint": str(checkpoints[dtype]), "device": plan.device, "dtype": dtype,
+                    "image": image, "frames": [str(f) for f in frames], "objects": list(plan.objects),
+                    "repeats": plan.repeats, "threads": plan.threads,
+                }
+                record = run_worker([sys.executable, "-m", "masklet.eval.speed"], job, folder)
+                record.weights_mb = checkpoints[dtype].stat().st_size / 2**20
+                log(one_line(record))
+                records.append(record)
+                official = OFFICIAL_CHECKPOINTS.get(config_name)
+                if plan.reference_python is None:
+                    continue
+                if official is None:
+                    log(f"reference: skipped for {config_name} (not an official config)")
+                    continue
+                job = {**job, "checkpoint": str(checkpoints["float32"]), "reference_config": official.reference_config}
+                script = Path(__file__).with_name("reference_speed.py")
+                record = run_worker([plan.reference_python, str(script)], job, folder)
+                record.weights_mb = checkpoints["float32"].stat().st_size / 2**20
+                log(one_line(record))
+                records.append(record)
+    return records
+
+
+def write_frames(video: str | None, count: int, folder: Path) -> list[Path]:
+    """The first `count` frames as JPEGs 00000.jpg, ... (what both sides read)."""
+    from PIL import Image
+
+    if video is None:
+        from masklet.demo_clips import photo_clip
+
+        arrays = photo_clip(count).frames
+    else:
+        from masklet.io.video import VideoReadError, open_video
+
+        try:
+            with open_video(video) as source:
+                arrays = [source[i] for i in range(min(count, len(source)))]
+        except (VideoReadError, ValueError) as e:
+            raise BenchmarkError(f"cannot read frames from {video}: {e}") from None
+    if len(arrays) < count:
+        raise BenchmarkError(f"{video} has {len(arrays)} frames; the benchmark needs {count}")
+    folder.mkdir(parents=True)
+    paths = [folder / f"{i:05d}.jpg" for i in range(count)]
+    for array, path in zip(arrays, paths):
+        Image.fromarray(array).save(path, quality=95)
+    return paths
+
+
+def write_checkpoints(name: str, seeded: bool, dtypes, folder: Path) -> tuple[str, dict[str, Path]]:
+    """(config name, {dtype: Meta-format checkpoint}) of a model name or path, float32 always
+    included (the reference reads it)."""
+    import torch
+
+    from masklet.checkpoint import build_model, load_model
+    from masklet.checkpoint.formats import write_meta
+    from masklet.config import get_config
+
+    if seeded:
+        torch.manual_seed(0)
+        model = build_model(get_config(name))
+    else:
+        model = load_model(name, progress=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = model.state_dict()
+    paths = {}
+    for dtype in dict.fromkeys(["float32", *dtypes]):
+        converted = {k: v.to(getattr(torch, dtype)) for k, v in weights.items()}
+        paths[dtype] = write_meta(folder / f"{model.config.name}-{dtype}.pt", converted, model.config)
+    return model.config.name, paths
+
+
+def run_worker(command: list[str], job: dict, folder: Path) -> SpeedRecord:
+    """Run one measuring process on `job` and read back its record."""
+    job_file = folder / "job.json"
+    job_file.write_text(json.dumps(job))
+    proc = subprocess.run([*command, str(job_file)], capture_output=True, text=True)
+    if proc.returncode:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise BenchmarkError(f"{job['model']} {job['dtype']} ({Path(command[-1]).name}) failed: {last}")
+    return SpeedRecord.from_dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def one_line(record: SpeedRecord) -> str:
+    frames = ", ".join(f"{n} obj {ms:.0f} ms" for n, ms in record.frame_ms.items())
+    return (f"{record.side} {record.model} {record.dtype}: encode {record.encode_ms:.0f} ms, "
+            f"decode {record.decode_ms:.1f} ms, per frame {frames}, peak {record.peak_mib:.0f} MiB")
+
+
+def speed_table(records: list[SpeedRecord]) -> str:
+    """A markdown table of the records, then the reference / Masklet ratios of each pair."""
+    counts = sorted({n for r in records for n in r.frame_ms})
+    head = ["model", "dtype", "side", "params (M)", "weights (MB)", "encode ms", "decode ms", "object-frame ms",
+            *(f"fps {n} obj" for n in counts), "peak MiB"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in records:
+        fit = r.object_frame_fit()
+        cells = [r.model, r.dtype, r.side, f"{r.parameters / 1e6:.1f}", f"{r.weights_mb:.0f}", f"{r.encode_ms:.0f}",
+                 f"{r.decode_ms:.1f}", "-" if fit is None else f"{fit[0]:.0f}",
+                 *(f"{r.frames_per_second[n]:.2f}" if n in r.frame_ms else "-" for n in counts), f"{r.peak_mib:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    for ours in (r for r in records if r.side == "masklet"):
+        theirs = next((r for r in records if r.side == "reference" and (r.model, r.dtype) == (ours.model, ours.dtype)), None)
+        if theirs is not None:
+            lines.append("")
+            lines.append(f"{ours.model} {ours.dtype}: reference / Masklet time: " + ratio_summary(theirs, ours))
+    return "\n".join(lines)
+
+
+def ratio_summary(reference: SpeedRecord, masklet: SpeedRecord) -> str:
+    parts = [f"encode {reference.encode_ms / masklet.encode_ms:.2f}x", f"decode {reference.decode_ms / masklet.decode_ms:.2f}x"]
+    parts += [f"frame ({n} obj) {reference.frame_ms[n] / masklet.frame_ms[n]:.2f}x"
+              for n in masklet.frame_ms if n in reference.frame_ms]
+    fits = reference.object_frame_fit(), masklet.object_frame_fit()
+    if None not in fits:
+        parts.append(f"object-frame {fits[0][0] / fits[1][0]:.2f}x")
+    return ", ".join(parts)
+
+
+def worker_main(argv: list[str]) -> None:
+    """`python -m masklet.eval.speed JOB.json`: measure one model and print its record as JSON."""
+    import torch
+
+    from masklet.checkpoint import load_model
+
+    job = json.loads(Path(argv[0]).read_text())
+    if job.get("threads"):
+        torch.set_num_threads(job["threads"])
+    torch.set_grad_enabled(False)
+    model = load_model(job["checkpoint"], device=job["device"], dtype=getattr(torch, job["dtype"]), progress=False)
+    frames = [Path(p) for p in job["frames"]]
+    record = measure_speed(model, job["model"], frames, Path(job["image"]), job["objects"], job["repeats"])
+    print(json.dumps(record.to_dict()))
+
+
+if __name__ == "__main__":
+    worker_main(sys.argv[1:])

@@ -1,0 +1,45 @@
+"""`masklet benchmark` end to end on a micro checkpoint (fresh worker processes, JSON and
+markdown out), and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import micro_config, run_cli as run, seeded_model, visible_objects
+
+import masklet
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "micro.pt"
+    masklet.save_model(visible_objects(seeded_model(micro_config(64))), path)
+    return path
+
+
+def test_benchmark_writes_records_and_table(capsys, tmp_path, checkpoint):
+    output, markdown = tmp_path / "bench.json", tmp_path / "bench.md"
+    code, out, _ = run(capsys, "benchmark", "--models", checkpoint, "--frames", "8", "--objects", "1", "2",
+                       "--repeats", "1", "--threads", "1", "--output", output, "--markdown", markdown,
+                       "--reference", "--reference-python", "/bin/true")
+    assert code == 0
+    assert "reference: skipped for" in out  # a custom config has no reference counterpart
+    (result,) = json.loads(output.read_text())
+    assert result["side"] == "masklet" and result["dtype"] == "float32"
+    assert set(result["frame_ms"]) == {"1", "2"} and result["object_frame_ms"] is not None
+    assert result["weights_mb"] == pytest.approx(checkpoint.stat().st_size / 2**20, rel=0.2)
+    table = markdown.read_text()
+    assert table.startswith("| model | dtype | side |") and "fps 2 obj" in table
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--frames", "7"], "--frames must be above 7"),
+    (["--objects", "0"], "at least 1"),
+    (["--reference", "--reference-python", "/nonexistent/python"], "pip install sam2"),
+    (["--models", "no-such-model", "--frames", "8"], "no-such-model"),
+])
+def test_benchmark_refuses_bad_requests(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.delenv("MASKLET_REFERENCE_PYTHON", raising=False)
+    code, _, err = run(capsys, "benchmark", *argv)
+    assert code != 0 and message in err and "Traceback" not in err

@@ -1,0 +1,72 @@
+"""The speed benchmark's arithmetic and plumbing (what it measures, not how fast: timings are
+never asserted, only that they are measured, positive and reported)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from conftest import micro_config, seeded_model, visible_objects
+
+from masklet.eval.speed import BenchmarkError, measure_speed, run_worker, speed_table, write_frames
+from masklet.eval.timing import SpeedRecord, click_grid, full_memory_frame_ms
+
+
+def record(side: str, frame_ms: dict[int, float], encode_ms: float = 100.0) -> SpeedRecord:
+    return SpeedRecord(side, "sam2.1-hiera-tiny", "float32", "cpu", 38_000_000, encode_ms, 10.0, frame_ms, 900.0, 149.0)
+
+
+def test_object_frame_fit_is_the_slope_over_object_counts():
+    per_object, shared = record("masklet", {1: 150.0, 3: 350.0, 8: 850.0}).object_frame_fit()
+    assert per_object == pytest.approx(100.0) and shared == pytest.approx(50.0)
+    assert record("masklet", {1: 150.0}).object_frame_fit() is None
+
+
+def test_record_round_trips_through_json():
+    original = record("reference", {1: 150.0, 3: 350.0})
+    data = json.loads(json.dumps(original.to_dict()))
+    assert data["frames_per_second"]["1"] == pytest.approx(1000 / 150)
+    assert data["object_frame_ms"] == pytest.approx(100.0)
+    assert SpeedRecord.from_dict(data) == original
+
+
+def test_click_grid_spreads_distinct_points_inside_the_frame():
+    points = click_grid(8, 640, 480)
+    assert len({tuple(p) for p in points}) == 8
+    assert all(0 <= x < 640 and 0 <= y < 480 for x, y in click_grid(20, 640, 480))
+
+
+def test_full_memory_frames_are_the_only_ones_timed():
+    assert full_memory_frame_ms(iter(range(9)), 7, lambda: None) >= 0
+    with pytest.raises(ValueError, match="never fill the memory"):
+        full_memory_frame_ms(iter(range(7)), 7, lambda: None)
+
+
+def test_table_prints_reference_over_masklet_ratios():
+    ours = record("masklet", {1: 100.0, 3: 200.0}, encode_ms=50.0)
+    theirs = record("reference", {1: 400.0, 3: 1000.0}, encode_ms=200.0)
+    table = speed_table([ours, theirs])
+    assert table.count("| sam2.1-hiera-tiny |") == 2
+    assert "encode 4.00x" in table and "frame (1 obj) 4.00x" in table and "object-frame 6.00x" in table
+
+
+def test_measure_speed_times_every_part(tmp_path):
+    frames = write_frames(None, 8, tmp_path / "frames")
+    model = visible_objects(seeded_model(micro_config(64)))
+    result = measure_speed(model, "micro", frames, frames[0], objects=[1, 2], repeats=1)
+    assert result.side == "masklet" and result.dtype == "float32" and result.device == "cpu"
+    assert result.parameters == sum(p.numel() for p in model.parameters())
+    assert result.encode_ms > 0 and result.decode_ms > 0 and result.peak_mib > 0
+    assert set(result.frame_ms) == {1, 2} and min(result.frame_ms.values()) > 0
+
+
+def test_a_failing_worker_is_reported_by_its_last_line(tmp_path):
+    failing = [sys.executable, "-c", "import sys; sys.exit('ModuleNotFoundError: No module named sam2')"]
+    with pytest.raises(BenchmarkError, match="tiny float32 .* No module named sam2"):
+        run_worker(failing, {"model": "tiny", "dtype": "float32"}, tmp_path)
+
+
+def test_frames_must_exist_in_the_video(tmp_path):
+    with pytest.raises(BenchmarkError, match="cannot read frames"):
+        write_frames(str(tmp_path / "missing.mp4"), 8, tmp_path / "frames")
