@@ -39,8 +39,9 @@ def float_memories(predictor) -> None:
     forward = attention.forward
 
     def forward_in_query_dtype(curr, memory, curr_pos=None, memory_pos=None, num_obj_ptr_tokens=0):
-        return forward(curr=curr, memory=memory.to(curr.dtype), curr_pos=curr_pos,
-                       memory_pos=memory_pos.to(curr.dtype), num_obj_ptr_tokens=num_obj_ptr_tokens)
+        dtype = (curr[0] if isinstance(curr, list) else curr).dtype  # it takes a tensor or a one-item list
+        return forward(curr=curr, memory=memory.to(dtype), curr_pos=curr_pos,
+                       memory_pos=memory_pos.to(dtype), num_obj_ptr_tokens=num_obj_ptr_tokens)
 
     attention.forward = forward_in_query_dtype
 
