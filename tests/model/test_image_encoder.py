@@ -45,3 +45,20 @@ def test_windows_hold_contiguous_patches():
     x = torch.arange(16.0).view(1, 4, 4, 1)
     windows = to_windows(x, 2)
     assert windows[1, :, :, 0].tolist() == [[2.0, 3.0], [6.0, 7.0]]
+
+
+def test_position_table_is_reused_at_inference_and_refreshed_on_change():
+    trunk = masklet.build_model(masklet.get_config("sam2.1-hiera-tiny")).image_encoder.trunk
+    with torch.no_grad():
+        first = trunk.position_embedding(16, 16)
+        assert trunk.position_embedding(16, 16) is first
+        assert torch.equal(first, trunk._compute_position_embedding(16, 16))
+        assert trunk.position_embedding(32, 32).shape == (1, 32, 32, trunk.pos_embed.shape[1])
+        trunk.pos_embed.add_(1.0)  # an in-place update (load_state_dict, an optimiser step) is seen
+        assert torch.allclose(trunk.position_embedding(16, 16), first + 1.0, atol=1e-5)
+    trunk.to(torch.float64)
+    with torch.no_grad():
+        assert trunk.position_embedding(16, 16).dtype == torch.float64
+    table = trunk.position_embedding(16, 16)  # with gradients: computed afresh, so they reach the parameters
+    table.sum().backward()
+    assert trunk.pos_embed.grad is not None and trunk.pos_embed_window.grad.abs().sum() > 0

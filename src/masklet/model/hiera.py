@@ -189,6 +189,7 @@ class Hiera(nn.Module):
         # Recompute each block in the backward pass (see SAM2Model.set_activation_checkpointing).
         self.activation_checkpointing = False
         self.channel_list = [self.blocks[i].dim_out for i in self.stage_ends[::-1]]
+        self._position_cache: tuple[tuple, torch.Tensor] | None = None  # (key, table) at inference
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.pos_embed_window, std=0.02)
 
@@ -199,7 +200,20 @@ class Hiera(nn.Module):
             block.drop_path.drop_prob = rate * i / last
 
     def position_embedding(self, h: int, w: int) -> torch.Tensor:
-        """[1, h, w, C]: bicubic background table + window table tiled over the map."""
+        """[1, h, w, C]: bicubic background table + window table tiled over the map.
+
+        Without gradients the last table is reused while the size and both parameters are
+        unchanged (same storage, no in-place update since): the bicubic resize costs as much
+        as a few encoder layers' element-wise work."""
+        if torch.is_grad_enabled():
+            return self._compute_position_embedding(h, w)
+        key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in (self.pos_embed, self.pos_embed_window))
+        key += (h, w)
+        if self._position_cache is None or self._position_cache[0] != key:
+            self._position_cache = (key, self._compute_position_embedding(h, w))
+        return self._position_cache[1]
+
+    def _compute_position_embedding(self, h: int, w: int) -> torch.Tensor:
         background = F.interpolate(self.pos_embed, size=(h, w), mode="bicubic")
         win = self.pos_embed_window
         tiled = win.tile(1, 1, h // win.shape[-2], w // win.shape[-1])
