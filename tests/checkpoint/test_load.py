@@ -204,3 +204,19 @@ def test_bundled_masklet_nano_loads_by_name():
     assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
     for name, value in model.state_dict().items():
         assert torch.equal(value, stored[name].float()), name
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_half_precision_on_a_cpu_without_it_warns_that_it_is_slow(monkeypatch, recwarn, native):
+    import masklet.checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "cpu_has_native", lambda dtype: native or dtype == torch.float32)
+    model = checkpoint.load_model("masklet-nano", dtype=torch.bfloat16)
+    assert model.dtype == torch.bfloat16
+    slow = [w for w in recwarn if "no native bfloat16" in str(w.message)]
+    assert len(slow) == (0 if native else 1)
+    if slow:
+        assert "float32" in str(slow[0].message) and slow[0].filename == __file__
+    recwarn.clear()
+    checkpoint.load_model("masklet-nano")
+    assert not [w for w in recwarn if "no native" in str(w.message)]

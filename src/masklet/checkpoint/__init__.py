@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from pathlib import Path
 
 import torch
@@ -126,7 +128,27 @@ def load_model(
             raise CheckpointError(f"{path}: {e}") from None
     model = SAM2Model(config)
     _load_strict(model, ckpt.state_dict, path)
+    _warn_if_emulated(device, dtype)
     return model.to(device=device, dtype=dtype).eval()
+
+
+def cpu_has_native(dtype: torch.dtype) -> bool:
+    """Whether this CPU computes `dtype` natively (bfloat16: AVX512-BF16 or AMX; float16:
+    AVX512-FP16 or AMX-FP16) rather than by slow emulation."""
+    if dtype == torch.bfloat16:
+        return torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    if dtype == torch.float16:
+        return torch.ops.mkldnn._is_mkldnn_fp16_supported()
+    return True
+
+
+def _warn_if_emulated(device, dtype: torch.dtype) -> None:
+    if torch.device(device).type == "cpu" and not cpu_has_native(dtype):
+        warnings.warn(
+            f"this CPU has no native {str(dtype).removeprefix('torch.')} arithmetic (AVX512-BF16 / AMX), so the "
+            "model runs several times slower than in float32 here; load it in float32 (the default) for speed",
+            stacklevel=3,
+        )
 
 
 def _load_strict(model: SAM2Model, state_dict: dict, path: Path) -> None:
