@@ -35,7 +35,7 @@ class Annotator:
 
     # ------------------------------------------------------------------ checks
 
-    def _refuse_while_propagating(self, media_id: int) -> None:
+    def refuse_while_propagating(self, media_id: int) -> None:
         job = self.jobs.active(media_id)
         if job is not None:
             raise Conflict(f"video {media_id} is propagating (job {job.job_id}); wait for it to finish or cancel it")
@@ -77,7 +77,7 @@ class Annotator:
         object's mask on its frame (None for a removal)."""
         media = self.catalog.media(media_id)
         self._check_prompt(media, prompt)
-        self._refuse_while_propagating(media_id)
+        self.refuse_while_propagating(media_id)
         try:
             with self.pool.use(media_id, wait_s=self.settings.request_wait_s) as live:
                 if prompt.kind is PromptKind.CLEAR and prompt.obj_id not in live.session.objects:
@@ -95,7 +95,7 @@ class Annotator:
 
     def _move_in_history(self, media_id: int, undo: bool) -> list[int]:
         self.catalog.media(media_id)
-        self._refuse_while_propagating(media_id)
+        self.refuse_while_propagating(media_id)
         try:
             with self.pool.hold(media_id, wait_s=self.settings.request_wait_s):
                 ids = self.history.undo(media_id) if undo else self.history.redo(media_id)

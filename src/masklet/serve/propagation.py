@@ -117,6 +117,12 @@ class JobRegistry:
         with self._lock:
             return next((j for j in self._jobs.values() if j.media_id == media_id and not j.state.finished), None)
 
+    def latest(self, media_id: int) -> PropagationJob | None:
+        """The video's unfinished job, else its last one (jobs of this server run only)."""
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if j.media_id == media_id]
+        return max(jobs, key=lambda j: (not j.state.finished, j.job_id), default=None)
+
     def get(self, job_id: int) -> PropagationJob | None:
         with self._lock:
             return self._jobs.get(job_id)

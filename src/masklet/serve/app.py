@@ -1,0 +1,89 @@
+"""The FastAPI app of `masklet serve`: routes, error responses, token auth, body limits.
+
+Every error a client can cause is a 4xx with {"detail": "what was wrong and what to do"}.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from masklet import __version__
+from masklet.serve.api_models import InfoOut
+from masklet.serve.auth import require_token
+from masklet.serve.datadir import UnsafePath
+from masklet.serve.errors import ApiError
+from masklet.serve.export import FORMATS
+from masklet.serve.limits import BodyLimit
+from masklet.serve.routes import exports, history, media, objects, projects, propagation, suggestions, ui
+from masklet.serve.sessions import SessionBusy
+from masklet.serve.storage.catalog import MissingRecord, RecordConflict
+from masklet.serve.workspace import Workspace
+
+log = logging.getLogger("masklet.serve")
+
+DESCRIPTION = """Interactive video segmentation with SAM 2: upload videos or image folders, click objects
+on any frame, propagate them through the video, correct, undo, export.
+
+Every prompt is stored (SQLite, WAL, synchronous) with the masks it produced before its response is sent.
+With `--token`, every request needs `Authorization: Bearer <token>`."""
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    handlers = {
+        ApiError: lambda e: (e.status, e.detail),
+        MissingRecord: lambda e: (404, str(e)),
+        RecordConflict: lambda e: (409, str(e)),
+        SessionBusy: lambda e: (409, str(e)),
+        UnsafePath: lambda e: (400, str(e)),
+    }
+    for kind, describe in handlers.items():
+        async def handle(_request: Request, exc: Exception, describe=describe) -> JSONResponse:
+            return _error(*describe(exc))
+        app.add_exception_handler(kind, handle)
+
+
+def create_app(ws: Workspace) -> FastAPI:
+    """The app over an opened workspace (closed when the app shuts down)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        ws.close()
+
+    app = FastAPI(title="masklet serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(require_token)], docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.workspace, app.state.settings = ws, ws.settings
+    add_error_handlers(app)
+    for module in (projects, media, objects, history, propagation, suggestions, exports, ui):
+        app.include_router(module.router)
+
+    @app.get("/api/info", response_model=InfoOut, tags=["server"], summary="The model, limits and formats")
+    def info():
+        return InfoOut(version=__version__, model=ws.model_name, image_size=ws.model.image_size,
+                       export_formats=list(FORMATS), max_upload_bytes=ws.settings.uploads.max_bytes,
+                       max_frames=ws.settings.uploads.max_frames, auth=ws.settings.token is not None)
+
+    @app.get("/api/stats", tags=["server"], summary="Sessions in memory (LRU) and their bytes")
+    def stats() -> dict:
+        return vars(ws.pool.stats())
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="masklet serve API")
+
+    app.add_middleware(BodyLimit, upload_bytes=ws.settings.uploads.max_bytes, json_bytes=ws.settings.max_json_bytes)
+    return app

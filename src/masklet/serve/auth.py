@@ -1,0 +1,48 @@
+"""Optional token auth, checked on every route (the API, the UI's files, the OpenAPI schema).
+
+With `--token` set, a request carries it as `Authorization: Bearer <token>`, an
+`X-Masklet-Token` header, the `masklet_token` cookie, or a `token` query parameter (for the
+first page load: the page then sets the cookie, so frame images and event streams carry it).
+Tokens are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+
+from masklet.serve.errors import Unauthorized
+
+COOKIE = "masklet_token"
+
+bearer = HTTPBearer(auto_error=False, description="the server's --token")
+header = APIKeyHeader(name="X-Masklet-Token", auto_error=False)
+cookie = APIKeyCookie(name=COOKIE, auto_error=False)
+query = APIKeyQuery(name="token", auto_error=False)
+
+
+def presented(request: Request) -> str | None:
+    """The token `request` carries (first of bearer, header, cookie, query), if any."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-masklet-token") or request.cookies.get(COOKIE) or request.query_params.get("token")
+
+
+def require_token(
+    request: Request,
+    _b: HTTPAuthorizationCredentials | None = Security(bearer),
+    _h: str | None = Security(header),
+    _c: str | None = Security(cookie),
+    _q: str | None = Security(query),
+) -> None:
+    expected: str | None = request.app.state.settings.token
+    if expected is None:
+        return
+    given = presented(request)
+    if given is None:
+        raise Unauthorized("this server needs a token: send 'Authorization: Bearer <token>' (or open the page with ?token=...)")
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("the token is wrong; use the one the server was started with (--token)")
