@@ -82,9 +82,11 @@ class SessionPool:
 
     def _wait(self, ready: Callable[[], bool], what: str, deadline: float, cancelled: Callable[[], bool] | None) -> None:
         """Wait (holding `_changed`) until `ready()`."""
-        while not ready():
+        while True:
             if cancelled is not None and cancelled():
                 raise WaitCancelled(what)
+            if ready():
+                return
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SessionBusy(what)
