@@ -9,7 +9,8 @@ const state = {
   projects: [], project: null, mediaList: [], media: null, frame: 0, objects: [], active: null,
   masks: new Map(), // frame -> Map(obj_id -> {counts, score})
   clicks: new Map(), // `${frame}:${obj}` -> [{x, y, label}] (this page's clicks, for display)
-  tool: "point", drag: null, suggestions: null, job: null, source: null, playing: null, busy: false,
+  tool: "point", drag: null, suggestions: null, job: null, source: null, playing: null,
+  jobsFinished: 0, // propagations this page followed to their end
 };
 window.masklet = state; // for tests and the console
 
@@ -252,6 +253,7 @@ function follow(job) {
     if (!["queued", "running"].includes(d.state)) {
       source.close();
       state.job = null;
+      state.jobsFinished += 1;
       setPropagating(false);
       if (d.state === "failed") showError(new Error(`propagation failed: ${d.error}`));
       guarded(refreshHistory);
