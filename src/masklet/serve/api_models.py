@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from masklet.serve.storage.records import Direction, PropagationState
 
 Name = Field(min_length=1, max_length=200)
 FrameIndex = Field(ge=0, le=10_000_000)
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="a record's id")]
+FramePath = Annotated[int, Path(ge=0, le=10_000_000, description="frame index, from 0")]
 
 
 class Strict(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from masklet.serve.api_models import MAX_ID, RecordId
 from masklet.serve.errors import BadRequest
 from masklet.serve.export import MediaMasks, export
 from masklet.serve.routes.deps import workspace
@@ -27,8 +28,8 @@ DESCRIPTION = """Formats:
 @router.get("/api/projects/{project_id}/export", summary="Export a project's masks", description=DESCRIPTION,
             response_class=FileResponse,
             responses={200: {"content": {"application/json": {}, "application/zip": {}}}})
-def export_project(project_id: int, format: Literal["coco", "davis", "sav", "yolo", "mp4"] = Query("coco"),
-                   media_id: int | None = Query(None, description="only this media of the project"),
+def export_project(project_id: RecordId, format: Literal["coco", "davis", "sav", "yolo", "mp4"] = Query("coco"),
+                   media_id: int | None = Query(None, ge=1, le=MAX_ID, description="only this media of the project"),
                    ws: Workspace = Depends(workspace)):
     project = ws.catalog.project(project_id)
     media = ws.catalog.media_of(project_id)

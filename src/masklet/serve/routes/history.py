@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from masklet.serve.annotation import Annotator
-from masklet.serve.api_models import HistoryOut, MasksOut
+from masklet.serve.api_models import HistoryOut, MasksOut, RecordId
 from masklet.serve.routes.deps import stored_mask_out, workspace
 from masklet.serve.workspace import Workspace
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/media/{media_id}", tags=["masks and history"])
 
 
 @router.get("/masks", response_model=MasksOut, summary="The masks shown now (one frame, or every frame)")
-def get_masks(media_id: int, frame_idx: int | None = Query(None, ge=0), ws: Workspace = Depends(workspace)):
+def get_masks(media_id: RecordId, frame_idx: int | None = Query(None, ge=0, le=10_000_000), ws: Workspace = Depends(workspace)):
     media = ws.catalog.media(media_id)
     if frame_idx is not None:
         Annotator.check_frame(media, frame_idx)
@@ -28,15 +28,15 @@ def _history(ws: Workspace, media_id: int, changed: list[int] | None = None) -> 
 
 
 @router.get("/history", response_model=HistoryOut, summary="Undo / redo state")
-def get_history(media_id: int, ws: Workspace = Depends(workspace)):
+def get_history(media_id: RecordId, ws: Workspace = Depends(workspace)):
     return _history(ws, media_id)
 
 
 @router.post("/undo", response_model=HistoryOut, summary="Undo the last prompt (and the propagations after it)")
-def undo(media_id: int, ws: Workspace = Depends(workspace)):
+def undo(media_id: RecordId, ws: Workspace = Depends(workspace)):
     return _history(ws, media_id, ws.annotator.undo(media_id))
 
 
 @router.post("/redo", response_model=HistoryOut, summary="Redo the last undone prompt (and its propagations)")
-def redo(media_id: int, ws: Workspace = Depends(workspace)):
+def redo(media_id: RecordId, ws: Workspace = Depends(workspace)):
     return _history(ws, media_id, ws.annotator.redo(media_id))

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from masklet.serve.annotation import Annotator
-from masklet.serve.api_models import MediaOut
+from masklet.serve.api_models import FramePath, MediaOut, RecordId
 from masklet.serve.ingest import ACCEPTED, UploadPart, ingest
 from masklet.serve.routes.deps import media_out, workspace
 from masklet.serve.upload_names import media_name
@@ -21,7 +21,7 @@ FRAME_CACHE = "private, max-age=3600"
              description=f"Multipart field `files`: {ACCEPTED}. Frames of an image folder are ordered by their "
                          "names (natural order); a video is read through PyAV. Limits on bytes, frames, duration "
                          "and pixels give 413, a wrong or unreadable type 415.")
-def upload_media(project_id: int, files: list[UploadFile] = File(..., description=ACCEPTED),
+def upload_media(project_id: RecordId, files: list[UploadFile] = File(..., description=ACCEPTED),
                  ws: Workspace = Depends(workspace)):
     ws.catalog.project(project_id)
     parts = [UploadPart(f.filename, f.content_type, f.file) for f in files]
@@ -37,18 +37,18 @@ def upload_media(project_id: int, files: list[UploadFile] = File(..., descriptio
 
 
 @router.get("/api/projects/{project_id}/media", response_model=list[MediaOut], summary="List a project's media")
-def list_media(project_id: int, ws: Workspace = Depends(workspace)):
+def list_media(project_id: RecordId, ws: Workspace = Depends(workspace)):
     ws.catalog.project(project_id)
     return [media_out(m) for m in ws.catalog.media_of(project_id)]
 
 
 @router.get("/api/media/{media_id}", response_model=MediaOut, summary="A media")
-def get_media(media_id: int, ws: Workspace = Depends(workspace)):
+def get_media(media_id: RecordId, ws: Workspace = Depends(workspace)):
     return media_out(ws.catalog.media(media_id))
 
 
 @router.delete("/api/media/{media_id}", status_code=204, summary="Delete a media and its annotations")
-def delete_media(media_id: int, ws: Workspace = Depends(workspace)):
+def delete_media(media_id: RecordId, ws: Workspace = Depends(workspace)):
     ws.catalog.media(media_id)
     ws.annotator.refuse_while_propagating(media_id)
     ws.delete_media_files(ws.catalog.delete_media(media_id))
@@ -56,7 +56,7 @@ def delete_media(media_id: int, ws: Workspace = Depends(workspace)):
 
 @router.get("/api/media/{media_id}/frames/{frame_idx}", summary="A frame as an image",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
-def get_frame(media_id: int, frame_idx: int, ws: Workspace = Depends(workspace)):
+def get_frame(media_id: RecordId, frame_idx: FramePath, ws: Workspace = Depends(workspace)):
     media = ws.catalog.media(media_id)
     Annotator.check_frame(media, frame_idx)
     content, media_type = ws.frames.encoded(media, frame_idx)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from masklet.serve.api_models import JobOut, PropagationIn
+from masklet.serve.api_models import JobOut, PropagationIn, RecordId
 from masklet.serve.errors import NotFound
 from masklet.serve.propagation import JobEvent, PropagationJob
 from masklet.serve.routes.deps import frame_masks_out, workspace
@@ -39,19 +39,19 @@ def _job(ws: Workspace, job_id: int) -> PropagationJob:
              summary="Start propagating the prompts through the video",
              description="One propagation per video at a time (409 otherwise). Follow it with "
                          "GET /api/propagations/{job_id}/events.")
-def start(media_id: int, body: PropagationIn | None = None, ws: Workspace = Depends(workspace)):
+def start(media_id: RecordId, body: PropagationIn | None = None, ws: Workspace = Depends(workspace)):
     body = body or PropagationIn()
     return job_out(ws.annotator.start_propagation(media_id, body.direction, body.start_frame, body.max_frames))
 
 
 @router.get("/api/propagations/{job_id}", response_model=JobOut, summary="A propagation's state")
-def get_job(job_id: int, ws: Workspace = Depends(workspace)):
+def get_job(job_id: RecordId, ws: Workspace = Depends(workspace)):
     return job_out(_job(ws, job_id))
 
 
 @router.get("/api/media/{media_id}/propagation", response_model=JobOut | None,
             summary="The video's running (else latest) propagation of this server run, or null")
-def latest_job(media_id: int, ws: Workspace = Depends(workspace)):
+def latest_job(media_id: RecordId, ws: Workspace = Depends(workspace)):
     ws.catalog.media(media_id)
     job = ws.jobs.latest(media_id)
     return None if job is None else job_out(job)
@@ -59,7 +59,7 @@ def latest_job(media_id: int, ws: Workspace = Depends(workspace)):
 
 @router.post("/api/propagations/{job_id}/cancel", response_model=JobOut,
              summary="Cancel a propagation (it stops after the frame in progress; stored frames stay)")
-def cancel(job_id: int, ws: Workspace = Depends(workspace)):
+def cancel(job_id: RecordId, ws: Workspace = Depends(workspace)):
     job = _job(ws, job_id)
     job.cancel()
     return job_out(job)
@@ -91,7 +91,7 @@ def _stream(job: PropagationJob) -> Iterator[str]:
 
 @router.get("/api/propagations/{job_id}/events", summary="Server-sent events of a propagation",
             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
-def events(job_id: int, ws: Workspace = Depends(workspace)):
+def events(job_id: RecordId, ws: Workspace = Depends(workspace)):
     job = _job(ws, job_id)
     return StreamingResponse(_stream(job), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

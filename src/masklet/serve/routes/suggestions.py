@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from masklet.serve.annotation import Annotator
-from masklet.serve.api_models import AcceptIn, AcceptOut, SuggestionOut, SuggestionsOut
+from masklet.serve.api_models import AcceptIn, AcceptOut, FramePath, RecordId, SuggestionOut, SuggestionsOut
 from masklet.serve.errors import BadRequest
 from masklet.serve.routes.deps import object_out, prompt_out, workspace
 from masklet.serve.storage.records import Prompt, PromptKind
@@ -22,7 +22,7 @@ def _suggestions(ws: Workspace, media_id: int, frame_idx: int):
 
 @router.get("", response_model=SuggestionsOut, summary="The automatic mask generator's masks on a frame",
             description="Computed once per frame (largest first) and cached; slow on a CPU the first time.")
-def get_suggestions(media_id: int, frame_idx: int, ws: Workspace = Depends(workspace)):
+def get_suggestions(media_id: RecordId, frame_idx: FramePath, ws: Workspace = Depends(workspace)):
     media, found = _suggestions(ws, media_id, frame_idx)
     items = [SuggestionOut(index=i, counts=s.counts, area=s.area, bbox=s.bbox, predicted_iou=s.predicted_iou,
                            stability_score=s.stability_score) for i, s in enumerate(found)]
@@ -31,7 +31,7 @@ def get_suggestions(media_id: int, frame_idx: int, ws: Workspace = Depends(works
 
 @router.post("/accept", response_model=AcceptOut, status_code=201,
              summary="Accept a suggestion: a new object prompted with its mask on this frame")
-def accept(media_id: int, frame_idx: int, body: AcceptIn, ws: Workspace = Depends(workspace)):
+def accept(media_id: RecordId, frame_idx: FramePath, body: AcceptIn, ws: Workspace = Depends(workspace)):
     media, found = _suggestions(ws, media_id, frame_idx)
     if body.index >= len(found):
         raise BadRequest(f"suggestion {body.index} does not exist; frame {frame_idx} has {len(found)} (0..{len(found) - 1})")
