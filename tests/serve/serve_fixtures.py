@@ -54,7 +54,8 @@ def inside_point(mask: np.ndarray) -> list[float]:
 def make_settings(data_dir: Path, **overrides):
     from masklet.serve.settings import ServeSettings
 
-    return ServeSettings(data_dir=data_dir, suggestion_points=4, **overrides)
+    overrides = {"suggestion_points": 8, "suggestion_iou_thresh": 0.0, "suggestion_stability_thresh": 0.0} | overrides
+    return ServeSettings(data_dir=data_dir, **overrides)
 
 
 @pytest.fixture

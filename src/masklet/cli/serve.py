@@ -38,6 +38,12 @@ def register(subparsers) -> None:
                         help="largest upload (default: 2048)")
     parser.add_argument("--max-frames", type=int, default=10_000, metavar="N",
                         help="most frames of one video or image folder (default: 10000)")
+    parser.add_argument("--suggest-points", type=int, default=16, metavar="N",
+                        help="'segment everything' suggestions: a grid of N x N points (default: 16)")
+    parser.add_argument("--suggest-thresholds", default="0.8,0.95", metavar="IOU,STABILITY",
+                        help="suggest only masks the model scores at least IOU and whose stability is at least "
+                        "STABILITY (default: 0.8,0.95, the reference's; the bundled small model scores its "
+                        "masks low: use e.g. 0,0 with it)")
     add_model_options(parser)
     parser.set_defaults(func=run_serve)
 
@@ -53,13 +59,20 @@ def settings_from(args: argparse.Namespace):
         raise CliError("--max-upload-mib, --max-session-mib and --max-frames must be positive")
     if args.token is not None and not args.token.strip():
         raise CliError("--token is empty; give a token or leave it out")
+    try:
+        iou, stability = (float(v) for v in args.suggest_thresholds.split(","))
+    except ValueError:
+        raise CliError(f"--suggest-thresholds {args.suggest_thresholds!r}: give two numbers IOU,STABILITY, e.g. 0.8,0.95") from None
+    if args.suggest_points < 1:
+        raise CliError(f"--suggest-points must be at least 1, got {args.suggest_points}")
     data = Path(args.data)
     if data.exists() and not data.is_dir():
         raise CliError(f"--data {data} is a file; give a folder")
     uploads = UploadLimits(max_bytes=int(args.max_upload_mib * MIB), max_frames=args.max_frames)
     return ServeSettings(data_dir=data, database_url=args.database_url, token=args.token,
                          max_sessions=args.max_sessions, max_session_bytes=int(args.max_session_mib * MIB),
-                         uploads=uploads)
+                         uploads=uploads, suggestion_points=args.suggest_points, suggestion_iou_thresh=iou,
+                         suggestion_stability_thresh=stability)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -25,8 +25,10 @@ class Suggestion:
 class SuggestionCache:
     """Suggestions per (media, frame), computed once and kept for the last `size` frames."""
 
-    def __init__(self, model, points_per_side: int, size: int = 16) -> None:
+    def __init__(self, model, points_per_side: int, iou_thresh: float = 0.8, stability_thresh: float = 0.95,
+                 size: int = 16) -> None:
         self.model, self.points_per_side, self.size = model, points_per_side, size
+        self.iou_thresh, self.stability_thresh = iou_thresh, stability_thresh
         self._cache: OrderedDict[tuple[int, int], list[Suggestion]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -36,7 +38,8 @@ class SuggestionCache:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        generator = MaskGenerator(self.model, points_per_side=self.points_per_side, output_mode="coco_rle")
+        generator = MaskGenerator(self.model, points_per_side=self.points_per_side, pred_iou_thresh=self.iou_thresh,
+                                  stability_score_thresh=self.stability_thresh, output_mode="coco_rle")
         records = sorted(generator.generate(image), key=lambda r: -r["area"])
         found = [Suggestion(r["segmentation"]["counts"], int(r["area"]), [float(v) for v in r["bbox"]],
                             float(r["predicted_iou"]), float(r["stability_score"])) for r in records]

@@ -36,7 +36,8 @@ class Workspace:
                                 settings.max_session_bytes, settings.request_wait_s)
         self.jobs = JobRegistry(self.pool, self.history)
         self.annotator = Annotator(settings, self.catalog, self.history, self.masklets, self.pool, self.jobs)
-        self.suggestions = SuggestionCache(self.model, settings.suggestion_points)
+        self.suggestions = SuggestionCache(self.model, settings.suggestion_points, settings.suggestion_iou_thresh,
+                                           settings.suggestion_stability_thresh)
         self.interrupted = self.history.interrupt_unfinished()
         self.swept = self.data.sweep({m.path for m in self.catalog.all_media()})
 
