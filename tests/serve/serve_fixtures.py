@@ -4,6 +4,9 @@ size, and an app over a fresh data folder."""
 from __future__ import annotations
 
 import io
+import socket
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from PIL import Image  # noqa: E402
 
 from conftest import require_shared_data  # noqa: E402
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIP = "blackswan"
 FRAMES = 5
 SIZE = (428, 240)  # half of DAVIS 480p
@@ -30,16 +34,7 @@ def nano():
 @pytest.fixture(scope="session")
 def davis_clip():
     """(frames as JPEG bytes, ground-truth masks [T, H, W] bool) of the first FRAMES frames of blackswan at SIZE."""
-    data = require_shared_data() / "davis2016-val"
-    jpegs, truth = [], []
-    for t in range(FRAMES):
-        image = Image.open(data / "JPEGImages" / "480p" / CLIP / f"{t:05d}.jpg").convert("RGB").resize(SIZE)
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=92)
-        jpegs.append(buffer.getvalue())
-        gt = Image.open(data / "Annotations" / "480p" / CLIP / f"{t:05d}.png").convert("L").resize(SIZE, Image.NEAREST)
-        truth.append(np.asarray(gt) > 127)
-    return jpegs, np.stack(truth)
+    return davis_frames(FRAMES, SIZE)
 
 
 def inside_point(mask: np.ndarray) -> list[float]:
@@ -97,3 +92,48 @@ def clip_media(client, davis_clip):
     """(project, media) with the DAVIS frames uploaded as an image folder."""
     project = client.post("/api/projects", json={"name": "swans"}).json()
     return project, upload_frames(client, project["id"], davis_clip[0])
+
+
+@pytest.fixture
+def live_server(nano, tmp_path):
+    """live_server(**settings) -> (base url, workspace): a real uvicorn server on a free loopback
+    port, in a thread, stopped at the end."""
+    import uvicorn
+
+    from masklet.serve.app import create_app
+    from masklet.serve.workspace import Workspace
+
+    running = []
+
+    def start(**overrides):
+        ws = Workspace(make_settings(tmp_path / f"data{len(running)}", **overrides), nano, "masklet-nano")
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(create_app(ws), log_level="warning", lifespan="on"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{sock.getsockname()[1]}", ws
+
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(30)
+
+
+def davis_frames(count: int, size: tuple[int, int]) -> tuple[list[bytes], np.ndarray]:
+    """The first `count` frames of blackswan at `size` as JPEG bytes, with the ground-truth masks."""
+    data = require_shared_data() / "davis2016-val"
+    jpegs, truth = [], []
+    for t in range(count):
+        image = Image.open(data / "JPEGImages" / "480p" / CLIP / f"{t:05d}.jpg").convert("RGB").resize(size)
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=92)
+        jpegs.append(buffer.getvalue())
+        gt = Image.open(data / "Annotations" / "480p" / CLIP / f"{t:05d}.png").convert("L").resize(size, Image.NEAREST)
+        truth.append(np.asarray(gt) > 127)
+    return jpegs, np.stack(truth)

@@ -7,15 +7,12 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from serve_fixtures import *  # noqa: F401,F403
-from serve_fixtures import FRAMES, SIZE, inside_point, make_settings
+from serve_fixtures import FRAMES, SIZE, inside_point
 
 from masklet.io.rle import rle_decode
 
@@ -30,27 +27,8 @@ def _require_browser():
 
 
 @pytest.fixture
-def server(nano, tmp_path):
-    """A real uvicorn server on a free loopback port, in a thread."""
-    import uvicorn
-
-    from masklet.serve.app import create_app
-    from masklet.serve.workspace import Workspace
-
-    ws = Workspace(make_settings(tmp_path / "data"), nano, "masklet-nano")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(ws), log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", ws
-    srv.should_exit = True
-    thread.join(30)
+def server(live_server):
+    return live_server()
 
 
 def _masks(state_masks: dict, height: int, width: int) -> dict[int, np.ndarray]:
