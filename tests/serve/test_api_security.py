@@ -166,3 +166,19 @@ def test_no_pickle_in_the_server():
     for path in SERVE.rglob("*.py"):
         text = path.read_text()
         assert "pickle" not in text and "torch.load" not in text, path
+
+
+def test_prompt_values_are_checked(client, clip_media):
+    _, media = clip_media
+    mid = media["id"]
+    client.post(f"/api/media/{mid}/objects")
+    url = f"/api/media/{mid}/objects/1/clicks"
+    for body in ('{"frame_idx": 0, "points": [[NaN, 5]], "labels": [1]}',
+                 '{"frame_idx": 0, "points": [[5, 5]], "labels": [2]}',
+                 '{"frame_idx": 0, "points": [[5, 5]], "labels": [1180591620717411303424]}',
+                 '{"frame_idx": 0, "box": [9, 9, 1, 1]}',
+                 '{"frame_idx": 0, "points": [[5, 5]], "labels": [1], "extra": 1}',
+                 '{"frame_idx": 0, "points": [[5, 5]], "labels": [1]'):
+        r = client.post(url, content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code in (400, 422), (body, r.text)
+        assert r.json()["detail"]

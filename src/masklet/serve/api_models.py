@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ FramePath = Annotated[int, Path(ge=0, le=10_000_000, description="frame index, f
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ProjectIn(Strict):
@@ -57,7 +57,7 @@ class ClicksIn(Strict):
     frame_idx: int = FrameIndex
     points: list[tuple[float, float]] | None = Field(default=None, max_length=1000,
                                                      description="[[x, y], ...] in video pixels")
-    labels: list[int] | None = Field(default=None, max_length=1000, description="1 positive, 0 negative, per point")
+    labels: list[Literal[0, 1]] | None = Field(default=None, max_length=1000, description="1 positive, 0 negative, per point")
     box: tuple[float, float, float, float] | None = Field(default=None, description="[x1, y1, x2, y2] in video pixels")
     clear_old_points: bool = Field(default=True, description="false: add the clicks to the frame's earlier ones")
 

@@ -9,6 +9,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from masklet import __version__
@@ -44,6 +45,15 @@ def add_error_handlers(app: FastAPI) -> None:
         SessionBusy: lambda e: (409, str(e)),
         UnsafePath: lambda e: (400, str(e)),
     }
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 with one readable line, and the errors without the offending input (which may
+        not even be JSON: NaN)."""
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "the request is not valid"
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid)
     for kind, describe in handlers.items():
         async def handle(_request: Request, exc: Exception, describe=describe) -> JSONResponse:
             return _error(*describe(exc))
