@@ -83,6 +83,8 @@ def run_serve(args: argparse.Namespace) -> int:
         from masklet.serve.workspace import Workspace
     except ImportError as e:
         raise CliError(f"masklet serve needs the 'serve' extra ({e.name} is missing): pip install 'masklet[serve]'") from None
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
     from masklet.serve.datadir import UnsafePath
     from masklet.serve.storage.migrations import SchemaError
 
@@ -92,8 +94,14 @@ def run_serve(args: argparse.Namespace) -> int:
         ws = Workspace(settings, model, model_name=args.model or "masklet-nano")
     except (SchemaError, UnsafePath, OSError) as e:
         raise CliError(f"cannot open --data {settings.data_dir}: {e}") from None
+    except ImportError as e:
+        raise CliError(f"--database-url needs a database driver that is not installed ({e.name}); "
+                       "for PostgreSQL: pip install 'masklet[postgres]'") from None
+    except (ArgumentError, SQLAlchemyError) as e:
+        raise CliError(f"cannot open the database: {str(e).splitlines()[0]}") from None
     if ws.interrupted:
         print(f"masklet serve: {ws.interrupted} propagation(s) were cut off by the last stop; their stored frames are kept")
     print(f"masklet serve: http://{args.host}:{args.port}/ (data: {ws.data.root})", flush=True)
-    uvicorn.run(create_app(ws), host=args.host, port=args.port, log_level="warning")
+    # on Ctrl-C / SIGTERM, open event streams get 5 s before running propagations are cancelled
+    uvicorn.run(create_app(ws), host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
     return 0
