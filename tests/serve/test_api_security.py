@@ -105,6 +105,21 @@ def test_types_and_limits(make_client, davis_clip):
     r = client.post("/api/projects", json={"name": "x" * 20_000})
     assert r.status_code == 413 and "bytes" in r.json()["detail"]
 
+    def chunks(head: bytes, size: int, tail: bytes):  # a body without Content-Length
+        yield head
+        for _ in range(size // 1000):
+            yield b"\xff" * 1000
+        yield tail
+
+    r = client.post("/api/projects", content=chunks(b'{"name": "', 20_000, b'"}'),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "more than" in r.json()["detail"]
+    head = b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+    r = client.post(url, content=chunks(head, 400_000, b"\r\n--b--\r\n"),
+                    headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413 and "upload" in r.json()["detail"]
+    assert media_folders(client) == []
+
 
 def test_video_upload_through_pyav(client, tmp_path, davis_clip):
     import av

@@ -1,6 +1,7 @@
 """Request body limits, enforced before a body is parsed: uploads up to the upload limit,
 every other request up to the JSON limit. A declared Content-Length over the limit is refused
-at once (413); a body without one is counted as it arrives and cut off past the limit."""
+at once (413); a body without one is counted as it arrives and cut off past the limit
+(413 too, whatever the app would have answered)."""
 
 from __future__ import annotations
 
@@ -37,15 +38,33 @@ class BodyLimit:
                 return await _refuse(send, 400, f"Content-Length {declared[:40].decode(errors='replace')!r} is not a number")
             if int(declared) > limit:
                 return await _refuse(send, 413, f"{what} is {int(declared)} bytes, more than this server's {limit}")
-        received = 0
+        received, refused = 0, False
+        message_413 = f"{what} is more than this server's {limit} bytes"
 
         async def counted():
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(f"{what} is more than this server's {limit} bytes")
+                    refused = True
+                    raise PayloadTooLarge(message_413)
             return message
 
-        return await self.app(scope, counted, send)
+        answered = False
+
+        async def replaced(message):
+            """Once the body was cut off, whatever the app answers becomes the 413."""
+            nonlocal answered
+            if not refused:
+                return await send(message)
+            if not answered:
+                answered = True
+                await _refuse(send, 413, message_413)
+
+        try:
+            await self.app(scope, counted, replaced)
+        except PayloadTooLarge:
+            if not answered:
+                answered = True
+                await _refuse(send, 413, message_413)
