@@ -74,6 +74,7 @@ def test_click_propagate_correct_export(server, davis_clip, tmp_path):
         page.click("#prop-forward")
         page.wait_for_function("window.masklet.jobsFinished === 1 && window.masklet.masks.size === %d" % FRAMES)
         assert page.locator("#progress").get_attribute("value") == str(FRAMES)
+        assert page.evaluate("document.getElementById('timeline').width") == FRAMES  # a column per frame
 
         # correction: a negative (shift) click on frame 3 outside the swan, then propagate again
         for _ in range(3):

@@ -16,6 +16,17 @@ RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="a record's id")]
 FramePath = Annotated[int, Path(ge=0, le=10_000_000, description="frame index, from 0")]
 
 
+class ErrorOut(BaseModel):
+    detail: str = Field(description="what was wrong and what to do")
+
+
+ERRORS = {status: {"model": ErrorOut, "description": text} for status, text in (
+    (400, "bad input"), (401, "missing or wrong token"), (404, "no such record"),
+    (409, "conflicts with the state (busy video, nothing to undo, removed object)"),
+    (413, "too large"), (415, "unsupported media type"),
+)}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 

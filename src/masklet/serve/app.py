@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from masklet import __version__
-from masklet.serve.api_models import InfoOut
+from masklet.serve.api_models import ERRORS, InfoOut
 from masklet.serve.auth import require_token
 from masklet.serve.datadir import UnsafePath
 from masklet.serve.errors import ApiError
@@ -60,6 +60,22 @@ def add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(kind, handle)
 
 
+def described_422(schema: dict) -> dict:
+    """The schema with the 422 body this app sends (a `detail` line and the `errors`)."""
+    schemas = schema.get("components", {}).get("schemas", {})
+    if "HTTPValidationError" in schemas:
+        schemas["HTTPValidationError"] = {
+            "title": "HTTPValidationError", "type": "object", "required": ["detail"],
+            "properties": {
+                "detail": {"type": "string", "description": "every problem, one after another"},
+                "errors": {"type": "array", "items": {"type": "object", "properties": {
+                    "loc": {"type": "array", "items": {"type": "string"}}, "msg": {"type": "string"},
+                    "type": {"type": "string"}}}},
+            },
+        }
+    return schema
+
+
 def create_app(ws: Workspace) -> FastAPI:
     """The app over an opened workspace (closed when the app shuts down)."""
 
@@ -72,8 +88,9 @@ def create_app(ws: Workspace) -> FastAPI:
                   dependencies=[Depends(require_token)], docs_url=None, redoc_url=None, openapi_url=None)
     app.state.workspace, app.state.settings = ws, ws.settings
     add_error_handlers(app)
-    for module in (projects, media, objects, history, propagation, suggestions, exports, ui):
-        app.include_router(module.router)
+    for module in (projects, media, objects, history, propagation, suggestions, exports):
+        app.include_router(module.router, responses=ERRORS)
+    app.include_router(ui.router)
 
     @app.get("/api/info", response_model=InfoOut, tags=["server"], summary="The model, limits and formats")
     def info():
@@ -87,7 +104,7 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict:
-        return app.openapi()
+        return described_422(app.openapi())
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -49,6 +49,30 @@ function redraw() {
   }
   drawBox(ctx, state.drag && state.drag.box);
   renderObjects();
+  renderTimeline();
+}
+
+// One row per object, one column per frame: visible (its colour), occluded (grey), no mask (empty);
+// the current frame is marked.
+function renderTimeline() {
+  const canvas = $("timeline");
+  const m = state.media;
+  const rows = state.objects.filter((o) => !o.removed);
+  canvas.width = m ? m.num_frames : 0;
+  canvas.height = rows.length * 6;
+  canvas.style.height = `${canvas.height * 2}px`; // stretched across the width, 12 px per object
+  if (!m) return;
+  const ctx = canvas.getContext("2d");
+  rows.forEach((o, r) => {
+    for (let t = 0; t < m.num_frames; t++) {
+      const mask = (state.masks.get(t) || new Map()).get(o.obj_id);
+      if (!mask) continue;
+      ctx.fillStyle = mask.score > 0 ? o.color : "#777";
+      ctx.fillRect(t, r * 6 + 1, 1, 4);
+    }
+  });
+  ctx.fillStyle = "rgba(255,255,255,0.5)";
+  ctx.fillRect(state.frame, 0, 1, canvas.height);
 }
 
 function renderObjects() {
@@ -112,7 +136,7 @@ async function openMedia(mediaId) {
   state.media = state.mediaList.find((m) => m.id === mediaId) || null;
   state.masks = new Map(); state.clicks = new Map(); state.suggestions = null; state.objects = [];
   const m = state.media;
-  if (!m) { redraw(); return; }
+  if (!m) { redraw(); renderTimeline(); return; }
   const canvas = $("overlay");
   canvas.width = m.width; canvas.height = m.height;
   $("frame").width = m.width;
@@ -245,7 +269,7 @@ function follow(job) {
     for (const m of d.masks) frame.set(m.obj_id, { counts: m.counts, score: m.score });
     state.masks.set(d.frame_idx, frame);
     progress(d);
-    if (d.frame_idx === state.frame) redraw();
+    if (d.frame_idx === state.frame) redraw(); else renderTimeline();
   });
   source.addEventListener("state", (e) => {
     const d = JSON.parse(e.data);
