@@ -85,7 +85,7 @@ def create_app(ws: Workspace) -> FastAPI:
         ws.close()
 
     app = FastAPI(title="masklet serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(require_token)], docs_url=None, redoc_url=None, openapi_url=None)
+                  dependencies=[Depends(require_token)] if ws.settings.token else [], docs_url=None, redoc_url=None, openapi_url=None)
     app.state.workspace, app.state.settings = ws, ws.settings
     add_error_handlers(app)
     for module in (projects, media, objects, history, propagation, suggestions, exports):

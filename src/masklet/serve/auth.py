@@ -1,4 +1,5 @@
-"""Optional token auth, checked on every route (the API, the UI's files, the OpenAPI schema).
+"""Optional token auth, checked on every route (the API, the UI's files, the OpenAPI schema)
+when the server has a token (then, and only then, the schema declares it).
 
 With `--token` set, a request carries it as `Authorization: Bearer <token>`, an
 `X-Masklet-Token` header, the `masklet_token` cookie, or a `token` query parameter (for the
