@@ -4,6 +4,7 @@ size, and an app over a fresh data folder."""
 from __future__ import annotations
 
 import io
+import json
 import socket
 import threading
 import time
@@ -137,3 +138,28 @@ def davis_frames(count: int, size: tuple[int, int]) -> tuple[list[bytes], np.nda
         gt = Image.open(data / "Annotations" / "480p" / CLIP / f"{t:05d}.png").convert("L").resize(size, Image.NEAREST)
         truth.append(np.asarray(gt) > 127)
     return jpegs, np.stack(truth)
+
+
+def decode(mask: dict, size) -> np.ndarray:
+    from masklet.io.rle import rle_decode
+
+    return rle_decode({"size": list(size), "counts": mask["counts"]})
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def sse_events(client, job_id: int) -> list[tuple[str, dict]]:
+    events = []
+    with client.stream("GET", f"/api/propagations/{job_id}/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[6:])))
+    return events

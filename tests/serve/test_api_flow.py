@@ -3,36 +3,11 @@ correct, undo / redo, masks, history, export."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from serve_fixtures import *  # noqa: F401,F403
-from serve_fixtures import FRAMES, SIZE, inside_point
+from serve_fixtures import FRAMES, SIZE, decode, inside_point, iou, sse_events
 
 from masklet.io.rle import rle_decode
-
-
-def decode(mask: dict, size) -> np.ndarray:
-    return rle_decode({"size": list(size), "counts": mask["counts"]})
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
-
-
-def sse_events(client, job_id: int) -> list[tuple[str, dict]]:
-    events = []
-    with client.stream("GET", f"/api/propagations/{job_id}/events") as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        kind = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line[6:])))
-    return events
 
 
 def test_upload_click_propagate_correct_undo(client, clip_media, davis_clip):

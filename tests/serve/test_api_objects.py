@@ -4,7 +4,7 @@ objects, renaming, deleting media and projects with their files."""
 from __future__ import annotations
 
 from serve_fixtures import *  # noqa: F401,F403
-from test_api_flow import decode, iou, sse_events
+from serve_fixtures import decode, iou, sse_events
 
 from masklet.io.rle import rle_encode
 

@@ -8,7 +8,7 @@ import zipfile
 
 from serve_fixtures import *  # noqa: F401,F403
 from serve_fixtures import inside_point, upload_frames
-from test_api_flow import sse_events
+from serve_fixtures import sse_events
 
 
 def _prompt_and_propagate(client, mid, truth):
