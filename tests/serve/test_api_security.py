@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from serve_fixtures import *  # noqa: F401,F403
-from serve_fixtures import upload_frames
 
 from masklet.serve.settings import UploadLimits
 
