@@ -123,3 +123,57 @@ def test_click_propagate_correct_export(server, davis_clip, tmp_path):
     assert np.abs(shot[inner] - expected[inner]).mean() < 12
     assert np.abs(shot[outer] - frame[outer]).mean() < 6
     assert np.abs(shot[inner] - frame[inner]).mean() > 25
+
+
+def test_box_tool_suggestions_and_undo_keys(server, davis_clip):
+    """Keyboard and mouse: B and a dragged box, N for a new object, S for suggestions and a click
+    accepting one, Ctrl+Z / Ctrl+Shift+Z undoing and redoing it."""
+    _require_browser()
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from serve_fixtures import upload_frames
+
+    url, ws = server
+    jpegs, truth = davis_clip
+    with httpx.Client(base_url=url) as http:
+        project = http.post("/api/projects", json={"name": "keys"}).json()
+        upload_frames(http, project["id"], jpegs[:3])
+    width, height = SIZE
+    ys, xs = (v.astype(float) for v in np.nonzero(truth[0]))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+        page.set_default_timeout(120_000)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("window.masklet.media && window.masklet.media.num_frames === 3")
+        stage = page.locator("#overlay").bounding_box()
+        page.keyboard.press("b")
+        assert "active" in page.get_attribute("#tool-box", "class")
+        page.mouse.move(stage["x"] + float(xs.min()), stage["y"] + float(ys.min()))
+        page.mouse.down()
+        page.mouse.move(stage["x"] + float(xs.max()), stage["y"] + float(ys.max()), steps=5)
+        page.mouse.up()
+        page.wait_for_function("window.masklet.masks.get(0) && window.masklet.masks.get(0).size === 1")
+        boxed = rle_decode({"size": [height, width], "counts": page.evaluate("window.masklet.masks.get(0).get(1).counts")})
+        assert boxed[truth[0]].mean() > 0.5  # the box found the swan
+
+        page.keyboard.press("n")
+        page.wait_for_function("window.masklet.objects.length === 2 && window.masklet.active === 2")
+        page.keyboard.press("s")
+        page.wait_for_function("window.masklet.suggestions && window.masklet.suggestions.items.length > 0")
+        items = page.evaluate("window.masklet.suggestions.items")
+        smallest = min(items, key=lambda s: s["area"])
+        x, y = inside_point(rle_decode({"size": [height, width], "counts": smallest["counts"]}))
+        page.mouse.click(stage["x"] + x, stage["y"] + y)
+        page.wait_for_function("window.masklet.objects.length === 3 && window.masklet.masks.get(0).has(3)")
+        page.keyboard.press("Control+z")
+        page.wait_for_function("!window.masklet.masks.get(0) || !window.masklet.masks.get(0).has(3)")
+        assert len(ws.annotator.masks(1)) == 1  # only the boxed object's mask is shown
+        page.keyboard.press("Control+Shift+z")
+        page.wait_for_function("window.masklet.masks.get(0) && window.masklet.masks.get(0).has(3)")
+        assert sorted(obj for obj, _ in ws.annotator.masks(1)) == [1, 3]
+        assert not errors, errors
+        browser.close()
