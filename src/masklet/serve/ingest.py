@@ -32,7 +32,8 @@ VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp", "image/x-ms-bmp"})
 ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed", "application/x-zip"})
 UNTYPED = frozenset({"", "application/octet-stream"})  # what browsers send for unknown files
-ACCEPTED = "a video (video/mp4, video/webm, ...), image files (image/jpeg, image/png, image/webp, image/bmp) or a zip of them"
+ACCEPTED = ("a video (video/mp4, video/webm, ...), image files (image/jpeg, image/png, image/webp, image/bmp; at "
+            "most 1000 in one request) or a zip of them")
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"}
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpg", ".mpeg", ".ogv"})
 S_IFMT, S_IFLNK = 0o170000, 0o120000

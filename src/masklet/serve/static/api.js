@@ -23,7 +23,12 @@ export async function call(method, path, body) {
   return response.status === 204 ? null : response.json();
 }
 
+export const MAX_UPLOAD_FILES = 1000; // the multipart parser's limit on parts
+
 export async function upload(projectId, files) {
+  if (files.length > MAX_UPLOAD_FILES) {
+    throw new Error(`${files.length} files: at most ${MAX_UPLOAD_FILES} go in one upload; upload the frames as one zip instead`);
+  }
   const form = new FormData();
   for (const file of files) form.append("files", file, file.webkitRelativePath || file.name);
   const response = await fetch(`/api/projects/${projectId}/media`, { method: "POST", headers: headers(), body: form });
