@@ -35,6 +35,14 @@ def test_token_is_required_everywhere(make_client):
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
 
 
+def test_changes_from_other_sites_are_refused(client):
+    assert client.post("/api/projects", json={"name": "p"}, headers={"Origin": "http://testserver"}).status_code == 201
+    r = client.post("/api/projects", json={"name": "p"}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and "evil.example" in r.json()["detail"]
+    assert client.get("/api/projects", headers={"Origin": "https://evil.example"}).status_code == 200
+    assert len(client.get("/api/projects").json()) == 1
+
+
 @pytest.mark.parametrize("name", ["../evil.jpg", "/etc/evil.jpg", "C:\\evil.jpg", "a/../../evil.jpg", "x\x00.jpg"])
 def test_upload_names_cannot_leave_the_data_folder(client, davis_clip, name):
     project = client.post("/api/projects", json={"name": "p"}).json()

@@ -21,7 +21,8 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {status: {"model": ErrorOut, "description": text} for status, text in (
-    (400, "bad input"), (401, "missing or wrong token"), (404, "no such record"),
+    (400, "bad input"), (401, "missing or wrong token"), (403, "a change sent from another site's page"),
+    (404, "no such record"),
     (409, "conflicts with the state (busy video, nothing to undo, removed object)"),
     (413, "too large"), (415, "unsupported media type"),
 )}

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from masklet import __version__
 from masklet.serve.api_models import ERRORS, InfoOut
-from masklet.serve.auth import require_token
+from masklet.serve.auth import require_token, same_origin
 from masklet.serve.datadir import UnsafePath
 from masklet.serve.errors import ApiError
 from masklet.serve.export import FORMATS
@@ -85,7 +85,7 @@ def create_app(ws: Workspace) -> FastAPI:
         ws.close()
 
     app = FastAPI(title="masklet serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(require_token)] if ws.settings.token else [], docs_url=None, redoc_url=None, openapi_url=None)
+                  dependencies=[Depends(same_origin), *([Depends(require_token)] if ws.settings.token else [])], docs_url=None, redoc_url=None, openapi_url=None)
     app.state.workspace, app.state.settings = ws, ws.settings
     add_error_handlers(app)
     for module in (projects, media, objects, history, propagation, suggestions, exports):

@@ -14,7 +14,7 @@ import secrets
 from fastapi import Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
-from masklet.serve.errors import Unauthorized
+from masklet.serve.errors import Forbidden, Unauthorized
 
 COOKIE = "masklet_token"
 
@@ -47,3 +47,15 @@ def require_token(
         raise Unauthorized("this server needs a token: send 'Authorization: Bearer <token>' (or open the page with ?token=...)")
     if not secrets.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("the token is wrong; use the one the server was started with (--token)")
+
+
+def same_origin(request: Request) -> None:
+    """A browser's request that changes something must come from this server's own page: a
+    cross-site form or script (say, a web page posting to a server on localhost without a
+    token) is refused by its Origin header."""
+    origin = request.headers.get("origin")
+    if request.method in ("GET", "HEAD", "OPTIONS") or origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin.split("://", 1)[-1].rstrip("/") != host:
+        raise Forbidden(f"a request from {origin[:100]!r} is refused: changes come from this server's own page ({host})")
