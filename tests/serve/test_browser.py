@@ -31,6 +31,12 @@ def server(live_server):
     return live_server()
 
 
+def wait(page, condition: str) -> None:
+    """Wait until `condition` holds in the page, failing at once with the page's error if one shows."""
+    page.wait_for_function(f"({condition}) || !document.getElementById('error').hidden")
+    assert page.is_hidden("#error"), page.inner_text("#error-text")
+
+
 def _masks(state_masks: dict, height: int, width: int) -> dict[int, np.ndarray]:
     return {int(t): rle_decode({"size": [height, width], "counts": counts}) for t, counts in state_masks.items()}
 
@@ -57,7 +63,7 @@ def test_click_propagate_correct_export(server, davis_clip, tmp_path):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url)
         page.set_input_files("#upload", [str(p) for p in paths])
-        page.wait_for_function("window.masklet.media && window.masklet.media.num_frames === %d" % FRAMES)
+        wait(page, "window.masklet.media && !window.masklet.loading && window.masklet.media.num_frames === %d" % FRAMES)
         page.wait_for_function("document.getElementById('frame').complete && document.getElementById('frame').naturalWidth > 0")
 
         # an error is shown in the page: nothing to propagate yet
@@ -69,10 +75,10 @@ def test_click_propagate_correct_export(server, davis_clip, tmp_path):
         stage = page.locator("#overlay").bounding_box()
         assert (round(stage["width"]), round(stage["height"])) == (width, height)
         x, y = inside_point(truth[0])
-        page.mouse.click(stage["x"] + x, stage["y"] + y)
-        page.wait_for_function("window.masklet.masks.get(0) && window.masklet.masks.get(0).size === 1")
+        page.mouse.click(stage["x"] + x + 0.5, stage["y"] + y + 0.5)
+        wait(page, "window.masklet.masks.get(0) && window.masklet.masks.get(0).size === 1")
         page.click("#prop-forward")
-        page.wait_for_function("window.masklet.jobsFinished === 1 && window.masklet.masks.size === %d" % FRAMES)
+        wait(page, "window.masklet.jobsFinished === 1 && window.masklet.masks.size === %d" % FRAMES)
         assert page.locator("#progress").get_attribute("value") == str(FRAMES)
         assert page.evaluate("document.getElementById('timeline').width") == FRAMES  # a column per frame
 
@@ -87,9 +93,9 @@ def test_click_propagate_correct_export(server, davis_clip, tmp_path):
         page.keyboard.down("Shift")
         page.mouse.click(stage["x"] + xs[0] + 0.5, stage["y"] + ys[0] + 0.5)
         page.keyboard.up("Shift")
-        page.wait_for_function("window.masklet.masks.get(3).get(1).counts !== %s" % json.dumps(before))
+        wait(page, "window.masklet.masks.get(3).get(1).counts !== %s" % json.dumps(before))
         page.click("#prop-forward")
-        page.wait_for_function("window.masklet.jobsFinished === 2")
+        wait(page, "window.masklet.jobsFinished === 2")
         steps = page.evaluate("fetch('/api/media/1/history').then(r => r.json())")
         assert steps["steps"] == 4 and steps["can_undo"]
 
@@ -148,7 +154,7 @@ def test_box_tool_suggestions_and_undo_keys(server, davis_clip):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url)
-        page.wait_for_function("window.masklet.media && window.masklet.media.num_frames === 3")
+        wait(page, "window.masklet.media && !window.masklet.loading && window.masklet.media.num_frames === 3")
         stage = page.locator("#overlay").bounding_box()
         page.keyboard.press("b")
         assert "active" in page.get_attribute("#tool-box", "class")
@@ -156,24 +162,24 @@ def test_box_tool_suggestions_and_undo_keys(server, davis_clip):
         page.mouse.down()
         page.mouse.move(stage["x"] + float(xs.max()), stage["y"] + float(ys.max()), steps=5)
         page.mouse.up()
-        page.wait_for_function("window.masklet.masks.get(0) && window.masklet.masks.get(0).size === 1")
+        wait(page, "window.masklet.masks.get(0) && window.masklet.masks.get(0).size === 1")
         boxed = rle_decode({"size": [height, width], "counts": page.evaluate("window.masklet.masks.get(0).get(1).counts")})
         assert boxed[truth[0]].mean() > 0.5  # the box found the swan
 
         page.keyboard.press("n")
-        page.wait_for_function("window.masklet.objects.length === 2 && window.masklet.active === 2")
+        wait(page, "window.masklet.objects.length === 2 && window.masklet.active === 2")
         page.keyboard.press("s")
-        page.wait_for_function("window.masklet.suggestions && window.masklet.suggestions.items.length > 0")
+        wait(page, "window.masklet.suggestions && window.masklet.suggestions.items.length > 0")
         items = page.evaluate("window.masklet.suggestions.items")
         smallest = min(items, key=lambda s: s["area"])
         x, y = inside_point(rle_decode({"size": [height, width], "counts": smallest["counts"]}))
-        page.mouse.click(stage["x"] + x, stage["y"] + y)
-        page.wait_for_function("window.masklet.objects.length === 3 && window.masklet.masks.get(0).has(3)")
+        page.mouse.click(stage["x"] + x + 0.5, stage["y"] + y + 0.5)  # the pixel's centre
+        wait(page, "window.masklet.objects.length === 3 && window.masklet.masks.get(0).has(3)")
         page.keyboard.press("Control+z")
-        page.wait_for_function("!window.masklet.masks.get(0) || !window.masklet.masks.get(0).has(3)")
+        wait(page, "!window.masklet.masks.get(0) || !window.masklet.masks.get(0).has(3)")
         assert len(ws.annotator.masks(1)) == 1  # only the boxed object's mask is shown
         page.keyboard.press("Control+Shift+z")
-        page.wait_for_function("window.masklet.masks.get(0) && window.masklet.masks.get(0).has(3)")
+        wait(page, "window.masklet.masks.get(0) && window.masklet.masks.get(0).has(3)")
         assert sorted(obj for obj, _ in ws.annotator.masks(1)) == [1, 3]
         assert not errors, errors
         browser.close()

@@ -11,6 +11,7 @@ const state = {
   clicks: new Map(), // `${frame}:${obj}` -> [{x, y, label}] (this page's clicks, for display)
   tool: "point", drag: null, suggestions: null, job: null, source: null, playing: null,
   jobsFinished: 0, // propagations this page followed to their end
+  loading: true, // a media is being opened: clicks and keys wait
 };
 window.masklet = state; // for tests and the console
 
@@ -132,6 +133,15 @@ async function refreshHistory() {
 }
 
 async function openMedia(mediaId) {
+  state.loading = true;
+  try {
+    await loadMediaState(mediaId);
+  } finally {
+    state.loading = false;
+  }
+}
+
+async function loadMediaState(mediaId) {
   stopPlaying();
   state.media = state.mediaList.find((m) => m.id === mediaId) || null;
   state.masks = new Map(); state.clicks = new Map(); state.suggestions = null; state.objects = [];
@@ -376,7 +386,7 @@ function wire() {
   const overlay = $("overlay");
   overlay.oncontextmenu = (e) => e.preventDefault();
   overlay.onmousedown = (e) => {
-    if (!state.media || state.job) return;
+    if (!state.media || state.job || state.loading) return;
     const [x, y] = imagePoint(e);
     if (state.suggestions && state.suggestions.frame === state.frame) {
       const hit = suggestionAt(state.suggestions.items, x, y, state.media.height, state.media.width);
@@ -402,7 +412,7 @@ function wire() {
 
   window.addEventListener("keydown", (e) => {
     if (e.target.tagName === "INPUT" && e.target.type !== "range") return;
-    if (!state.media) return;
+    if (!state.media || state.loading) return;
     const key = e.key.toLowerCase();
     if ((e.ctrlKey || e.metaKey) && key === "z") { e.preventDefault(); guarded(() => moveHistory(e.shiftKey ? "redo" : "undo")); }
     else if ((e.ctrlKey || e.metaKey) && key === "y") { e.preventDefault(); guarded(() => moveHistory("redo")); }
