@@ -123,6 +123,11 @@ class VideoFrames:
             raise IndexError(f"frame_idx {frame_idx} is outside the video's {self.num_frames} frames (0..{self.num_frames - 1})")
         return int(frame_idx)
 
+    def cached_bytes(self) -> int:
+        """Bytes held by the cached image features."""
+        tensors = [t for f in self._cache.values() for t in (f.vision_feats, f.vision_pos, *f.high_res_feats)]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
     def features(self, frame_idx: int) -> FrameFeatures:
         if frame_idx in self._cache:
             self._cache.move_to_end(frame_idx)

@@ -177,12 +177,15 @@ class VideoPredictor:
         if not state.objects:
             raise RuntimeError("no object has prompts: add points, a box or a mask first")
         state.commit_prompts()
-        frames = self._processing_order(state, start_frame_idx, max_frame_num_to_track, reverse)
+        frames = self.processing_order(state, start_frame_idx, max_frame_num_to_track, reverse)
         for frame_idx in tqdm(frames, desc="propagate in video", disable=not self.show_progress):
             yield state.track(frame_idx, reverse)
 
     @staticmethod
-    def _processing_order(state: TrackingSession, start, max_frames, reverse) -> range:
+    def processing_order(state: TrackingSession, start, max_frames, reverse) -> range:
+        """The frames `propagate` tracks, in order: from `start` (default: the earliest
+        prompted frame) over `max_frames` frames after it (default: to the end), backwards if
+        `reverse`."""
         if start is None:
             start = min(t for obj in state.objects.values() for t in obj.memory.cond)
         start = state.frames.check(start)

@@ -1,0 +1,162 @@
+"""On loopback: 4 sessions propagating at once under an LRU of 2; and `kill -9` of a real
+`masklet serve` process in the middle of a propagation, restarted: every acknowledged prompt
+and streamed frame is there, and the project exports the same every time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import numpy as np
+from serve_fixtures import *  # noqa: F401,F403
+from serve_fixtures import REPO_ROOT, davis_frames, inside_point
+
+from masklet.io.rle import rle_decode
+
+TOKEN = "fault-test"
+
+
+def upload(http: httpx.Client, project_id: int, jpegs: list[bytes], folder: str) -> dict:
+    files = [("files", (f"{folder}/{t:05d}.jpg", data, "image/jpeg")) for t, data in enumerate(jpegs)]
+    r = http.post(f"/api/projects/{project_id}/media", files=files)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def stream(http: httpx.Client, job_id: int, on_frame=None) -> list[tuple[str, dict]]:
+    events, kind = [], None
+    with http.stream("GET", f"/api/propagations/{job_id}/events") as response:
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[6:])))
+                if on_frame is not None and kind == "frame":
+                    on_frame(events[-1][1])
+    return events
+
+
+def test_four_sessions_propagate_at_once_under_the_lru(live_server):
+    url, ws = live_server(max_sessions=2, max_session_bytes=2**20)
+    jpegs, truth = davis_frames(4, (214, 120))
+    results, failures = {}, []
+
+    def annotate(i: int) -> None:
+        try:
+            with httpx.Client(base_url=url, timeout=120) as http:
+                project = http.post("/api/projects", json={"name": f"p{i}"}).json()
+                media = upload(http, project["id"], jpegs, f"clip{i}")
+                mid = media["id"]
+                http.post(f"/api/media/{mid}/objects")
+                r = http.post(f"/api/media/{mid}/objects/1/clicks",
+                              json={"frame_idx": 0, "points": [inside_point(truth[0])], "labels": [1]})
+                assert r.status_code == 200, r.text
+                job = http.post(f"/api/media/{mid}/propagations").json()
+                events = stream(http, job["job_id"])
+                results[i] = (events[-1][1]["state"], len(http.get(f"/api/media/{mid}/masks").json()["masks"]))
+        except Exception as e:  # reported below
+            failures.append(repr(e))
+
+    threads = [threading.Thread(target=annotate, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert not failures, failures
+    assert results == {i: ("done", 4) for i in range(4)}
+    stats = ws.pool.stats()
+    assert stats.peak_sessions <= 2 and stats.sessions <= 2
+    assert stats.bytes <= stats.max_bytes  # idle sessions past the memory budget were dropped
+    assert stats.builds >= 4 and stats.evictions >= 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(data_dir) -> tuple[subprocess.Popen, httpx.Client]:
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
+    process = subprocess.Popen([sys.executable, "-m", "masklet.cli", "serve", "--data", str(data_dir), "--port",
+                                str(port), "--token", TOKEN], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, process.stdout.read().decode()
+        try:
+            if http.get("/api/info").status_code == 200:
+                return process, http
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "masklet serve did not start"
+        time.sleep(0.2)
+
+
+def test_kill_9_mid_propagation_loses_nothing_acknowledged(tmp_path):
+    jpegs, truth = davis_frames(16, (214, 120))
+    process, http = _start(tmp_path / "data")
+    try:
+        project = http.post("/api/projects", json={"name": "crash"}).json()
+        mid = upload(http, project["id"], jpegs, "blackswan")["id"]
+        http.post(f"/api/media/{mid}/objects")
+        acknowledged = [http.post(f"/api/media/{mid}/objects/1/clicks", json=body).json() for body in (
+            {"frame_idx": 0, "points": [inside_point(truth[0])], "labels": [1]},
+            {"frame_idx": 0, "points": [[2.0, 2.0]], "labels": [0], "clear_old_points": False},
+        )]
+        job = http.post(f"/api/media/{mid}/propagations").json()
+        received = {}
+
+        def kill_after_three(frame: dict) -> None:
+            received[frame["frame_idx"]] = frame["masks"][0]["counts"]
+            if len(received) == 3:
+                os.kill(process.pid, signal.SIGKILL)
+
+        try:
+            stream(http, job["job_id"], kill_after_three)
+        except httpx.TransportError:
+            pass  # the stream is cut by the kill
+        assert process.wait(30) == -signal.SIGKILL
+        assert len(received) >= 3
+    finally:
+        if process.poll() is None:
+            process.kill()
+        http.close()
+
+    process, http = _start(tmp_path / "data")
+    try:
+        assert http.get(f"/api/media/{mid}/history").json()["steps"] == 3  # 2 prompts + the cut propagation
+        shown = {m["frame_idx"]: m["counts"] for m in http.get(f"/api/media/{mid}/masks").json()["masks"]}
+        for t, counts in received.items():
+            assert shown[t] == counts, t
+        assert len(shown) < 16  # the propagation was cut off
+        first = http.get(f"/api/projects/{project['id']}/export?format=coco").content
+        assert http.get(f"/api/projects/{project['id']}/export?format=coco").content == first
+        coco = json.loads(first)
+        names = {img["id"]: int(img["file_name"][-9:-4]) for img in coco["images"]}
+        for ann in coco["annotations"]:
+            t = names[ann["image_id"]]
+            expected = rle_decode({"size": [120, 214], "counts": shown[t]})
+            assert np.array_equal(rle_decode(ann["segmentation"]), expected)
+        # the rebuilt session carries on: undo the cut propagation and the last click, redo, propagate to the end
+        assert http.post(f"/api/media/{mid}/undo").json()["changed"]
+        redo = http.post(f"/api/media/{mid}/redo").json()
+        assert redo["steps"] == 3
+        again = http.post(f"/api/media/{mid}/objects/1/clicks", json={
+            "frame_idx": 0, "points": [[2.0, 2.0]], "labels": [0], "clear_old_points": False}).json()
+        assert again["masks"] != [] and acknowledged[1]["masks"]
+        job = http.post(f"/api/media/{mid}/propagations").json()
+        assert stream(http, job["job_id"])[-1][1]["state"] == "done"
+        assert len(http.get(f"/api/media/{mid}/masks").json()["masks"]) == 16
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        http.close()
