@@ -10,7 +10,7 @@ from masklet.cli.errors import CliError, CliParser
 
 def build_parser() -> argparse.ArgumentParser:
     from masklet import __version__
-    from masklet.cli import auto, checkpoints, evaluate, segment, track, train
+    from masklet.cli import auto, checkpoints, evaluate, export, segment, track, train
 
     parser = CliParser(prog="masklet", description="SAM 2 segmentation for images and videos.")
     parser.add_argument("--version", action="version", version=f"masklet {__version__}")
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoints.register(sub)
     train.register(sub)
     evaluate.register(sub)
+    export.register(sub)
     return parser
 
 
