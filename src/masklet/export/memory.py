@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from masklet.model.rope import RoPEAttention, axial_rope_angles
 from masklet.model.sam2 import SAM2Model
 
 
@@ -39,11 +40,25 @@ class MemoryEncoderGraph(nn.Module):
 
 class MemoryAttentionGraph(nn.Module):
     """curr, curr_pos [B, hw, C]; memory, memory_pos [B, F * hw, mem_dim];
-    obj_ptrs, obj_ptrs_pos [B, P, mem_dim] -> conditioned features [B, hw, C]."""
+    obj_ptrs, obj_ptrs_pos [B, P, mem_dim] -> conditioned features [B, hw, C].
+
+    The RoPE cos / sin tables [hw, head_dim / 2] are buffers of this module, shared by every
+    attention: traced as constants they would be copied into the graph at each use (128 MB of
+    copies at 1024 px)."""
 
     def __init__(self, model: SAM2Model) -> None:
         super().__init__()
         self.model = model
+        grid = model.config.image_embedding_size
+        for i, attention in enumerate(a for a in model.memory_attention.modules() if isinstance(a, RoPEAttention)):
+            head_dim = attention.internal_dim // attention.num_heads
+            name = f"rope_{head_dim}_{attention.rope_theta:g}".replace(".", "_")
+            if not hasattr(self, f"{name}_cos"):
+                angles = axial_rope_angles(head_dim, grid, grid, attention.rope_theta)
+                self.register_buffer(f"{name}_cos", angles.cos())
+                self.register_buffer(f"{name}_sin", angles.sin())
+            # the attention's own cache, keyed as RoPEAttention keys it, now holds the buffers
+            attention._tables[(grid, str(torch.device("cpu")))] = (getattr(self, f"{name}_cos"), getattr(self, f"{name}_sin"))
 
     def forward(self, curr, curr_pos, memory, memory_pos, obj_ptrs, obj_ptrs_pos) -> torch.Tensor:
         tokens = torch.cat([memory, obj_ptrs], dim=1)  # [B, F * hw + P, mem_dim]
