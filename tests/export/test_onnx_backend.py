@@ -80,4 +80,4 @@ def test_load_errors(tmp_path):
     with pytest.raises(ValueError, match="cpu in float32"):
         masklet.load_model(nano_export(), backend="onnx", dtype=torch.bfloat16)
     with pytest.raises(TypeError, match="backend='torch'"):
-        masklet.ImagePredictor(masklet.load_model(nano_export(), backend="onnx"))
+        masklet.MaskGenerator(masklet.load_model(nano_export(), backend="onnx"))

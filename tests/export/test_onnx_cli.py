@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from PIL import Image
 import pytest
 from conftest import micro_config, require_shared_data, run_cli as run, seeded_model, visible_objects
 
@@ -90,3 +91,15 @@ def test_track_backend_errors(capsys, tmp_path, checkpoint):
     assert code == 2 and "masklet export --format onnx" in err
     code, _, err = run(capsys, *args, "--model", checkpoint, "--dtype", "bfloat16")
     assert code == 2 and "cpu in float32" in err
+
+
+def test_segment_with_onnx_backend_matches_torch(capsys, tmp_path, checkpoint, exported):
+    image = require_shared_data() / "images" / "groceries.jpg"
+    masks = {}
+    for backend, model in (("torch", checkpoint), ("onnx", exported["float32"])):
+        path = tmp_path / f"{backend}.png"
+        code, _, err = run(capsys, "segment", image, "--point", "400,300", "--box", "200,150,600,450",
+                           "--output", path, "--model", model, "--backend", backend)
+        assert code == 0, err
+        masks[backend] = np.asarray(Image.open(path)) > 0
+    assert np.mean(masks["torch"] == masks["onnx"]) >= 0.99

@@ -1,8 +1,9 @@
-"""`OnnxSAM2Model`: the per-frame operations of `SAM2Model` (those `TrackingEngine` calls)
-computed by the exported ONNX graphs, so `TrackingSession`, `VideoPredictor` and
-`StreamTracker` run unchanged with onnxruntime doing all the network's work. What stays in
-torch is glue without learned weights: choosing the best mask, resizing logits, adding the
-learned embeddings kept in `embeddings.npz`.
+"""`OnnxSAM2Model`: the per-frame operations of `SAM2Model` that `TrackingEngine` and
+`ImagePredictor` call, computed by the exported ONNX graphs, so `TrackingSession`,
+`VideoPredictor` and `StreamTracker` run unchanged (and `ImagePredictor` through
+`propose_masks`) with onnxruntime doing all the network's work. What stays in torch is glue
+without learned weights: choosing the best mask, resizing logits, adding the learned
+embeddings kept in `embeddings.npz`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ class OnnxSAM2Model:
         out = self.graphs("image_encoder", images=images)
         fpn = [out["high_res_feats_0"], out["high_res_feats_1"], out["vision_feats"]]
         return {"backbone_fpn": fpn, "vision_pos_enc": [None, None, out["vision_pos"]], "vision_features": fpn[-1]}
+
+    def image_embeddings(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """As `SAM2Model.image_embeddings`: (image_embed [B, C, h, w] with `no_mem_embed`
+        added, high_res_feats [[B, C/8, 4h, 4w], [B, C/4, 2h, 2w]])."""
+        fpn = self.forward_image(images)["backbone_fpn"]
+        return fpn[2] + self.no_mem_embed.view(1, -1, 1, 1), fpn[:2]
 
     # ------------------------------------------------------------------ masks
 

@@ -35,8 +35,8 @@ def require_sam2_model(model, argument: str = "model", allow_onnx: bool = False)
         if allow_onnx:
             return model
         raise TypeError(
-            f"{argument} is an ONNX Runtime model ({model.folder}); only VideoPredictor and StreamTracker run "
-            "on it so far: load the checkpoint with masklet.load_model(..., backend='torch') here"
+            f"{argument} is an ONNX Runtime model ({model.folder}); only ImagePredictor, VideoPredictor and "
+            "StreamTracker run on it so far: load the checkpoint with masklet.load_model(..., backend='torch') here"
         )
     if not isinstance(model, SAM2Model):
         raise TypeError(
