@@ -169,3 +169,24 @@ def test_pointer_position(pointers):
     with torch.no_grad():
         expected = model.pointer_position_encoding(distances, window)
     assert max_diff(out["pointer_pos"], expected) <= LOGIT_TOLERANCE
+
+
+def test_rope_is_real_valued_and_equals_complex_rotation():
+    """The rotation RoPE applies (real cos / sin arithmetic) equals multiplying each channel
+    pair, read as a complex number, by exp(i * angle); the exported memory attention holds
+    no complex tensors."""
+    import onnx
+
+    from masklet.model.rope import axial_rope_angles, rotate
+    from onnx_helpers import nano_export
+
+    angles = axial_rope_angles(64, 16, 16)  # [256, 32]
+    x = torch.randn(2, 1, 256, 64, generator=torch.Generator().manual_seed(0))
+    expected = torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2))) * torch.polar(torch.ones_like(angles), angles))
+    assert max_diff(rotate(x, angles.cos(), angles.sin()), expected.flatten(-2)) <= 1e-5
+
+    graph = onnx.load(str(nano_export() / "memory_attention.onnx")).graph
+    complex_types = {onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128}
+    typed = [*graph.input, *graph.output, *graph.value_info]
+    assert not [v.name for v in typed if v.type.tensor_type.elem_type in complex_types]
+    assert not [t.name for t in graph.initializer if t.data_type in complex_types]
