@@ -105,8 +105,13 @@ def load_model(
     device="cpu",
     dtype=torch.float32,
     progress: bool = True,
+    backend: str = "torch",
 ) -> SAM2Model:
     """A SAM 2 model with weights, in eval mode.
+
+    `backend="onnx"` loads a folder written by `masklet export --format onnx` as an
+    `OnnxSAM2Model` run by onnxruntime on the CPU (float32), which `VideoPredictor` and
+    `StreamTracker` take in place of a SAM2Model.
 
     `name_or_path` is an official name (`sam2.1-hiera-tiny`, ...; downloaded into
     $MASKLET_HOME on first use), the bundled `masklet-nano`, an alias of either that
@@ -115,6 +120,10 @@ def load_model(
     apart. The config comes from `config`, else from the file, else from the weights' keys and
     shapes. Loading is strict: any missing, unexpected or mis-shaped tensor is an error.
     """
+    if backend == "onnx":
+        return _load_onnx(name_or_path, config, device, dtype)
+    if backend != "torch":
+        raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
     path = resolve_checkpoint(name_or_path, progress=progress)
     ckpt = read_checkpoint(path)
     if isinstance(config, str):
@@ -149,6 +158,22 @@ def _warn_if_emulated(device, dtype: torch.dtype) -> None:
             "model runs several times slower than in float32 here; load it in float32 (the default) for speed",
             stacklevel=3,
         )
+
+
+def _load_onnx(folder, config, device, dtype):
+    from masklet.onnxrt.manifest import is_export_folder
+    from masklet.onnxrt.model import OnnxSAM2Model
+
+    if config is not None:
+        raise ValueError("backend='onnx' takes the config from the export's manifest.json; pass config=None")
+    if str(torch.device(device)) != "cpu" or dtype != torch.float32:
+        raise ValueError(f"backend='onnx' runs on the cpu in float32, not {device} / {dtype}; use device='cpu', dtype=torch.float32")
+    if not is_export_folder(folder):
+        raise CheckpointError(
+            f"{folder}: backend='onnx' loads a folder written by `masklet export --format onnx MODEL OUT/`; "
+            f"export the model first, then load OUT/"
+        )
+    return OnnxSAM2Model(folder)
 
 
 def _load_strict(model: SAM2Model, state_dict: dict, path: Path) -> None:

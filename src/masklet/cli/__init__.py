@@ -10,7 +10,7 @@ from masklet.cli.errors import CliError, CliParser
 
 def build_parser() -> argparse.ArgumentParser:
     from masklet import __version__
-    from masklet.cli import auto, benchmark, checkpoints, evaluate, segment, serve, track, train
+    from masklet.cli import auto, benchmark, checkpoints, evaluate, export, segment, serve, track, train
 
     parser = CliParser(prog="masklet", description="SAM 2 segmentation for images and videos.")
     parser.add_argument("--version", action="version", version=f"masklet {__version__}")
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     benchmark.register(sub)
     serve.register(sub)
+    export.register(sub)
     return parser
 
 

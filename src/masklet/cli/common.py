@@ -21,14 +21,21 @@ DEVICES = ("cpu", "cuda", "mps")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--model, --device and --dtype."""
+BACKENDS = ("torch", "onnx")
+
+
+def add_model_options(parser: argparse.ArgumentParser, backends: bool = False) -> None:
+    """--model, --device and --dtype (and --backend for commands that run on ONNX Runtime too)."""
     group = parser.add_argument_group("model")
     group.add_argument("--model", metavar="NAME_OR_PATH",
                        help="official name (see `masklet models`), Meta .pt file or HF safetensors file/folder "
                             "(default: the model bundled with masklet)")
     group.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
     group.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weights' type (default: float32)")
+    if backends:
+        group.add_argument("--backend", choices=BACKENDS, default="torch",
+                           help="what runs the network: torch, or onnx (ONNX Runtime on the cpu; --model is then a "
+                                "folder written by `masklet export --format onnx`) (default: torch)")
 
 
 def embedded_model_path() -> Path | None:
@@ -52,6 +59,8 @@ def resolve_model(args: argparse.Namespace):
     """The model of --model (else the embedded default) on --device in --dtype."""
     from masklet.checkpoint import CheckpointError, DownloadError, load_model
 
+    if getattr(args, "backend", "torch") == "onnx":
+        return _resolve_onnx_model(args)
     check_device(args.device, args.dtype)
     source = args.model or embedded_model_path()
     if source is None:
@@ -62,6 +71,22 @@ def resolve_model(args: argparse.Namespace):
     try:
         return load_model(source, device=args.device, dtype=DTYPES[args.dtype], progress=False)
     except (CheckpointError, DownloadError) as e:
+        raise CliError(str(e).splitlines()[0]) from None
+
+
+def _resolve_onnx_model(args: argparse.Namespace):
+    from masklet.checkpoint import CheckpointError, load_model
+    from masklet.onnxrt.manifest import ManifestError
+
+    if args.device != "cpu" or args.dtype != "float32":
+        raise CliError(f"--backend onnx runs on the cpu in float32; drop --device {args.device} / --dtype {args.dtype}")
+    if args.model is None:
+        raise CliError("--backend onnx needs --model OUT/, a folder written by `masklet export --format onnx MODEL OUT/`")
+    try:
+        return load_model(args.model, backend="onnx")
+    except ImportError as e:
+        raise CliError(str(e)) from None
+    except (CheckpointError, ManifestError) as e:
         raise CliError(str(e).splitlines()[0]) from None
 
 

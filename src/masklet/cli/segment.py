@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     parser.add_argument("--box", type=parse_box, metavar=BOX_FORMAT, help="a box around the object, in pixels")
     parser.add_argument("--output", required=True, metavar="MASK.png", help="where to write the mask PNG")
     parser.add_argument("--overlay", metavar="OVERLAY.png", help="also write the mask drawn on the image here")
-    add_model_options(parser)
+    add_model_options(parser, backends=True)
     parser.set_defaults(func=run_segment)
 
 

@@ -64,7 +64,7 @@ def register(subparsers) -> None:
     parser.add_argument("--max-frames", type=int, metavar="N", help="track only the first N frames")
     parser.add_argument("--fps", type=float, help=f"frame rate of the mp4 (default: the video's, else {DEFAULT_FPS:g})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_model_options(parser)
+    add_model_options(parser, backends=True)
     parser.set_defaults(func=run_track, prompt_items=[])
 
 

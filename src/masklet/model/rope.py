@@ -54,6 +54,7 @@ class RoPEAttention(Attention):
         self._tables: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def _cos_sin(self, num_tokens: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        num_tokens = int(num_tokens)  # a traced size when exported to ONNX: the grid is fixed there
         side = int(round(num_tokens**0.5))
         if side * side != num_tokens:
             raise ValueError(f"RoPE needs a square token grid, got {num_tokens} query tokens")

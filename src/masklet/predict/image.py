@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from masklet.model.sam2 import SAM2Model
+from masklet.onnxrt.model import OnnxSAM2Model
 from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
 from masklet.predict.prompts import MASK_LOGIT_LIMIT, low_res_mask_input, require_sam2_model, user_clicks
 from masklet.predict.transforms import preprocess, upscale_logits
@@ -44,7 +45,7 @@ class ImagePredictor:
         max_hole_area: float = 0.0,
         max_sprinkle_area: float = 0.0,
     ) -> None:
-        self.model = require_sam2_model(sam_model, "sam_model")
+        self.model = require_sam2_model(sam_model, "sam_model", allow_onnx=True)
         self.mask_threshold = mask_threshold
         self.max_hole_area = max_hole_area
         self.max_sprinkle_area = max_sprinkle_area
@@ -178,11 +179,14 @@ class ImagePredictor:
     def _decode(self, img_idx: int, prompts: _Prompts, multimask_output: bool):
         """Prompt encoder + mask decoder -> (low-res logits [B, C, 4h, 4w], IoU [B, C])."""
         model = self.model
+        image_embed = self._features["image_embed"][img_idx : img_idx + 1]
+        high_res = [f[img_idx : img_idx + 1] for f in self._features["high_res_feats"]]
+        if isinstance(model, OnnxSAM2Model):
+            low_res, iou = self._decode_onnx(image_embed, high_res, prompts, multimask_output)
+            return fill_holes_and_remove_sprinkles(low_res, self.mask_threshold, self.max_hole_area, self.max_sprinkle_area), iou
         points = None if prompts.coords is None else (prompts.coords, prompts.labels)
         sparse, dense = model.sam_prompt_encoder(points=points, boxes=None, masks=prompts.mask_input)
         num_prompts = sparse.shape[0]
-        image_embed = self._features["image_embed"][img_idx : img_idx + 1]
-        high_res = [f[img_idx : img_idx + 1] for f in self._features["high_res_feats"]]
         low_res, iou, _, _ = model.sam_mask_decoder(
             image_embeddings=image_embed,
             image_pe=model.sam_prompt_encoder.get_dense_pe(),
@@ -197,6 +201,20 @@ class ImagePredictor:
         )
         return low_res, iou
 
+    def _decode_onnx(self, image_embed, high_res, prompts: _Prompts, multimask_output: bool):
+        """The ONNX Runtime backend's decoder graph for B prompts on one image."""
+        if prompts.coords is None:
+            raise ValueError(
+                "a mask_input without clicks or a box cannot run on the ONNX backend (its decoder always "
+                "takes points): add a click or a box, or load the model with backend='torch'"
+            )
+        num_prompts = prompts.coords.shape[0]
+        proposals = self.model.propose_masks(
+            image_embed.expand(num_prompts, -1, -1, -1), high_res, prompts.coords, prompts.labels,
+            prompts.mask_input, multimask_output,
+        )
+        return proposals.masks, proposals.ious
+
     def _prepare_prompts(
         self, img_idx, point_coords, point_labels, box, mask_input, normalize_coords
     ) -> _Prompts:
@@ -205,7 +223,8 @@ class ImagePredictor:
         masks = None
         if mask_input is not None:
             num_prompts = 1 if clicks is None else clicks.coords.shape[0]
-            masks = low_res_mask_input(mask_input, self.model.sam_prompt_encoder.mask_input_size, num_prompts)
+            side = 4 * self.model.config.image_embedding_size  # the prompt encoder's mask input
+            masks = low_res_mask_input(mask_input, (side, side), num_prompts)
         device, dtype = self.device, self.model.dtype
         return _Prompts(
             coords=None if clicks is None else clicks.coords.to(device, dtype),

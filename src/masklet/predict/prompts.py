@@ -25,8 +25,19 @@ VALID_LABELS = (PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT)
 MASK_LOGIT_LIMIT = 32.0
 
 
-def require_sam2_model(model, argument: str = "model") -> SAM2Model:
-    """`model` itself if it is a SAM2Model, else a TypeError saying how to get one."""
+def require_sam2_model(model, argument: str = "model", allow_onnx: bool = False) -> SAM2Model:
+    """`model` itself if it is a SAM2Model (or, where `allow_onnx`, the ONNX Runtime backend's
+    `OnnxSAM2Model`, which the video predictors drive the same way), else a TypeError saying
+    how to get one."""
+    from masklet.onnxrt.model import OnnxSAM2Model
+
+    if isinstance(model, OnnxSAM2Model):
+        if allow_onnx:
+            return model
+        raise TypeError(
+            f"{argument} is an ONNX Runtime model ({model.folder}); only ImagePredictor, VideoPredictor and "
+            "StreamTracker run on it so far: load the checkpoint with masklet.load_model(..., backend='torch') here"
+        )
     if not isinstance(model, SAM2Model):
         raise TypeError(
             f"{argument} must be a masklet SAM2Model, got {type(model).__name__}; "

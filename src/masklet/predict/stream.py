@@ -43,7 +43,7 @@ class StreamTracker:
         add_all_frames_to_correct_as_cond: bool = False, mask_threshold: float = 0.0,
         attention_batch_size: int | str | None = "auto",
     ) -> None:
-        self.model = require_sam2_model(model).eval()
+        self.model = require_sam2_model(model, allow_onnx=True).eval()
         self.options = TrackingOptions(
             fill_hole_area=fill_hole_area, non_overlap_masks=non_overlap_masks,
             add_all_frames_to_correct_as_cond=add_all_frames_to_correct_as_cond,

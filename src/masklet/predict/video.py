@@ -52,7 +52,7 @@ class VideoPredictor:
         clear_non_cond_mem_around_input: bool = False, add_all_frames_to_correct_as_cond: bool = False,
         mask_threshold: float = 0.0, show_progress: bool = True, attention_batch_size: int | str | None = "auto",
     ) -> None:
-        self.model = require_sam2_model(model).eval()
+        self.model = require_sam2_model(model, allow_onnx=True).eval()
         self.options = TrackingOptions(
             fill_hole_area, non_overlap_masks, clear_non_cond_mem_around_input, add_all_frames_to_correct_as_cond,
             mask_threshold, attention_batch_size,

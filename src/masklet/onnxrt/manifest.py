@@ -1,0 +1,59 @@
+"""The manifest of an exported model folder (`manifest.json`): the model config, every graph's
+file, inputs and outputs (shapes with named dynamic axes, dtypes), and the learned embeddings
+the tracking glue adds between graphs (`embeddings.npz`).
+
+Written by `masklet.export`, read by the ONNX Runtime backend.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from masklet.config import SAM2Config
+
+MANIFEST_FILE = "manifest.json"
+EMBEDDINGS_FILE = "embeddings.npz"
+FORMAT = "masklet-onnx"
+VERSION = 1
+GRAPHS = ("image_encoder", "prompt_decoder", "mask_prompt", "memory_encoder", "memory_attention", "pointer_position")
+# no_mem_embed [1, 1, C], no_obj_ptr [1, C], maskmem_tpos_enc [T, 1, 1, mem], memory_pos [1, mem, h, w]
+EMBEDDINGS = ("no_mem_embed", "no_obj_ptr", "maskmem_tpos_enc", "memory_pos")
+
+
+class ManifestError(ValueError):
+    """A folder that is not a complete Masklet ONNX export."""
+
+
+def is_export_folder(path: str | Path) -> bool:
+    return (Path(path) / MANIFEST_FILE).is_file()
+
+
+def read_manifest(folder: str | Path) -> dict:
+    """The checked manifest of an export folder; its "config" entry is a SAM2Config."""
+    folder = Path(folder)
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        raise ManifestError(f"{folder}: no {MANIFEST_FILE}; make the folder with `masklet export --format onnx MODEL {folder}`")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ManifestError(f"{path}: not valid JSON ({e})") from None
+    if manifest.get("format") != FORMAT:
+        raise ManifestError(f"{path}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
+    if manifest.get("version") != VERSION:
+        raise ManifestError(
+            f"{path}: manifest version {manifest.get('version')!r}; this masklet reads version {VERSION}: re-export the model"
+        )
+    missing = [g for g in GRAPHS if not (folder / manifest.get("graphs", {}).get(g, {}).get("file", f"{g}.onnx")).is_file()]
+    if missing or not (folder / EMBEDDINGS_FILE).is_file():
+        files = [f"{g}.onnx" for g in missing] + ([] if (folder / EMBEDDINGS_FILE).is_file() else [EMBEDDINGS_FILE])
+        raise ManifestError(f"{folder}: missing {', '.join(files)}; re-export the model into an empty folder")
+    manifest["config"] = SAM2Config.from_dict(manifest["model"]["config"])
+    return manifest
+
+
+def write_manifest(folder: Path, manifest: dict) -> Path:
+    path = folder / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
