@@ -43,3 +43,21 @@ def test_benchmark_refuses_bad_requests(capsys, tmp_path, monkeypatch, argv, mes
     monkeypatch.delenv("MASKLET_REFERENCE_PYTHON", raising=False)
     code, _, err = run(capsys, "benchmark", *argv)
     assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_benchmark_times_the_onnx_runtime_backend_beside_torch(capsys, tmp_path, checkpoint):
+    pytest.importorskip("onnxruntime", reason="the ONNX Runtime backend needs onnxruntime (the dev extra has it)")
+    output = tmp_path / "bench.json"
+    code, out, _ = run(capsys, "benchmark", "--models", checkpoint, "--onnx", "--frames", "8", "--objects", "1",
+                       "--repeats", "1", "--threads", "1", "--output", output)
+    assert code == 0
+    onnx, torch_record = json.loads(output.read_text())
+    assert (onnx["side"], torch_record["side"]) == ("masklet-onnx", "masklet")
+    assert onnx["parameters"] == torch_record["parameters"] and onnx["dtype"] == "float32"
+    assert onnx["encode_ms"] > 0 and onnx["frame_ms"]["1"] > 0 and onnx["weights_mb"] > 0
+    assert "| masklet-onnx |" in out
+
+
+def test_benchmark_refuses_onnx_off_the_cpu(capsys):
+    code, _, err = run(capsys, "benchmark", "--onnx", "--device", "cuda")
+    assert code != 0 and "--onnx" in err and "Traceback" not in err

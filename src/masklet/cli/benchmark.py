@@ -39,6 +39,8 @@ def register(subparsers) -> None:
     parser.add_argument("--objects", type=int, nargs="+", default=[1, 3, 8], help="object counts (default: 1 3 8)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of encode (x5 for decode) (default: 3)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also export each model to ONNX and time it on ONNX Runtime (cpu, float32)")
     parser.add_argument("--reference", action="store_true", help="also time Meta's reference on official configs")
     parser.add_argument("--reference-python", metavar="PYTHON",
                         help=f"the interpreter of a venv with `pip install sam2` (default: ${REFERENCE_PYTHON_VARIABLE})")
@@ -51,6 +53,8 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
     from masklet.eval.speed import BenchmarkError, BenchmarkPlan, run_benchmark, speed_table
     from masklet.io.atomic import write_text_atomic
 
+    if args.onnx and args.device != "cpu":
+        raise CliError(f"--onnx times ONNX Runtime on the cpu; it cannot run with --device {args.device}")
     for dtype in args.dtypes:
         check_device(args.device, dtype)
     if args.frames <= 7 or min(args.objects) < 1 or args.repeats < 1:
@@ -69,7 +73,7 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
     plan = BenchmarkPlan(
         models=tuple(args.models), dtypes=tuple(args.dtypes), device=args.device, seeded=args.seeded,
         video=args.video, image=args.image, frames=args.frames, objects=tuple(sorted(set(args.objects))),
-        repeats=args.repeats, threads=args.threads, reference_python=reference_python,
+        repeats=args.repeats, threads=args.threads, reference_python=reference_python, onnx=args.onnx,
     )
     try:
         records = run_benchmark(plan)

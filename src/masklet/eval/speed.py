@@ -30,8 +30,12 @@ import numpy as np
 from masklet.eval.timing import SpeedRecord, click_grid, full_memory_frame_ms, median_ms, peak_memory_mib
 
 
-def measure_speed(model, model_name: str, frames: list[Path], image: Path, objects: list[int], repeats: int) -> SpeedRecord:
-    """Time a Masklet model (on its device, in its dtype) on an image and a clip of frames."""
+def measure_speed(model, model_name: str, frames: list[Path], image: Path, objects: list[int], repeats: int,
+                  side: str = "masklet", parameters: int | None = None) -> SpeedRecord:
+    """Time a Masklet model (on its device, in its dtype) on an image and a clip of frames.
+
+    `parameters` defaults to the model's own count (an ONNX Runtime model has no torch
+    parameters: pass the count of the model it was exported from)."""
     import torch
 
     from masklet.io.image import read_rgb
@@ -54,9 +58,10 @@ def measure_speed(model, model_name: str, frames: list[Path], image: Path, objec
         for obj_id, point in enumerate(click_grid(count, width, height), start=1):
             video.add_new_points_or_box(state, 0, obj_id, points=[point], labels=[1])
         frame_ms[count] = full_memory_frame_ms(video.propagate(state), model.config.num_maskmem, synchronize)
-    parameters = sum(p.numel() for p in model.parameters())
+    if parameters is None:
+        parameters = sum(p.numel() for p in model.parameters())
     dtype = str(model.dtype).removeprefix("torch.")
-    return SpeedRecord("masklet", model_name, dtype, str(device), parameters, encode_ms, decode_ms, frame_ms,
+    return SpeedRecord(side, model_name, dtype, str(device), parameters, encode_ms, decode_ms, frame_ms,
                        peak_memory_mib(str(device)))
 
 
@@ -75,6 +80,7 @@ class BenchmarkPlan:
     repeats: int = 3
     threads: int | None = None
     reference_python: str | None = None  # run Meta's reference with this interpreter too
+    onnx: bool = False  # also export each model to ONNX and time it on ONNX Runtime (CPU, float32)
 
 
 class BenchmarkError(RuntimeError):
@@ -92,6 +98,8 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
         image = plan.image or str(frames[0])
         for name in plan.models:
             config_name, checkpoints = write_checkpoints(name, plan.seeded, plan.dtypes, folder / "weights")
+            if plan.onnx:
+                records.append(time_onnx_export(config_name, checkpoints["float32"], frames, image, plan, folder, log))
             for dtype in plan.dtypes:
                 job = {
                     "model": config_name, "checkpoint": str(checkpoints[dtype]), "device": plan.device, "dtype": dtype,
@@ -115,6 +123,31 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
                 log(one_line(record))
                 records.append(record)
     return records
+
+
+def time_onnx_export(config_name: str, checkpoint: Path, frames: list[Path], image: str, plan: BenchmarkPlan,
+                     folder: Path, log) -> SpeedRecord:
+    """Export the float32 checkpoint to ONNX graphs and time them on ONNX Runtime."""
+    from masklet.checkpoint import load_model
+    from masklet.export import ExportError, export_onnx
+
+    if plan.device != "cpu":
+        raise BenchmarkError(f"the ONNX Runtime backend runs on the cpu only, not {plan.device}; drop --onnx")
+    model = load_model(checkpoint, progress=False)
+    export_folder = folder / f"{config_name}-onnx"
+    try:
+        export_onnx(model, export_folder, verify=False)
+    except ExportError as e:
+        raise BenchmarkError(f"{config_name} cannot be timed on ONNX Runtime: {e}") from None
+    job = {
+        "model": config_name, "checkpoint": str(export_folder), "backend": "onnx", "device": "cpu", "dtype": "float32",
+        "parameters": sum(p.numel() for p in model.parameters()), "image": image, "frames": [str(f) for f in frames],
+        "objects": list(plan.objects), "repeats": plan.repeats, "threads": plan.threads,
+    }
+    record = run_worker([sys.executable, "-m", "masklet.eval.speed"], job, folder)
+    record.weights_mb = sum(f.stat().st_size for f in export_folder.iterdir()) / 2**20
+    log(one_line(record))
+    return record
 
 
 def write_frames(video: str | None, count: int, folder: Path) -> list[Path]:
@@ -194,11 +227,11 @@ def speed_table(records: list[SpeedRecord]) -> str:
                  f"{r.decode_ms:.1f}", "-" if fit is None else f"{fit[0]:.0f}",
                  *(f"{r.frames_per_second[n]:.2f}" if n in r.frame_ms else "-" for n in counts), f"{r.peak_mib:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    for ours in (r for r in records if r.side == "masklet"):
+    for ours in (r for r in records if r.side != "reference"):
         theirs = next((r for r in records if r.side == "reference" and (r.model, r.dtype) == (ours.model, ours.dtype)), None)
         if theirs is not None:
             lines.append("")
-            lines.append(f"{ours.model} {ours.dtype}: reference / Masklet time: " + ratio_summary(theirs, ours))
+            lines.append(f"{ours.model} {ours.dtype} ({ours.side}): reference / Masklet time: " + ratio_summary(theirs, ours))
     return "\n".join(lines)
 
 
@@ -222,9 +255,12 @@ def worker_main(argv: list[str]) -> None:
     if job.get("threads"):
         torch.set_num_threads(job["threads"])
     torch.set_grad_enabled(False)
-    model = load_model(job["checkpoint"], device=job["device"], dtype=getattr(torch, job["dtype"]), progress=False)
+    backend = job.get("backend", "torch")
+    model = load_model(job["checkpoint"], device=job["device"], dtype=getattr(torch, job["dtype"]), progress=False,
+                       backend=backend)
     frames = [Path(p) for p in job["frames"]]
-    record = measure_speed(model, job["model"], frames, Path(job["image"]), job["objects"], job["repeats"])
+    record = measure_speed(model, job["model"], frames, Path(job["image"]), job["objects"], job["repeats"],
+                           side="masklet" if backend == "torch" else f"masklet-{backend}", parameters=job.get("parameters"))
     print(json.dumps(record.to_dict()))
 
 
