@@ -185,3 +185,39 @@ def test_api_flow_exports_the_same_masks_as_sqlite(postgres_url, make_client, tm
     with create_engine(postgres_url).connect() as db:  # it was stored there, not in a file
         assert db.execute(text("SELECT count(*) FROM prompts")).scalar() == 2
     assert not (tmp_path / "postgres" / "masklet.db").exists()
+
+
+def test_api_with_ids_past_32_bits(db_url, make_client, davis_clip):
+    client = make_client(database_url=db_url)
+    _restart_ids_at(client.app.state.workspace.engine, 2**40)
+    project = client.post("/api/projects", json={"name": "p"}).json()
+    mid = upload_frames(client, project["id"], davis_clip[0][:2])["id"]
+    assert min(project["id"], mid) > 2**40
+    assert client.post(f"/api/media/{mid}/objects").status_code == 201
+    click = client.post(f"/api/media/{mid}/objects/1/clicks", json={"frame_idx": 0, "box": [100, 50, 300, 200]})
+    assert click.status_code == 200, click.text
+    assert click.json()["step_id"] > 2**40
+    job = client.post(f"/api/media/{mid}/propagations").json()  # job ids are the server's own, from 1
+    assert sse_events(client, job["job_id"])[-1][1]["state"] == "done"
+    assert client.get(f"/api/propagations/{job['job_id']}").json()["step_id"] > 2**40
+    assert len(client.get(f"/api/media/{mid}/masks").json()["masks"]) == 2
+    assert client.post(f"/api/media/{mid}/undo").json()["changed"]
+    assert client.get(f"/api/projects/{project['id']}/export", params={"format": "coco", "media_id": mid}).status_code == 200
+
+
+def test_text_postgresql_cannot_hold_is_refused(db_url, make_client, davis_clip):
+    """A NUL character (PostgreSQL's text has none) is refused on both databases, never a 500."""
+    client = make_client(database_url=db_url)
+    nul = {"content-type": "application/json"}
+    assert client.post("/api/projects", content=b'{"name": "a\\u0000b"}', headers=nul).status_code == 422
+    project = client.post("/api/projects", json={"name": "p"}).json()
+    mid = upload_frames(client, project["id"], davis_clip[0][:1])["id"]
+    assert client.post(f"/api/media/{mid}/objects", content=b'{"name": "\\u0000"}', headers=nul).status_code == 422
+    assert client.post(f"/api/media/{mid}/objects").status_code == 201
+    assert client.patch(f"/api/media/{mid}/objects/1", content=b'{"name": "x\\u0000"}', headers=nul).status_code == 422
+    for counts in (b"0\\u0000", b"\\u0000"):  # a NUL may even be part of a valid RLE (a negative delta)
+        r = client.post(f"/api/media/{mid}/objects/1/mask", content=b'{"frame_idx": 0, "counts": "' + counts + b'"}',
+                        headers=nul)
+        assert r.status_code == 400 and "'0' to 'o'" in r.text, r.text
+    assert client.get(f"/api/media/{mid}/history").json()["steps"] == 0
+
