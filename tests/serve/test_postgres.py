@@ -221,3 +221,19 @@ def test_text_postgresql_cannot_hold_is_refused(db_url, make_client, davis_clip)
         assert r.status_code == 400 and "'0' to 'o'" in r.text, r.text
     assert client.get(f"/api/media/{mid}/history").json()["steps"] == 0
 
+
+def test_media_stored_with_another_database_are_never_swept(postgres_url, make_client, tmp_path, davis_clip):
+    """A data folder used with SQLite, then given a new PostgreSQL database: refused, media kept."""
+    from masklet.serve.datadir import ForeignMedia
+
+    first = make_client(tmp_path / "data")
+    project = first.post("/api/projects", json={"name": "p"}).json()
+    upload_frames(first, project["id"], davis_clip[0][:1])
+    first.__exit__(None, None, None)
+    folders = sorted((tmp_path / "data" / "media").iterdir())
+    assert len(folders) == 1
+    with pytest.raises(ForeignMedia, match="1 uploaded media that the database .* does not know"):
+        make_client(tmp_path / "data", database_url=postgres_url)
+    assert sorted((tmp_path / "data" / "media").iterdir()) == folders
+    again = make_client(tmp_path / "data")  # with its own database it opens as before
+    assert len(again.get(f"/api/projects/{project['id']}/media").json()) == 1
