@@ -34,8 +34,8 @@ POSTGRES_ENV = "MASKLET_TEST_POSTGRES_URL"
 @pytest.fixture
 def postgres_url():
     """A URL of the PostgreSQL database of MASKLET_TEST_POSTGRES_URL that works in a new, empty
-    schema of its own (its search_path), dropped with everything in it at the end; the test
-    skips when the variable is not set."""
+    schema of its own (its search_path; its connections are named after it), dropped with
+    everything in it at the end; the test skips when the variable is not set."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test on (give one as "
@@ -50,7 +50,8 @@ def postgres_url():
     with admin.begin() as db:
         db.execute(text(f'CREATE SCHEMA "{name}"'))
     try:
-        yield database_url(url).update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(False)
+        query = {"options": f"-csearch_path={name}", "application_name": name}
+        yield database_url(url).update_query_dict(query).render_as_string(False)
     finally:
         with admin.begin() as db:
             db.execute(text("SET LOCAL lock_timeout = '30s'"))  # a connection left in a transaction fails this, not hangs

@@ -72,6 +72,20 @@ def test_servers_started_together_create_the_schema_once(postgres_url):
         engine.dispose()
 
 
+def test_connections_cut_by_the_server_are_replaced(postgres_url):
+    """The server ends every connection (as on its restart): the next write still succeeds."""
+    engine = open_database(postgres_url)
+    catalog = Catalog(engine)
+    catalog.create_project("before")
+    with create_engine(postgres_url).connect() as admin:
+        cut = admin.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                                 "application_name = current_setting('application_name') AND pid <> pg_backend_pid()"))
+        assert cut.scalar() >= 1
+    catalog.create_project("after")
+    assert [p.name for p in catalog.projects()] == ["before", "after"]
+    engine.dispose()
+
+
 def test_upgrades_run_in_order(db_url, tmp_path, monkeypatch):
     url = db_url or sqlite_url(tmp_path)
     open_database(url).dispose()  # a database at today's version
