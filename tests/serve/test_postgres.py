@@ -13,14 +13,12 @@ import pytest
 from serve_fixtures import *  # noqa: F401,F403
 from serve_fixtures import inside_point, upload_frames
 from serve_fixtures import sse_events
+from sqlalchemy import create_engine, inspect, text
 
 from masklet.serve.storage import Catalog, History, Masklets, migrations, open_database
 from masklet.serve.storage.database import sqlite_url
 from masklet.serve.storage.migrations import SCHEMA_VERSION, SchemaError, Upgrade, add_column
 from masklet.serve.storage.records import Direction, FrameMasks, MediaKind, ObjectMask, Prompt, PromptKind
-
-sqlalchemy = pytest.importorskip("sqlalchemy")
-from sqlalchemy import create_engine, inspect, text  # noqa: E402
 
 
 def test_schema_created_and_version_checked(postgres_url):
