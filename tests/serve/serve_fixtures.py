@@ -1,10 +1,13 @@
 """Fixtures of the annotation server's tests: the bundled model, a few real DAVIS frames at half
-size, and an app over a fresh data folder."""
+size, an app over a fresh data folder, and a PostgreSQL database of its own for a test (when
+MASKLET_TEST_POSTGRES_URL names a server; .ci/run starts one)."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import secrets
 import socket
 import threading
 import time
@@ -23,6 +26,45 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIP = "blackswan"
 FRAMES = 5
 SIZE = (428, 240)  # half of DAVIS 480p
+
+
+POSTGRES_ENV = "MASKLET_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def postgres_url():
+    """A URL of the PostgreSQL database of MASKLET_TEST_POSTGRES_URL that works in a new, empty
+    schema of its own (its search_path; its connections are named after it), dropped with
+    everything in it at the end; the test skips when the variable is not set."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test on (give one as "
+                    "postgresql+psycopg://USER@127.0.0.1:PORT/DB; .ci/run starts a throwaway one)")
+    pytest.importorskip("psycopg", reason="the PostgreSQL tests need psycopg 3 (the dev extra has it)")
+    from sqlalchemy import create_engine, text
+
+    from masklet.serve.storage.dialects import database_url
+
+    name = f"masklet_test_{secrets.token_hex(6)}"
+    admin = create_engine(database_url(url))
+    with admin.begin() as db:
+        db.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        query = {"options": f"-csearch_path={name}", "application_name": name}
+        yield database_url(url).update_query_dict(query).render_as_string(False)
+    finally:
+        with admin.begin() as db:
+            db.execute(text("SET LOCAL lock_timeout = '30s'"))  # a connection left in a transaction fails this, not hangs
+            db.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """The database a workspace uses: None (SQLite in its data folder), then a PostgreSQL schema
+    of its own (`postgres_url`). Ask for it before `make_client`, so that the clients are closed
+    before the schema is dropped."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture(scope="session")

@@ -37,8 +37,9 @@ def test_evicted_session_is_rebuilt_from_the_log(client, clip_media, davis_clip)
     assert rebuilt["masks"] == live["masks"]
 
 
-def test_restart_keeps_everything_acknowledged(make_client, tmp_path, davis_clip):
-    first = make_client(tmp_path / "data")
+def test_restart_keeps_everything_acknowledged(db_url, make_client, tmp_path, davis_clip):
+    """On SQLite and on PostgreSQL: a new app on the same data folder and database."""
+    first = make_client(tmp_path / "data", database_url=db_url)
     project = first.post("/api/projects", json={"name": "p"}).json()
     mid = upload_frames(first, project["id"], davis_clip[0])["id"]
     _prompt_and_propagate(first, mid, davis_clip[1])
@@ -46,9 +47,11 @@ def test_restart_keeps_everything_acknowledged(make_client, tmp_path, davis_clip
     coco = first.get(f"/api/projects/{project['id']}/export?format=coco").content
     live = first.post(f"/api/media/{mid}/objects/1/clicks", json=CORRECTION).json()
     first.post(f"/api/media/{mid}/undo")
+    history = first.get(f"/api/media/{mid}/history").json()
     first.__exit__(None, None, None)
 
-    second = make_client(tmp_path / "data")
+    second = make_client(tmp_path / "data", database_url=db_url)
+    assert second.get(f"/api/media/{mid}/history").json() == history  # 2 prompts (1 undone) and a propagation
     assert second.get(f"/api/media/{mid}/masks").json() == shown
     assert second.get(f"/api/projects/{project['id']}/export?format=coco").content == coco
     assert second.post(f"/api/media/{mid}/redo").status_code == 200

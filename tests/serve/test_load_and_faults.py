@@ -83,11 +83,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(data_dir) -> tuple[subprocess.Popen, httpx.Client]:
+def _start(data_dir, database_url: str | None = None) -> tuple[subprocess.Popen, httpx.Client]:
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
+    database = [] if database_url is None else ["--database-url", database_url]
     process = subprocess.Popen([sys.executable, "-m", "masklet.cli", "serve", "--data", str(data_dir), "--port",
-                                str(port), "--token", TOKEN], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                str(port), "--token", TOKEN, *database], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
     deadline = time.monotonic() + 120
     while True:
@@ -101,9 +103,10 @@ def _start(data_dir) -> tuple[subprocess.Popen, httpx.Client]:
         time.sleep(0.2)
 
 
-def test_kill_9_mid_propagation_loses_nothing_acknowledged(tmp_path):
+def test_kill_9_mid_propagation_loses_nothing_acknowledged(db_url, tmp_path):
+    """On SQLite and on PostgreSQL (--database-url)."""
     jpegs, truth = davis_frames(16, (214, 120))
-    process, http = _start(tmp_path / "data")
+    process, http = _start(tmp_path / "data", db_url)
     try:
         project = http.post("/api/projects", json={"name": "crash"}).json()
         mid = upload(http, project["id"], jpegs, "blackswan")["id"]
@@ -131,7 +134,7 @@ def test_kill_9_mid_propagation_loses_nothing_acknowledged(tmp_path):
             process.kill()
         http.close()
 
-    process, http = _start(tmp_path / "data")
+    process, http = _start(tmp_path / "data", db_url)
     try:
         assert http.get(f"/api/media/{mid}/history").json()["steps"] == 3  # 2 prompts + the cut propagation
         shown = {m["frame_idx"]: m["counts"] for m in http.get(f"/api/media/{mid}/masks").json()["masks"]}

@@ -1,9 +1,11 @@
 """The database: schema versions (new, current, newer, foreign), WAL mode, undo / redo of the
-step log, and the data folder's path rules."""
+step log (on SQLite and PostgreSQL), and the data folder's path rules. test_postgres.py has
+PostgreSQL's own."""
 
 from __future__ import annotations
 
 import pytest
+from serve_fixtures import db_url, postgres_url  # noqa: F401
 from sqlalchemy import create_engine, text
 
 from masklet.serve.datadir import DataDir, UnsafePath
@@ -37,8 +39,8 @@ def _mask(step_frame: int, obj_id: int = 1) -> list[FrameMasks]:
     return [FrameMasks(step_frame, [ObjectMask(obj_id, f"counts{step_frame}", 1.0)])]
 
 
-def test_undo_redo_log(tmp_path):
-    engine = open_database(sqlite_url(tmp_path))
+def test_undo_redo_log(db_url, tmp_path):  # noqa: F811
+    engine = open_database(db_url or sqlite_url(tmp_path))
     catalog, history, masklets = Catalog(engine), History(engine), Masklets(engine)
     project = catalog.create_project("p")
     media = catalog.add_media(project.id, "m", MediaKind.FRAMES, "media/x/frames", 3, 8, 8, None)

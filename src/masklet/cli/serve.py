@@ -17,7 +17,8 @@ def register(subparsers) -> None:
         "serve", help="the annotation app: browser UI and REST API for interactive video segmentation",
         description="Serve the annotation app: upload videos or image folders, click objects, propagate them "
         "through the video, correct, undo and export (COCO, DAVIS, SA-V, YOLO-seg, overlay MP4). Projects, "
-        "prompts and masks are kept in SQLite under --data; the API is documented at /docs and /openapi.json.",
+        "prompts and masks are kept in SQLite under --data, or in the database of --database-url (PostgreSQL); "
+        "uploaded media stay under --data. The API is documented at /docs and /openapi.json.",
         epilog="example: masklet serve --data ~/annotations --port 8000 --token s3cret  "
         "(then open http://127.0.0.1:8000/?token=s3cret)",
     )
@@ -28,7 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--token", default=os.environ.get("MASKLET_TOKEN"),
                         help="require this token on every request (default: $MASKLET_TOKEN; none: no auth)")
     parser.add_argument("--database-url", metavar="URL",
-                        help="SQLAlchemy URL of another database, e.g. postgresql+psycopg://... "
+                        help="SQLAlchemy URL of another database: PostgreSQL as postgresql://USER:PASSWORD@HOST/DB "
+                        "(through psycopg 3: pip install 'masklet[postgres]'); one database per --data folder "
                         "(default: SQLite in WAL mode at DIR/masklet.db)")
     parser.add_argument("--max-sessions", type=int, default=4, metavar="N",
                         help="videos whose model session is kept in memory (LRU; default: 4)")
@@ -85,14 +87,20 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CliError(f"masklet serve needs the 'serve' extra ({e.name} is missing): pip install 'masklet[serve]'") from None
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from masklet.serve.datadir import UnsafePath
+    from masklet.serve.datadir import ForeignMedia, UnsafePath
+    from masklet.serve.storage.dialects import shown_url
     from masklet.serve.storage.migrations import SchemaError
 
     settings = settings_from(args)
     model = resolve_model(args)
     try:
         ws = Workspace(settings, model, model_name=args.model or "masklet-nano")
-    except (SchemaError, UnsafePath, OSError) as e:
+    except SchemaError as e:
+        where = f"--data {settings.data_dir}"
+        if settings.database_url:
+            where = f"--database-url {shown_url(settings.database_url)}"
+        raise CliError(f"cannot open {where}: {e}") from None
+    except (ForeignMedia, UnsafePath, OSError) as e:
         raise CliError(f"cannot open --data {settings.data_dir}: {e}") from None
     except ImportError as e:
         raise CliError(f"--database-url needs a database driver that is not installed ({e.name}); "
@@ -101,7 +109,8 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CliError(f"cannot open the database: {str(e).splitlines()[0]}") from None
     if ws.interrupted:
         print(f"masklet serve: {ws.interrupted} propagation(s) were cut off by the last stop; their stored frames are kept")
-    print(f"masklet serve: http://{args.host}:{args.port}/ (data: {ws.data.root})", flush=True)
+    database = f", database: {shown_url(settings.database_url)}" if settings.database_url else ""
+    print(f"masklet serve: http://{args.host}:{args.port}/ (data: {ws.data.root}{database})", flush=True)
     # on Ctrl-C / SIGTERM, open event streams get 5 s before running propagations are cancelled
     uvicorn.run(create_app(ws), host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
     return 0

@@ -7,6 +7,7 @@ the model sees them, so bad input is a 4xx that changes nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from masklet.io.rle import rle_decode
@@ -18,6 +19,8 @@ from masklet.serve.sessions import SessionBusy, SessionPool
 from masklet.serve.settings import ServeSettings
 from masklet.serve.storage import Catalog, History, Masklets
 from masklet.serve.storage.records import Direction, FrameMasks, Media, Prompt, PromptKind, StoredMask
+
+_NOT_RLE = re.compile(r"[^0-o]")  # compressed COCO RLE counts use the characters '0' (48) to 'o' (111)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Annotator:
                 raise BadRequest("a clicks prompt needs points (with labels) or a box")
         elif prompt.kind is PromptKind.MASK:
             try:
+                if _NOT_RLE.search(prompt.mask):  # e.g. a NUL: the decoder takes it, PostgreSQL cannot store it
+                    raise ValueError("COCO RLE counts are written with the characters '0' to 'o' only")
                 rle_decode({"size": [media.height, media.width], "counts": prompt.mask})
             except (ValueError, TypeError) as e:
                 raise BadRequest(f"the mask is not a COCO RLE of a {media.width}x{media.height} frame ({e})") from None

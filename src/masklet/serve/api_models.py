@@ -9,9 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from masklet.serve.storage.records import Direction, PropagationState
 
-Name = Field(min_length=1, max_length=200)
+# no NUL character: PostgreSQL's text cannot hold one (SQLite's can), so it is refused on both
+NO_NUL = r"^[^\x00]*$"
+Name = Field(min_length=1, max_length=200, pattern=NO_NUL)
 FrameIndex = Field(ge=0, le=10_000_000)
-MAX_ID = 2**31 - 1
+MAX_ID = 2**53 - 1  # ids are 64-bit in the database; a browser's numbers hold this much exactly
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="a record's id")]
 FramePath = Annotated[int, Path(ge=0, le=10_000_000, description="frame index, from 0")]
 
@@ -55,7 +57,7 @@ class MediaOut(BaseModel):
 
 
 class ObjectIn(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class ObjectOut(BaseModel):
@@ -147,7 +149,7 @@ class SuggestionsOut(BaseModel):
 
 class AcceptIn(Strict):
     index: int = Field(ge=0, le=100_000)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class AcceptOut(BaseModel):

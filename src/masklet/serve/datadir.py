@@ -21,6 +21,10 @@ class UnsafePath(ValueError):
     """A path that would leave the data folder or pass through a symbolic link."""
 
 
+class ForeignMedia(ValueError):
+    """The data folder's media belong to another database than the one given."""
+
+
 def fsync_folder(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -74,6 +78,10 @@ class DataDir:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
+
+    def media_folders(self) -> list[str]:
+        """The folders under media/ (one per upload), relative."""
+        return sorted(self.relative(p) for p in self.resolve(MEDIA).iterdir() if p.is_dir() and not p.is_symlink())
 
     def sweep(self, kept: set[str]) -> list[str]:
         """Delete media folders no stored media uses (left by a stop during an upload) and

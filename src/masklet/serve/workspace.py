@@ -3,7 +3,8 @@ the session pool (sessions built by replaying a video's stored log), the propaga
 the annotator and the suggestion cache.
 
 Opening a workspace after a stop marks the propagations left running as interrupted (the
-frames they stored stay) and deletes media folders no stored media uses (an upload cut off).
+frames they stored stay) and deletes media folders no stored media uses (an upload cut off),
+unless the database knows none of the folder's media (another database): then it refuses.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import PurePosixPath
 from masklet.io.video import open_video
 from masklet.predict.session import TrackingOptions, TrackingSession
 from masklet.serve.annotation import Annotator
-from masklet.serve.datadir import DataDir
+from masklet.serve.datadir import DataDir, ForeignMedia
 from masklet.serve.frames import FrameStore
 from masklet.serve.propagation import JobRegistry
 from masklet.serve.replay import replay
@@ -21,6 +22,7 @@ from masklet.serve.sessions import LiveSession, SessionPool
 from masklet.serve.settings import ServeSettings
 from masklet.serve.storage import Catalog, History, Masklets, open_database
 from masklet.serve.storage.database import sqlite_url
+from masklet.serve.storage.dialects import shown_url
 from masklet.serve.storage.records import Media
 from masklet.serve.suggestions import SuggestionCache
 
@@ -31,6 +33,11 @@ class Workspace:
         self.data = DataDir(settings.data_dir)
         self.engine = open_database(settings.database_url or sqlite_url(self.data.root))
         self.catalog, self.history, self.masklets = Catalog(self.engine), History(self.engine), Masklets(self.engine)
+        try:
+            self._check_media_belong_here()
+        except BaseException:
+            self.engine.dispose()
+            raise
         self.frames = FrameStore(self.data, cache_mib=settings.video_cache_mib)
         self.pool = SessionPool(self._build_session, self.history.signature, settings.max_sessions,
                                 settings.max_session_bytes, settings.request_wait_s)
@@ -40,6 +47,22 @@ class Workspace:
                                            settings.suggestion_stability_thresh)
         self.interrupted = self.history.interrupt_unfinished()
         self.swept = self.data.sweep({m.path for m in self.catalog.all_media()})
+
+    def _check_media_belong_here(self) -> None:
+        """Refuse a database that does not know the data folder's media (a new or another
+        database given with --database-url for a folder used before): the sweep below would
+        delete them all. A folder the database does not know is otherwise an upload cut off by
+        a stop, into a project the database has."""
+        folders = self.data.media_folders()
+        known = {"/".join(PurePosixPath(m.path).parts[:2]) for m in self.catalog.all_media()}
+        if not folders or known.intersection(folders):
+            return
+        if known or not self.catalog.projects():
+            database = shown_url(self.settings.database_url) if self.settings.database_url else "its masklet.db"
+            raise ForeignMedia(
+                f"{self.data.root} holds {len(folders)} uploaded media that the database ({database}) does not know: "
+                "they were stored with another database. Give the --database-url they belong to, or another "
+                "--data folder (the media are left as they are)")
 
     def _build_session(self, media_id: int) -> LiveSession:
         """A video's session rebuilt from its stored log."""

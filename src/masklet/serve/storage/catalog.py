@@ -8,6 +8,7 @@ from sqlalchemy import Engine, and_, delete, exists, func, insert, select, updat
 
 from masklet.io.davis import MAX_OBJECT_ID
 from masklet.serve.storage import schema
+from masklet.serve.storage.dialects import lock_row
 from masklet.serve.storage.records import AnnotatedObject, Media, MediaKind, Project, PromptKind
 
 
@@ -122,6 +123,7 @@ class Catalog:
         self.media(media_id)
         o = schema.objects
         with self.engine.begin() as db:
+            lock_row(db, schema.media, media_id)  # two requests adding objects at once get different ids
             highest = db.execute(select(func.max(o.c.obj_id)).where(o.c.media_id == media_id)).scalar() or 0
             if highest >= MAX_OBJECT_ID:
                 raise RecordConflict(f"a video holds at most {MAX_OBJECT_ID} objects (the ids of a DAVIS label map)")

@@ -1,42 +1,32 @@
 """Opening the database: SQLite in WAL mode under the data folder, or a URL (PostgreSQL).
 
-SQLite runs with `journal_mode=WAL` (readers never wait for the writer) and
-`synchronous=FULL` (a transaction is on disk when its commit returns, so an acknowledged
-write survives a crash or a `kill -9`), foreign keys on and a busy timeout for concurrent
-writers.
+How each database is set up (pragmas, pooling, 64-bit ids, locks) is in `dialects.py`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 
+from masklet.serve.storage.dialects import BUSY_TIMEOUT_MS, migration_lock, new_engine
 from masklet.serve.storage.migrations import migrate
 
 SQLITE_FILE = "masklet.db"
-BUSY_TIMEOUT_MS = 30_000
+__all__ = ["BUSY_TIMEOUT_MS", "SQLITE_FILE", "open_database", "sqlite_url"]
 
 
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{Path(data_dir) / SQLITE_FILE}"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.close()
-
-
 def open_database(url: str) -> Engine:
     """An engine on `url` with the schema created or upgraded to the newest version."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    migrate(engine)
+    engine = new_engine(url)
+    try:
+        with migration_lock(engine):
+            migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine

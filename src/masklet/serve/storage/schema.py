@@ -24,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from masklet.serve.storage.dialects import Id  # 64-bit on every database
+
 metadata = MetaData()
 
 schema_version = Table(
@@ -33,7 +35,7 @@ schema_version = Table(
 
 projects = Table(
     "projects", metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
     sqlite_autoincrement=True,
@@ -41,8 +43,8 @@ projects = Table(
 
 media = Table(
     "media", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(16), nullable=False),  # "video" | "frames"
     Column("path", String(400), nullable=False),  # relative to the data folder
@@ -56,8 +58,8 @@ media = Table(
 
 objects = Table(
     "objects", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("media_id", Integer, ForeignKey("media.id", ondelete="CASCADE"), nullable=False),
+    Column("id", Id, primary_key=True),
+    Column("media_id", Id, ForeignKey("media.id", ondelete="CASCADE"), nullable=False),
     Column("obj_id", Integer, nullable=False),
     Column("name", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
@@ -67,8 +69,8 @@ objects = Table(
 
 steps = Table(
     "steps", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("media_id", Integer, ForeignKey("media.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("id", Id, primary_key=True),
+    Column("media_id", Id, ForeignKey("media.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("kind", String(16), nullable=False),  # "prompt" | "propagation"
     Column("undone", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
@@ -77,7 +79,7 @@ steps = Table(
 
 prompts = Table(
     "prompts", metadata,
-    Column("step_id", Integer, ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True),
+    Column("step_id", Id, ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(16), nullable=False),  # "clicks" | "mask" | "clear" | "remove"
     Column("obj_id", Integer, nullable=False),
     Column("frame_idx", Integer),  # None for "remove"
@@ -90,7 +92,7 @@ prompts = Table(
 
 propagations = Table(
     "propagations", metadata,
-    Column("step_id", Integer, ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True),
+    Column("step_id", Id, ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True),
     Column("direction", String(16), nullable=False),  # "forward" | "backward" | "both"
     Column("start_frame", Integer),  # None: the earliest prompted frame
     Column("max_frames", Integer),  # None: to the end of the video
@@ -101,9 +103,9 @@ propagations = Table(
 
 masklets = Table(
     "masklets", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("step_id", Integer, ForeignKey("steps.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("media_id", Integer, ForeignKey("media.id", ondelete="CASCADE"), nullable=False),
+    Column("id", Id, primary_key=True),
+    Column("step_id", Id, ForeignKey("steps.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("media_id", Id, ForeignKey("media.id", ondelete="CASCADE"), nullable=False),
     Column("obj_id", Integer, nullable=False),
     Column("frame_idx", Integer, nullable=False),
     Column("counts", Text, nullable=False),  # COCO RLE counts of the [H, W] mask
