@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REFERENCE_PYTHON="${MASKLET_REFERENCE_PYTHON:-/tmp/refvenv/bin/python}"
 mkdir -p benchmarks/results/speed
-.venv/bin/masklet benchmark --models sam2.1-hiera-tiny --seeded --frames 8 --objects 1 8 --repeats 2 \
+.venv/bin/masklet benchmark --models sam2.1-hiera-tiny --seeded --frames 8 --objects 1 3 --repeats 2 --threads 1 --onnx \
     --reference --reference-python "$REFERENCE_PYTHON" \
     --output benchmarks/results/speed/tiny.json --markdown benchmarks/results/speed/tiny.md "$@"
 .venv/bin/masklet benchmark --models masklet-nano --frames 10 --objects 1 3 8 --repeats 3 \
