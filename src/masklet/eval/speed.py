@@ -83,6 +83,9 @@ class BenchmarkPlan:
     onnx: bool = False  # also export each model to ONNX and time it on ONNX Runtime (CPU, float32)
 
 
+MASKLET_WORKER = [sys.executable, "-m", "masklet.eval.speed"]  # + JOB.json: one measuring process
+
+
 class BenchmarkError(RuntimeError):
     """A benchmark run could not be set up or one of its measurements failed."""
 
@@ -95,22 +98,19 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
     with tempfile.TemporaryDirectory(prefix="masklet-bench-") as tmp:
         folder = Path(tmp)
         frames = write_frames(plan.video, plan.frames, folder / "frames")
-        image = plan.image or str(frames[0])
+        inputs = {  # what every worker times, whatever the model and side
+            "image": plan.image or str(frames[0]), "frames": [str(f) for f in frames], "objects": list(plan.objects),
+            "repeats": plan.repeats, "threads": plan.threads,
+        }
         for name in plan.models:
             config_name, checkpoints = write_checkpoints(name, plan.seeded, plan.dtypes, folder / "weights")
             if plan.onnx:
-                records.append(time_onnx_export(config_name, checkpoints["float32"], frames, image, plan, folder, log))
+                records.append(time_onnx_export(config_name, checkpoints["float32"], inputs, plan.device, folder, log))
+            official = OFFICIAL_CHECKPOINTS.get(config_name)
             for dtype in plan.dtypes:
-                job = {
-                    "model": config_name, "checkpoint": str(checkpoints[dtype]), "device": plan.device, "dtype": dtype,
-                    "image": image, "frames": [str(f) for f in frames], "objects": list(plan.objects),
-                    "repeats": plan.repeats, "threads": plan.threads,
-                }
-                record = run_worker([sys.executable, "-m", "masklet.eval.speed"], job, folder)
-                record.weights_mb = checkpoints[dtype].stat().st_size / 2**20
-                log(one_line(record))
-                records.append(record)
-                official = OFFICIAL_CHECKPOINTS.get(config_name)
+                job = {**inputs, "model": config_name, "checkpoint": str(checkpoints[dtype]), "device": plan.device,
+                       "dtype": dtype}
+                records.append(timed(MASKLET_WORKER, job, folder, checkpoints[dtype].stat().st_size, log))
                 if plan.reference_python is None:
                     continue
                 if official is None:
@@ -118,34 +118,34 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
                     continue
                 job = {**job, "checkpoint": str(checkpoints["float32"]), "reference_config": official.reference_config}
                 script = Path(__file__).with_name("reference_speed.py")
-                record = run_worker([plan.reference_python, str(script)], job, folder)
-                record.weights_mb = checkpoints["float32"].stat().st_size / 2**20
-                log(one_line(record))
-                records.append(record)
+                records.append(timed([plan.reference_python, str(script)], job, folder,
+                                     checkpoints["float32"].stat().st_size, log))
     return records
 
 
-def time_onnx_export(config_name: str, checkpoint: Path, frames: list[Path], image: str, plan: BenchmarkPlan,
-                     folder: Path, log) -> SpeedRecord:
+def time_onnx_export(config_name: str, checkpoint: Path, inputs: dict, device: str, folder: Path, log) -> SpeedRecord:
     """Export the float32 checkpoint to ONNX graphs and time them on ONNX Runtime."""
     from masklet.checkpoint import load_model
     from masklet.export import ExportError, export_onnx
 
-    if plan.device != "cpu":
-        raise BenchmarkError(f"the ONNX Runtime backend runs on the cpu only, not {plan.device}; drop --onnx")
+    if device != "cpu":
+        raise BenchmarkError(f"the ONNX Runtime backend runs on the cpu only, not {device}; drop --onnx")
     model = load_model(checkpoint, progress=False)
     export_folder = folder / f"{config_name}-onnx"
     try:
         export_onnx(model, export_folder, verify=False)
     except ExportError as e:
         raise BenchmarkError(f"{config_name} cannot be timed on ONNX Runtime: {e}") from None
-    job = {
-        "model": config_name, "checkpoint": str(export_folder), "backend": "onnx", "device": "cpu", "dtype": "float32",
-        "parameters": sum(p.numel() for p in model.parameters()), "image": image, "frames": [str(f) for f in frames],
-        "objects": list(plan.objects), "repeats": plan.repeats, "threads": plan.threads,
-    }
-    record = run_worker([sys.executable, "-m", "masklet.eval.speed"], job, folder)
-    record.weights_mb = sum(f.stat().st_size for f in export_folder.iterdir()) / 2**20
+    job = {**inputs, "model": config_name, "checkpoint": str(export_folder), "backend": "onnx", "device": "cpu",
+           "dtype": "float32", "parameters": sum(p.numel() for p in model.parameters())}
+    weights_bytes = sum(f.stat().st_size for f in export_folder.iterdir())
+    return timed(MASKLET_WORKER, job, folder, weights_bytes, log)
+
+
+def timed(command: list[str], job: dict, folder: Path, weights_bytes: int, log) -> SpeedRecord:
+    """One worker's record, with the size of the weights it ran, logged as one line."""
+    record = run_worker(command, job, folder)
+    record.weights_mb = weights_bytes / 2**20
     log(one_line(record))
     return record
 
