@@ -1,6 +1,7 @@
-"""The official sam2.1-hiera-tiny config (1024 px, seeded weights) exported once and each graph
-checked against torch on the real truck photo, the graphs chained as tracking chains them:
-image features -> decoder masks -> memories -> memory attention."""
+"""The official sam2.1-hiera-tiny and sam2.1-hiera-base-plus configs (1024 px, seeded weights),
+each exported once and every graph checked against torch on the real truck photo, the graphs
+chained as tracking chains them: image features -> decoder masks -> memories -> memory attention.
+The two differ in the Hiera trunk (base+: width 112, 24 blocks in stages of 2, 3, 16, 3)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,25 @@ import pytest
 import torch
 
 from masklet.predict.transforms import preprocess_video_frame
+from conftest import seeded_model
 from onnx_helpers import LOGIT_TOLERANCE, Graphs, max_diff
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_model, tmp_path_factory):
+@pytest.fixture(scope="module", params=["sam2.1-hiera-tiny", "sam2.1-hiera-base-plus"])
+def official(request, tmp_path_factory):
     from masklet.export import export_onnx
 
-    folder = tmp_path_factory.mktemp("onnx") / "tiny"
-    export_onnx(tiny_model, folder, verify=False)  # the checks below run on real inputs instead
-    return tiny_model.eval(), Graphs(folder)
+    name = request.param
+    model = request.getfixturevalue("tiny_model") if name == "sam2.1-hiera-tiny" else seeded_model(name)
+    folder = tmp_path_factory.mktemp("onnx") / name
+    export_onnx(model, folder, verify=False)  # the checks below run on real inputs instead
+    return model.eval(), Graphs(folder)
 
 
-def test_official_tiny_graphs(tiny, truck_image):
-    model, graphs = tiny
+def test_official_graphs(official, truck_image):
+    model, graphs = official
     size = model.image_size
     image = preprocess_video_frame(truck_image, size)[None]  # [1, 3, 1024, 1024]
     height, width = truck_image.shape[:2]
