@@ -84,6 +84,33 @@ def test_yolo_seg_labels_read_back_as_the_masks(coco_sample, coco_run, tmp_path)
     assert checked >= 3
 
 
+def test_coco_polygons_read_back_as_the_masks(coco_sample, coco_run, tmp_path):
+    _, images, _ = coco_run
+    masklet.annotate(coco_sample.folder, coco_sample.coco, output=tmp_path, output_format="coco-polygons",
+                     shard_size=4, progress=False)
+    polygons, categories = read_coco_json(tmp_path / "annotations.json")
+    assert categories == {1: "object"} and len(polygons) == len(images)
+    for image in polygons:
+        mask = images[image.file_name.removesuffix(".jpg")].instances[0].mask
+        back = image.instances[0].mask
+        assert not (mask & ~back).any()
+        if mask.any():
+            assert iou(back, filled_pieces(mask)) > 0.99
+
+
+def test_coco_outputs_load_in_pycocotools(coco_sample, coco_run, tmp_path):
+    coco_api = pytest.importorskip("pycocotools.coco", reason="needs pycocotools (the dev extra)")
+    _, images, _ = coco_run
+    masklet.annotate(coco_sample.folder, coco_sample.coco, output=tmp_path, output_format="coco-polygons",
+                     shard_size=4, progress=False)
+    dataset = coco_api.COCO(str(tmp_path / "annotations.json"))
+    for annotation in dataset.loadAnns(dataset.getAnnIds()):
+        name = dataset.loadImgs(annotation["image_id"])[0]["file_name"].removesuffix(".jpg")
+        mask = images[name].instances[0].mask
+        if mask.any():  # pycocotools rasterises outlines its own way: close, not equal
+            assert iou(dataset.annToMask(annotation).astype(bool), filled_pieces(mask)) > 0.95
+
+
 def test_box_formats_give_the_same_outputs(coco_sample, tmp_path):
     outputs = {}
     for form, boxes in (("coco", coco_sample.coco), ("csv", coco_sample.csv)):

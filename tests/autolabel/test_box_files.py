@@ -61,3 +61,15 @@ def test_boxes_are_clipped_to_the_image_and_boxes_outside_it_refused():
         Detection((50.0, 2.0, 60.0, 8.0), 1).clipped(40, 30)
     with pytest.raises(BoxError, match="x2 < x1"):
         Detection((20.0, 2.0, 10.0, 8.0), 1).clipped(40, 30)
+
+
+def test_an_unreadable_yolo_label_fails_its_image_only(tmp_path):
+    folder = tmp_path / "yolo"
+    folder.mkdir()
+    write(folder, "good.txt", "3 0.5 0.5 0.5 0.5\n")
+    (folder / "bad.txt").write_bytes(b"\xff\xfe\x00garbage")
+    boxes = open_box_file(folder, "yolo")
+    assert boxes.categories == {3: "class3"}
+    assert len(boxes.detect(np.zeros((4, 4, 3), np.uint8), "good")) == 1
+    with pytest.raises(BoxFileError, match=r"bad\.txt: cannot read the label file"):
+        boxes.detect(np.zeros((4, 4, 3), np.uint8), "bad")

@@ -138,9 +138,9 @@ class YoloBoxFolder:
         if classes.is_file():
             lines = classes.read_text(encoding="utf-8").splitlines()
             categories = {number: name.strip() for number, name in enumerate(lines) if name.strip()}
-        else:
+        else:  # the class ids in the labels, named class<N> (unreadable files fail their image later)
             for label in sorted(folder.rglob("*.txt")):
-                for number in {line.split()[0] for line in label.read_text(encoding="utf-8").splitlines() if line.split()}:
+                for number in {line.split()[0] for line in _label_lines(label, strict=False) if line.split()}:
                     if number.isdigit():
                         categories.setdefault(int(number), f"class{number}")
             categories = dict(sorted(categories.items()))
@@ -152,7 +152,7 @@ class YoloBoxFolder:
             return []
         height, width = image.shape[:2]
         detections = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(_label_lines(path), start=1):
             fields = line.split()
             if not fields:
                 continue
@@ -175,6 +175,16 @@ class YoloBoxFolder:
         folder = self.folder / video
         keys = [f"{video}/{p.stem}" for p in folder.glob("*.txt")] if folder.is_dir() else []
         return _frames_in(keys, video, num_frames)
+
+
+def _label_lines(path: Path, strict: bool = True) -> list[str]:
+    """The lines of a label file; BoxFileError if it cannot be read (or [] unless `strict`)."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        if not strict:
+            return []
+        raise BoxFileError(f"{path}: cannot read the label file ({e})") from None
 
 
 def open_box_file(path: str | Path, form: str) -> TableBoxes | YoloBoxFolder:

@@ -5,7 +5,8 @@ them back as bytes (`files_written_by`), so any engine, on any machine, returns 
 content and the driver alone writes into the output folder. Layouts (OUT is --output):
 
   images, yolo   OUT/<image stem>.txt (YOLO segmentation, Ultralytics' layout) + OUT/classes.txt
-  images, coco   OUT/annotations.json (RLE masks, the detections' categories and scores)
+  images, coco   OUT/annotations.json (RLE masks, the detections' categories and scores;
+                 coco-polygons: polygon outlines instead of RLE)
   videos, sav    OUT/<video>.json (SA-V masklets; `masklet mine` writes OUT/<video>_auto.json)
   videos, davis  OUT/<video>/<frame, 5 digits>.png (DAVIS palette label maps, objects 1, 2, ...)
   every run      OUT/report.txt (one line per problem) and OUT/.masklet-run/ (manifest, done items)
@@ -31,7 +32,9 @@ from masklet.io.yolo import write_yolo_classes, write_yolo_labels
 IMAGE_FORMATS = {
     "yolo": "a YOLO segmentation .txt per image and classes.txt (Ultralytics' layout)",
     "coco": "one COCO JSON, annotations.json, with RLE masks and the detections' categories",
+    "coco-polygons": "annotations.json as coco, each mask as the polygon outlines of its pieces (holes filled)",
 }
+COCO_SEGMENTATIONS = {"coco": "rle", "coco-polygons": "polygons"}
 VIDEO_FORMATS = {
     "sav": "one SA-V JSON per video (masklets as COCO RLE on every frame)",
     "davis": "a folder of DAVIS palette PNGs per video",
@@ -60,7 +63,7 @@ def coco_part_path(item: WorkItem) -> str:
     return f"{RUN_FOLDER}/parts/{item.id}.json"
 
 
-def image_files(form: str, item: WorkItem, annotated: Sequence[tuple[int, AnnotatedImage]],
+def shard_files(form: str, item: WorkItem, annotated: Sequence[tuple[int, AnnotatedImage]],
                 categories: Mapping[int, str]) -> dict[str, bytes]:
     """An image shard's files; `annotated` holds (position in the shard, image) of the images
     that could be read."""
@@ -78,7 +81,9 @@ def image_files(form: str, item: WorkItem, annotated: Sequence[tuple[int, Annota
                   id=item.first_index + position + 1)
         for position, image in annotated
     ]
-    return files_written_by(lambda folder: write_coco_json(folder / coco_part_path(item), images, categories))
+    return files_written_by(
+        lambda folder: write_coco_json(folder / coco_part_path(item), images, categories, COCO_SEGMENTATIONS[form])
+    )
 
 
 def video_files(form: str, video: VideoMasklets, file_stem: str, attributes: dict) -> dict[str, bytes]:

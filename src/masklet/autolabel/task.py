@@ -17,7 +17,7 @@ from masklet.autolabel.images import annotate_image
 from masklet.autolabel.inputs import WorkItem
 from masklet.autolabel.mining import mine_video
 from masklet.autolabel.options import AnnotateOptions, MineOptions, ModelSpec
-from masklet.autolabel.outputs import image_files, video_files
+from masklet.autolabel.outputs import shard_files, video_files
 from masklet.autolabel.videos import annotate_video
 from masklet.autolabel.workbench import workbench
 from masklet.io.image import ImageReadError
@@ -84,7 +84,7 @@ def _image_shard(bench, task: Task, item: WorkItem) -> ItemResult:
             continue
         annotated.append((position, image))
         problems += skipped
-    return ItemResult(image_files(task.output_format, item, annotated, task.detector.categories), problems)
+    return ItemResult(shard_files(task.output_format, item, annotated, task.detector.categories), problems)
 
 
 def _video(bench, task: Task, item: WorkItem) -> ItemResult:
