@@ -96,3 +96,10 @@ def test_mine_writes_sav_auto_json(capsys, tmp_path):
     assert mined["video_frame_count"] == 4 and mined["masklet_num"] == len(mined["masklet_id"])
     code, _, err = run(capsys, "mine", frames, "--output", tmp_path / "x", "--keyframe-every", "0")
     assert code == 2 and "keyframe_every must be >= 1" in err
+
+
+def test_a_model_that_cannot_load_is_one_line(capsys, images, tmp_path):
+    folder, boxes = images
+    code, _, err = run(capsys, "annotate", folder, "--boxes", boxes, "--output", tmp_path / "o",
+                       "--model", tmp_path / "missing.pt", "--no-progress")
+    assert code == 2 and "missing.pt" in err and len(err.strip().splitlines()) == 1, err

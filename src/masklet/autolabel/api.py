@@ -82,6 +82,12 @@ def _engine(engine: str | LocalEngine | RayEngine, workers: int, ray_address: st
     return make_engine(engine, workers, ray_address) if isinstance(engine, str) else engine
 
 
+def _check_threads(threads: int) -> int:
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1 (torch threads per worker), got {threads}")
+    return threads
+
+
 def _check_format(output_format: str | None, kind: str) -> str:
     output_format = output_format or DEFAULT_FORMATS[kind]
     formats = IMAGE_FORMATS if kind == "images" else VIDEO_FORMATS
@@ -95,7 +101,8 @@ def annotate(
     box_format: str | None = None, output: str | Path | None = None, output_format: str | None = None,
     kind: str = "auto", model: str | None = None, device: str = "cpu", dtype: str = "float32",
     engine: str | LocalEngine | RayEngine = "local", workers: int = 1, ray_address: str | None = None,
-    shard_size: int = DEFAULT_SHARD_SIZE, match_iou: float = 0.5, restart: bool = False, progress: bool = True,
+    shard_size: int = DEFAULT_SHARD_SIZE, match_iou: float = 0.5, threads: int = 1, restart: bool = False,
+    progress: bool = True,
 ) -> RunReport:
     """Masks for the detected objects of images or videos.
 
@@ -108,6 +115,7 @@ def annotate(
     model, device, dtype: the SAM 2 model (default: the bundled masklet-nano).
     engine "local" (`workers` processes) or "ray" (`ray_address`, or a local cluster).
     match_iou: the mask IoU at which a keyframe detection continues a tracked object.
+    threads: torch threads per worker (fixed whatever the engine, so outputs are the same bytes).
     An interrupted run resumes when called again with the same arguments (`restart` starts over).
     """
     if (boxes is None) == (detector is None):
@@ -120,7 +128,7 @@ def annotate(
         detector = open_box_file(boxes, box_format or box_format_of(boxes))
     items = image_items(source, shard_size) if kind == "images" else video_items(source)
     task = Task("annotate", kind, output_format, ModelSpec(model, device, dtype), detector,
-                annotate_options=AnnotateOptions(match_iou))
+                annotate_options=AnnotateOptions(match_iou), threads=_check_threads(threads))
     return run_task(task, items, output or default_output(source), _engine(engine, workers, ray_address),
                     restart, progress)
 
@@ -129,12 +137,12 @@ def mine(
     source: str | Path, *, output: str | Path, output_format: str = "sav", options: MineOptions | None = None,
     model: str | None = None, device: str = "cpu", dtype: str = "float32",
     engine: str | LocalEngine | RayEngine = "local", workers: int = 1, ray_address: str | None = None,
-    restart: bool = False, progress: bool = True,
+    threads: int = 1, restart: bool = False, progress: bool = True,
 ) -> RunReport:
     """SA-V style automatic masklets of videos with no input (see masklet.autolabel.mining):
     `<video>_auto.json` per video in `output` (or DAVIS PNGs with output_format "davis")."""
     source = Path(source)
     source_kind(source, "videos")
     task = Task("mine", "videos", _check_format(output_format, "videos"), ModelSpec(model, device, dtype),
-                mine_options=options or MineOptions())
+                mine_options=options or MineOptions(), threads=_check_threads(threads))
     return run_task(task, video_items(source), output, _engine(engine, workers, ray_address), restart, progress)

@@ -73,7 +73,7 @@ def import_ray():
 
 
 class RayEngine:
-    """Ray tasks of one CPU each. Without `address`, a local cluster of `workers` CPUs (default:
+    """Ray tasks of `task.threads` CPUs each. Without `address`, a local cluster of `workers` CPUs (default:
     all) is started unless Ray is already initialised in this process."""
 
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
@@ -100,12 +100,17 @@ class RayEngine:
         started = self._connect(ray)
         pending = {}
         try:
-            remote_item = ray.remote(num_cpus=1)(run_item)
+            remote_item = ray.remote(num_cpus=task.threads)(run_item)
             task_ref = ray.put(task)
             pending = {remote_item.remote(task_ref, item): item for item in items}
             while pending:
                 (ready,), _ = ray.wait(list(pending), num_returns=1)
-                yield pending.pop(ready), ray.get(ready)
+                item = pending.pop(ready)
+                try:
+                    result = ray.get(ready)
+                except ray.exceptions.RayTaskError as e:
+                    raise e.cause from None  # what failed in the worker (e.g. the model would not load)
+                yield item, result
         finally:
             for ref in pending:  # the run stopped early: drop what is still queued
                 ray.cancel(ref)

@@ -18,11 +18,13 @@ ENGINE_HELP = (
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """--engine, --workers, --ray-address, --restart, --no-progress."""
+    """--engine, --workers, --threads, --ray-address, --restart, --no-progress."""
     group = parser.add_argument_group("run")
     group.add_argument("--engine", choices=("local", "ray"), default="local", help="what runs the items (default: local)")
     group.add_argument("--workers", type=int, default=1, metavar="N",
                        help="worker processes (local) or CPUs of the local Ray cluster (default: 1)")
+    group.add_argument("--threads", type=int, default=1, metavar="N",
+                       help="torch threads per worker (default: 1; workers x threads should not exceed the cores)")
     group.add_argument("--ray-address", metavar="ADDRESS",
                        help="a running Ray cluster (e.g. 10.0.0.5:6379 or auto); default: start a local one")
     group.add_argument("--restart", action="store_true",
@@ -39,13 +41,14 @@ def run_dataset_command(args: argparse.Namespace, what: str, run: Callable[..., 
     from masklet.checkpoint import CheckpointError
 
     check_device(args.device, args.dtype)
-    if args.workers < 1:
-        raise CliError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers < 1 or args.threads < 1:
+        raise CliError(f"--workers and --threads must be >= 1, got {args.workers} and {args.threads}")
     if args.ray_address and args.engine != "ray":
         raise CliError("--ray-address is for --engine ray")
     try:
-        report = run(engine=args.engine, workers=args.workers, ray_address=args.ray_address, model=args.model,
-                     device=args.device, dtype=args.dtype, restart=args.restart, progress=not args.no_progress)
+        report = run(engine=args.engine, workers=args.workers, threads=args.threads, ray_address=args.ray_address,
+                     model=args.model, device=args.device, dtype=args.dtype, restart=args.restart,
+                     progress=not args.no_progress)
     except (BoxFileError, EngineError, SourceError, ManifestMismatchError, CheckpointError) as e:
         raise CliError(str(e).splitlines()[0]) from None
     done = report.items - len(report.failed)
