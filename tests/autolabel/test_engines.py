@@ -33,7 +33,8 @@ def run_all(engine, coco_sample, swan_clip, output):
 
 
 def test_ray_and_local_engines_write_the_same_bytes(ray_cluster, coco_sample, swan_clip, tmp_path):
-    local = run_all(LocalEngine(workers=2), coco_sample, swan_clip, tmp_path / "local")
+    with LocalEngine(workers=2) as engine:  # its two processes serve all three runs
+        local = run_all(engine, coco_sample, swan_clip, tmp_path / "local")
     on_ray = run_all(RayEngine(), coco_sample, swan_clip, tmp_path / "ray")
     assert ray_cluster.is_initialized()  # the engine used the test's cluster and left it running
     assert sorted(local) == sorted(on_ray)
@@ -44,7 +45,7 @@ def test_ray_and_local_engines_write_the_same_bytes(ray_cluster, coco_sample, sw
 def test_in_process_run_matches_worker_processes(coco_sample, tmp_path):
     kwargs = dict(output_format="coco", shard_size=3, progress=False)
     masklet.annotate(coco_sample.folder, coco_sample.coco, output=tmp_path / "one", engine=LocalEngine(1), **kwargs)
-    masklet.annotate(coco_sample.folder, coco_sample.coco, output=tmp_path / "two", engine=LocalEngine(2), **kwargs)
+    masklet.annotate(coco_sample.folder, coco_sample.coco, output=tmp_path / "two", engine="local", workers=2, **kwargs)
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
 
 

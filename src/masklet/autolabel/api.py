@@ -78,8 +78,17 @@ def run_task(task: Task, items: Sequence[WorkItem], output: str | Path, engine: 
     return RunReport(output, len(items), len(items) - len(todo), problems, state.failed())
 
 
-def _engine(engine: str | LocalEngine | RayEngine, workers: int, ray_address: str | None):
-    return make_engine(engine, workers, ray_address) if isinstance(engine, str) else engine
+def _run_on(engine: str | LocalEngine | RayEngine, workers: int, ray_address: str | None, task: Task,
+            items: Sequence[WorkItem], output, restart: bool, progress: bool) -> RunReport:
+    """run_task on `engine`; one named here is made for this run and closed after it."""
+    if not isinstance(engine, str):
+        return run_task(task, items, output, engine, restart, progress)
+    made = make_engine(engine, workers, ray_address)
+    try:
+        return run_task(task, items, output, made, restart, progress)
+    finally:
+        if isinstance(made, LocalEngine):
+            made.close()
 
 
 def _check_threads(threads: int) -> int:
@@ -129,8 +138,7 @@ def annotate(
     items = image_items(source, shard_size) if kind == "images" else video_items(source)
     task = Task("annotate", kind, output_format, ModelSpec(model, device, dtype), detector,
                 annotate_options=AnnotateOptions(match_iou), threads=_check_threads(threads))
-    return run_task(task, items, output or default_output(source), _engine(engine, workers, ray_address),
-                    restart, progress)
+    return _run_on(engine, workers, ray_address, task, items, output or default_output(source), restart, progress)
 
 
 def mine(
@@ -145,4 +153,4 @@ def mine(
     source_kind(source, "videos")
     task = Task("mine", "videos", _check_format(output_format, "videos"), ModelSpec(model, device, dtype),
                 mine_options=options or MineOptions(), threads=_check_threads(threads))
-    return run_task(task, video_items(source), output, _engine(engine, workers, ray_address), restart, progress)
+    return _run_on(engine, workers, ray_address, task, video_items(source), output, restart, progress)

@@ -20,7 +20,6 @@ import torch
 
 from masklet.autolabel.inputs import WorkItem
 from masklet.autolabel.task import ItemResult, Task, run_item
-from masklet.autolabel.workbench import workbench
 
 ENGINES = ("local", "ray")
 LOCAL_CLUSTER_OBJECT_STORE_BYTES = 128 * 1024**2
@@ -30,29 +29,43 @@ class EngineError(RuntimeError):
     """An engine that cannot run here (Ray missing, cluster unreachable)."""
 
 
-def _warm(task: Task) -> None:
-    workbench(task.model, task.threads)
-
-
 class LocalEngine:
+    """`workers` processes on this machine (1: this process). The processes stay up between
+    runs of the same engine, keeping their models, until `close()` (or the end of a `with`)."""
+
     def __init__(self, workers: int = 1) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def run(self, task: Task, items: Sequence[WorkItem]) -> Iterator[tuple[WorkItem, ItemResult]]:
         if self.workers == 1:
             yield from self._in_process(task, items)
             return
-        # spawn: forked children of a process that has run torch can hang in its thread pools.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm, initargs=(task,)) as pool:
-            futures = {pool.submit(run_item, task, item): item for item in items}
-            try:
-                for future in as_completed(futures):
-                    yield futures[future], future.result()
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is None:
+            # spawn: forked children of a process that has run torch can hang in its thread pools.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        futures = {self._pool.submit(run_item, task, item): item for item in items}
+        finished = False
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+            finished = True
+        finally:
+            if not finished:  # stopped early (error, Ctrl-C, the caller let go): drop the workers
+                self.close()
 
     @staticmethod
     def _in_process(task: Task, items: Sequence[WorkItem]) -> Iterator[tuple[WorkItem, ItemResult]]:
