@@ -12,6 +12,7 @@ on a multi-machine cluster); outputs are written by the driver only.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -99,10 +100,11 @@ class RayEngine:
             return False
         try:
             if self.address:
-                ray.init(address=self.address, log_to_driver=False)
+                ray.init(address=self.address, log_to_driver=False, logging_level=logging.ERROR)
             else:
                 ray.init(num_cpus=self.workers, include_dashboard=False, _node_ip_address="127.0.0.1",
-                         object_store_memory=LOCAL_CLUSTER_OBJECT_STORE_BYTES, log_to_driver=False)
+                         object_store_memory=LOCAL_CLUSTER_OBJECT_STORE_BYTES, log_to_driver=False,
+                         logging_level=logging.ERROR)
         except (ConnectionError, RuntimeError, ValueError) as e:
             where = self.address or "a local cluster"
             raise EngineError(f"cannot start or reach Ray at {where}: {str(e).splitlines()[0]}") from None

@@ -28,7 +28,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ray-address", metavar="ADDRESS",
                        help="a running Ray cluster (e.g. 10.0.0.5:6379 or auto); default: start a local one")
     group.add_argument("--restart", action="store_true",
-                       help="forget an unfinished or finished run in --output and start over")
+                       help="forget the run recorded in --output (its manifest and done items) and start over; "
+                            "files it wrote stay until overwritten")
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
