@@ -13,12 +13,18 @@ from PIL import Image
 
 from conftest import require_shared_data
 
+from masklet.autolabel import MineOptions
+
 # One image each of a few COCO categories, objects large and small.
 COCO_IMAGES = ("airplane00_000000281693", "cat00_000000197528", "elephant00_000000183648",
                "pizza00_000000197022", "toilet01_000000055002", "bird00_000000357060")
 CLIP_FRAMES = 8
 CLIP_SIZE = (427, 240)  # blackswan at half its 854 x 480
 KEYFRAMES = (0, 4)
+# Mining options for the bundled model, which scores its own masks low (predicted IoU ~0.05,
+# stability ~0 at offset 1): the score thresholds off, the size limits kept.
+NANO_MINING = MineOptions(keyframe_every=4, points_per_side=8, pred_iou_thresh=0.0, stability_score_thresh=0.0,
+                          min_mean_stability=0.0)
 
 
 @dataclass

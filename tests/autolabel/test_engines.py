@@ -7,12 +7,11 @@ import sys
 
 import pytest
 from autolabel_fixtures import *  # noqa: F401,F403
-from autolabel_fixtures import tree
+from autolabel_fixtures import NANO_MINING, tree
 
 import masklet
 from masklet.autolabel import EngineError, LocalEngine, RayEngine
 from masklet.autolabel.engines import make_engine
-from test_mine import NANO_MINING
 
 
 @pytest.fixture(scope="module")

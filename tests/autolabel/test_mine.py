@@ -7,19 +7,13 @@ import json
 
 import numpy as np
 from autolabel_fixtures import *  # noqa: F401,F403
-from autolabel_fixtures import CLIP_FRAMES, iou
+from autolabel_fixtures import CLIP_FRAMES, NANO_MINING, iou
 
 import masklet
 from masklet.autolabel import MineOptions
 from masklet.autolabel.masklets import Masklet
 from masklet.autolabel.mining import deduplicated
 from masklet.io import read_sav_json
-
-# The bundled model scores its own masks low (predicted IoU ~0.05, stability ~0 at offset 1), so
-# the score thresholds are off for it; the size limits still apply.
-NANO_MINING = MineOptions(keyframe_every=4, points_per_side=8, pred_iou_thresh=0.0, stability_score_thresh=0.0,
-                          min_mean_stability=0.0)
-
 
 def test_mining_finds_the_swan_as_a_masklet(swan_clip, tmp_path):
     report = masklet.mine(swan_clip.videos, output=tmp_path, options=NANO_MINING, progress=False)
