@@ -57,3 +57,13 @@ def test_unstable_and_repeated_masklets_are_dropped():
     other = blob({0: (20, 20), 1: (20, 21)}, 0.85)
     shaky = blob({0: (25, 0)}, 0.5)
     assert deduplicated([repeat, other, shaky, steady], options) == [steady, other]
+
+
+def test_sav_every_keeps_every_nth_frame_as_sav_files_do(swan_clip, tmp_path):
+    masklet.mine(swan_clip.videos, output=tmp_path / "all", options=NANO_MINING, progress=False)
+    masklet.mine(swan_clip.videos, output=tmp_path / "every4", options=NANO_MINING, sav_every=4, progress=False)
+    every_frame = read_sav_json(tmp_path / "all" / "blackswan_auto.json")
+    sampled = read_sav_json(tmp_path / "every4" / "blackswan_auto.json")
+    assert (sampled.frame_count, sampled.num_annotated_frames) == (CLIP_FRAMES, 2)
+    assert sampled.masklet == every_frame.masklet[::4]
+    assert np.shape(sampled.attributes["masklet_stability_score"]) == (2, len(sampled.object_ids))

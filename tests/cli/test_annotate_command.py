@@ -103,3 +103,8 @@ def test_a_model_that_cannot_load_is_one_line(capsys, images, tmp_path):
     code, _, err = run(capsys, "annotate", folder, "--boxes", boxes, "--output", tmp_path / "o",
                        "--model", tmp_path / "missing.pt", "--no-progress")
     assert code == 2 and "missing.pt" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_sav_every_must_be_positive(capsys, images):
+    code, _, err = run(capsys, "annotate", images[0], "--boxes", images[1], "--sav-every", "0")
+    assert code == 2 and "--sav-every must be >= 1, got 0" in err

@@ -91,10 +91,10 @@ def _run_on(engine: str | LocalEngine | RayEngine, workers: int, ray_address: st
             made.close()
 
 
-def _check_threads(threads: int) -> int:
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1 (torch threads per worker), got {threads}")
-    return threads
+def _at_least_one(value: int, what: str) -> int:
+    if value < 1:
+        raise ValueError(f"{what} must be >= 1, got {value}")
+    return value
 
 
 def _check_format(output_format: str | None, kind: str) -> str:
@@ -110,8 +110,8 @@ def annotate(
     box_format: str | None = None, output: str | Path | None = None, output_format: str | None = None,
     kind: str = "auto", model: str | None = None, device: str = "cpu", dtype: str = "float32",
     engine: str | LocalEngine | RayEngine = "local", workers: int = 1, ray_address: str | None = None,
-    shard_size: int = DEFAULT_SHARD_SIZE, match_iou: float = 0.5, threads: int = 1, restart: bool = False,
-    progress: bool = True,
+    shard_size: int = DEFAULT_SHARD_SIZE, match_iou: float = 0.5, sav_every: int = 1, threads: int = 1,
+    restart: bool = False, progress: bool = True,
 ) -> RunReport:
     """Masks for the detected objects of images or videos.
 
@@ -124,6 +124,7 @@ def annotate(
     model, device, dtype: the SAM 2 model (default: the bundled masklet-nano).
     engine "local" (`workers` processes) or "ray" (`ray_address`, or a local cluster).
     match_iou: the mask IoU at which a keyframe detection continues a tracked object.
+    sav_every: SA-V files hold every N-th frame (SA-V's own: every 4th; default every frame).
     threads: torch threads per worker (fixed whatever the engine, so outputs are the same bytes).
     An interrupted run resumes when called again with the same arguments (`restart` starts over).
     """
@@ -137,20 +138,24 @@ def annotate(
         detector = open_box_file(boxes, box_format or box_format_of(boxes))
     items = image_items(source, shard_size) if kind == "images" else video_items(source)
     task = Task("annotate", kind, output_format, ModelSpec(model, device, dtype), detector,
-                annotate_options=AnnotateOptions(match_iou), threads=_check_threads(threads))
+                annotate_options=AnnotateOptions(match_iou), threads=_at_least_one(threads, "threads"),
+                sav_every=_at_least_one(sav_every, "sav_every"))
     return _run_on(engine, workers, ray_address, task, items, output or default_output(source), restart, progress)
 
 
 def mine(
     source: str | Path, *, output: str | Path, output_format: str = "sav", options: MineOptions | None = None,
+    sav_every: int = 1,
     model: str | None = None, device: str = "cpu", dtype: str = "float32",
     engine: str | LocalEngine | RayEngine = "local", workers: int = 1, ray_address: str | None = None,
     threads: int = 1, restart: bool = False, progress: bool = True,
 ) -> RunReport:
     """SA-V style automatic masklets of videos with no input (see masklet.autolabel.mining):
-    `<video>_auto.json` per video in `output` (or DAVIS PNGs with output_format "davis")."""
+    `<video>_auto.json` per video in `output`, every `sav_every`-th frame (or DAVIS PNGs of
+    every frame with output_format "davis")."""
     source = Path(source)
     source_kind(source, "videos")
     task = Task("mine", "videos", _check_format(output_format, "videos"), ModelSpec(model, device, dtype),
-                mine_options=options or MineOptions(), threads=_check_threads(threads))
+                mine_options=options or MineOptions(), threads=_at_least_one(threads, "threads"),
+                sav_every=_at_least_one(sav_every, "sav_every"))
     return _run_on(engine, workers, ray_address, task, video_items(source), output, restart, progress)

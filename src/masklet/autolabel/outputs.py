@@ -7,7 +7,8 @@ content and the driver alone writes into the output folder. Layouts (OUT is --ou
   images, yolo   OUT/<image stem>.txt (YOLO segmentation, Ultralytics' layout) + OUT/classes.txt
   images, coco   OUT/annotations.json (RLE masks, the detections' categories and scores;
                  coco-polygons: polygon outlines instead of RLE)
-  videos, sav    OUT/<video>.json (SA-V masklets; `masklet mine` writes OUT/<video>_auto.json)
+  videos, sav    OUT/<video>.json (SA-V masklets on every frame, or every N-th as SA-V's own
+                 files hold every 4th; `masklet mine` writes OUT/<video>_auto.json)
   videos, davis  OUT/<video>/<frame, 5 digits>.png (DAVIS palette label maps, objects 1, 2, ...)
   every run      OUT/report.txt (one line per problem) and OUT/.masklet-run/ (manifest, done items)
 """
@@ -86,11 +87,13 @@ def shard_files(form: str, item: WorkItem, annotated: Sequence[tuple[int, Annota
     )
 
 
-def video_files(form: str, video: VideoMasklets, file_stem: str, attributes: dict) -> dict[str, bytes]:
-    """One video's files: an SA-V JSON `<file_stem>.json` or DAVIS PNGs in `<video>/`."""
+def video_files(form: str, video: VideoMasklets, file_stem: str, attributes: dict, sav_every: int = 1) -> dict[str, bytes]:
+    """One video's files: an SA-V JSON `<file_stem>.json` of every `sav_every`-th frame, or DAVIS
+    PNGs of every frame in `<video>/`."""
     stacks = frame_stacks(video.masklets, video.num_frames, (video.height, video.width))
     if form == "sav":  # SA-V numbers masklets from 0
-        sav = SavVideo.from_masks(video.name, stacks, range(len(video.masklets)), video.num_frames, attributes)
+        sav = SavVideo.from_masks(video.name, stacks[::sav_every], range(len(video.masklets)), video.num_frames,
+                                  attributes)
         return files_written_by(lambda folder: write_sav_json(folder / f"{file_stem}.json", sav))
     labels = range(1, len(video.masklets) + 1)  # DAVIS label maps number objects from 1
 

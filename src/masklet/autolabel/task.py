@@ -40,6 +40,7 @@ class Task:
     annotate_options: AnnotateOptions = field(default_factory=AnnotateOptions)
     mine_options: MineOptions = field(default_factory=MineOptions)
     threads: int = 1  # torch threads per worker (fixed, so every engine computes alike)
+    sav_every: int = 1  # SA-V output: annotate every N-th frame (SA-V's own files: every 4th)
 
     def settings(self) -> dict:
         """What must match for a run to resume another (JSON-able)."""
@@ -47,6 +48,7 @@ class Task:
             "command": self.command, "kind": self.kind, "format": self.output_format,
             "model": asdict(self.model), "detector": type(self.detector).__name__ if self.detector else None,
             "options": asdict(self.annotate_options if self.command == "annotate" else self.mine_options),
+            "sav_every": self.sav_every,
         }
 
 
@@ -91,11 +93,12 @@ def _video(bench, task: Task, item: WorkItem) -> ItemResult:
     with open_video(item.inputs[0]) as video:
         if task.command == "mine":
             masklets = mine_video(bench, video, item.id, task.mine_options)
-            stability = [[m.stability.get(t, 0.0) for m in masklets.masklets] for t in range(masklets.num_frames)]
+            stability = [[m.stability.get(t, 0.0) for m in masklets.masklets]
+                         for t in range(0, masklets.num_frames, task.sav_every)]
             attributes = {"masklet_type": ["auto"] * len(masklets.masklets), "masklet_stability_score": stability}
-            return ItemResult(video_files(task.output_format, masklets, f"{item.id}_auto", attributes), [])
+            return ItemResult(video_files(task.output_format, masklets, f"{item.id}_auto", attributes, task.sav_every), [])
         masklets, problems = annotate_video(bench, task.detector, video, item.id, task.annotate_options)
     categories = task.detector.categories
     ids = [m.category_id for m in masklets.masklets]
     attributes = {"masklet_category_id": ids, "masklet_category": [categories.get(i, str(i)) for i in ids]}
-    return ItemResult(video_files(task.output_format, masklets, item.id, attributes), problems)
+    return ItemResult(video_files(task.output_format, masklets, item.id, attributes, task.sav_every), problems)

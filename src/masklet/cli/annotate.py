@@ -42,6 +42,8 @@ def register(subparsers) -> None:
     parser.add_argument("--output", metavar="DIR",
                         help="output folder (default: SOURCE_auto_annotate_labels beside SOURCE, as Ultralytics)")
     parser.add_argument("--format", choices=formats, help="output format (default: yolo for images, sav for videos)")
+    parser.add_argument("--sav-every", type=int, default=1, metavar="N",
+                        help="--format sav: keep every N-th frame (SA-V's own files: 4) (default: 1, every frame)")
     parser.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE, metavar="N",
                         help=f"images per work item (default: {DEFAULT_SHARD_SIZE})")
     parser.add_argument("--match-iou", type=float, default=0.5, metavar="T",
@@ -66,5 +68,6 @@ def run_annotate(args: argparse.Namespace) -> int:
     run = functools.partial(
         annotate, args.source, args.boxes, detector=detector, box_format=args.box_format, output=args.output,
         output_format=args.format, kind=args.kind, shard_size=args.shard_size, match_iou=args.match_iou,
+        sav_every=args.sav_every,
     )
     return run_dataset_command(args, "annotated", run)

@@ -42,8 +42,9 @@ def run_dataset_command(args: argparse.Namespace, what: str, run: Callable[..., 
     from masklet.checkpoint import CheckpointError
 
     check_device(args.device, args.dtype)
-    if args.workers < 1 or args.threads < 1:
-        raise CliError(f"--workers and --threads must be >= 1, got {args.workers} and {args.threads}")
+    for option in ("workers", "threads", "sav_every"):
+        if getattr(args, option) < 1:
+            raise CliError(f"--{option.replace('_', '-')} must be >= 1, got {getattr(args, option)}")
     if args.ray_address and args.engine != "ray":
         raise CliError("--ray-address is for --engine ray")
     try:

@@ -26,6 +26,8 @@ def register(subparsers) -> None:
     parser.add_argument("source", metavar="VIDEOS", help="a video, a frame folder, or a folder of videos")
     parser.add_argument("--output", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--format", choices=("sav", "davis"), default="sav", help="output format (default: sav)")
+    parser.add_argument("--sav-every", type=int, default=1, metavar="N",
+                        help="--format sav: keep every N-th frame (SA-V's own files: 4) (default: 1, every frame)")
     mining = parser.add_argument_group("mining")
     mining.add_argument("--keyframe-every", type=int, default=defaults.keyframe_every, metavar="N",
                         help=f"segment everything on every N-th frame (default: {defaults.keyframe_every})")
@@ -61,5 +63,6 @@ def run_mine(args: argparse.Namespace) -> int:
         )
     except ValueError as e:
         raise CliError(str(e)) from None
-    run = functools.partial(mine, args.source, output=args.output, output_format=args.format, options=options)
+    run = functools.partial(mine, args.source, output=args.output, output_format=args.format, options=options,
+                            sav_every=args.sav_every)
     return run_dataset_command(args, "mined", run)
