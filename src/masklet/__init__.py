@@ -5,10 +5,12 @@
     predictor = masklet.ImagePredictor(model)
     video = masklet.VideoPredictor(model)           # masklets through whole videos
     stream = masklet.StreamTracker(model)           # frames pushed one at a time
+    masklet.annotate("images/", boxes="detections.json")   # datasets: boxes -> masks (also masklet.mine)
 """
 
 __version__ = "0.1.0"
 
+from masklet.autolabel.api import annotate, mine  # noqa: E402
 from masklet.checkpoint import (  # noqa: E402
     CheckpointError,
     build_model,
@@ -33,5 +35,5 @@ from masklet.predict.video import InferenceState, VideoPredictor  # noqa: E402
 __all__ = [
     "CheckpointError", "FrameResult", "HieraConfig", "ImagePredictor", "InferenceState", "MaskGenerator",
     "SAM2AutomaticMaskGenerator", "SAM2Config", "StreamTracker", "TrackingOptions", "TrackingSession", "VideoPredictor", "build_model", "download",
-    "get_config", "list_configs", "load_model", "register_config", "save_model",
+    "annotate", "get_config", "list_configs", "load_model", "mine", "register_config", "save_model",
 ]

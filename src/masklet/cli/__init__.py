@@ -10,7 +10,7 @@ from masklet.cli.errors import CliError, CliParser
 
 def build_parser() -> argparse.ArgumentParser:
     from masklet import __version__
-    from masklet.cli import auto, benchmark, checkpoints, evaluate, export, segment, serve, track, train
+    from masklet.cli import annotate, auto, benchmark, checkpoints, evaluate, export, mine, segment, serve, track, train
 
     parser = CliParser(prog="masklet", description="SAM 2 segmentation for images and videos.")
     parser.add_argument("--version", action="version", version=f"masklet {__version__}")
@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     segment.register(sub)
     auto.register(sub)
     track.register(sub)
+    annotate.register(sub)
+    mine.register(sub)
     checkpoints.register(sub)
     train.register(sub)
     evaluate.register(sub)

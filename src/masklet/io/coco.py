@@ -1,7 +1,9 @@
 """COCO instance-segmentation JSON: `images`, `annotations` (one per instance mask, the mask as
 compressed COCO RLE) and `categories`, loadable by pycocotools' `COCO`.
 
-Each annotation carries `segmentation` ({"size": [H, W], "counts": str}), `area` (pixel
+Each annotation carries `segmentation` ({"size": [H, W], "counts": str}; or, written with
+`segmentation="polygons"`, a list of flat [x1, y1, x2, y2, ...] outlines in pixel-edge
+coordinates, one per 4-connected piece of the mask, holes filled), `area` (pixel
 count), `bbox` ([x, y, width, height] of the mask's pixels), `iscrowd`, `category_id` and,
 for predictions, `score`. Image ids are 1, 2, ... in order unless given; annotation ids are
 1, 2, ... over the whole file.
@@ -18,7 +20,7 @@ import numpy as np
 
 from masklet.io._validate import as_mask
 from masklet.io.atomic import write_text_atomic
-from masklet.io.polygons import rasterise_polygon
+from masklet.io.polygons import outer_contours, rasterise_polygon
 from masklet.io.rle import rle_decode, rle_encode
 
 
@@ -48,8 +50,18 @@ def mask_bbox(mask: np.ndarray) -> list[float]:
     return [float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1)]
 
 
+SEGMENTATIONS = ("rle", "polygons")
+
+
+def _segmentation(mask: np.ndarray, form: str):
+    """A bool mask [H, W] as compressed RLE, or as the polygon outlines of its pieces."""
+    if form == "rle":
+        return rle_encode(mask)
+    return [[round(float(v), 2) for v in contour.reshape(-1)] for contour in outer_contours(mask)]
+
+
 def _annotation(instance: CocoInstance, image: CocoImage, image_id: int, annotation_id: int,
-                categories: Mapping[int, str]) -> dict:
+                categories: Mapping[int, str], segmentation: str) -> dict:
     where = f"image {image.file_name!r}, category {instance.category_id}"
     mask = as_mask(instance.mask, where)
     if mask.shape != (image.height, image.width):
@@ -60,7 +72,7 @@ def _annotation(instance: CocoInstance, image: CocoImage, image_id: int, annotat
         "id": annotation_id,
         "image_id": image_id,
         "category_id": int(instance.category_id),
-        "segmentation": rle_encode(mask),
+        "segmentation": _segmentation(mask, segmentation),
         "area": int(mask.sum()),
         "bbox": mask_bbox(mask),
         "iscrowd": int(instance.iscrowd),
@@ -70,8 +82,11 @@ def _annotation(instance: CocoInstance, image: CocoImage, image_id: int, annotat
     return annotation
 
 
-def coco_dataset(images: Sequence[CocoImage], categories: Mapping[int, str]) -> dict:
-    """The COCO JSON object (a dict) for `images` and `categories` ({id: name})."""
+def coco_dataset(images: Sequence[CocoImage], categories: Mapping[int, str], segmentation: str = "rle") -> dict:
+    """The COCO JSON object (a dict) for `images` and `categories` ({id: name}); masks as
+    `segmentation` "rle" or "polygons"."""
+    if segmentation not in SEGMENTATIONS:
+        raise ValueError(f"segmentation must be one of {', '.join(SEGMENTATIONS)}, got {segmentation!r}")
     categories = {int(k): str(v) for k, v in categories.items()}
     image_ids = [int(img.id) if img.id is not None else n for n, img in enumerate(images, start=1)]
     if len(set(image_ids)) != len(image_ids):
@@ -79,7 +94,7 @@ def coco_dataset(images: Sequence[CocoImage], categories: Mapping[int, str]) -> 
     annotations = []
     for image, image_id in zip(images, image_ids):
         for instance in image.instances:
-            annotations.append(_annotation(instance, image, image_id, len(annotations) + 1, categories))
+            annotations.append(_annotation(instance, image, image_id, len(annotations) + 1, categories, segmentation))
     return {
         "images": [
             {"id": i, "file_name": img.file_name, "height": int(img.height), "width": int(img.width)}
@@ -90,9 +105,11 @@ def coco_dataset(images: Sequence[CocoImage], categories: Mapping[int, str]) -> 
     }
 
 
-def write_coco_json(path: str | Path, images: Sequence[CocoImage], categories: Mapping[int, str]) -> Path:
-    """Write `images` with their instance masks as a COCO JSON file; returns the path."""
-    return write_text_atomic(path, json.dumps(coco_dataset(images, categories)))
+def write_coco_json(path: str | Path, images: Sequence[CocoImage], categories: Mapping[int, str],
+                    segmentation: str = "rle") -> Path:
+    """Write `images` with their instance masks as a COCO JSON file (masks as `segmentation`
+    "rle" or "polygons"); returns the path."""
+    return write_text_atomic(path, json.dumps(coco_dataset(images, categories, segmentation)))
 
 
 def _segmentation_mask(segmentation, height: int, width: int) -> np.ndarray:
