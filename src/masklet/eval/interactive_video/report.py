@@ -58,15 +58,15 @@ class InteractiveVideoReport:
         return {"dataset": self.dataset, "settings": settings, "target": self.target, "methods": methods,
                 "ratios_vs_" + METHOD: ratios}
 
-    def markdown(self) -> str:
-        """Per video and overall: J&F after 1/3/5/8 interactions, AUC, interactions to target,
-        and each baseline's ratio to the method."""
+    def markdown(self, per_video: bool = True) -> str:
+        """Per video (unless not `per_video`) and overall: J&F after 1/3/5/8 interactions, AUC,
+        interactions to target, and each baseline's ratio to the method."""
         n = self.settings.max_interactions
         points = [k for k in TABLE_POINTS if k <= n]
         head = ["video", "method", *(f"J&F@{k}" for k in points), f"AUC@{n}", f"NoI@{self.target:g}", "reached",
                 f"ratio vs {METHOD}"]
         lines = ["| " + " | ".join(head) + " |", "| --- | --- |" + " ---: |" * (len(head) - 2)]
-        for video in [*self.videos(), None]:
+        for video in [*(self.videos() if per_video else []), None]:
             for name in self.methods:
                 s = self.summary(name, video)
                 ratio = self.ratio(name, video)
