@@ -15,6 +15,7 @@ from masklet.eval.interactive import Click, next_click
 from masklet.eval.interactive_video import ProtocolSettings, interaction_ratio, run_object
 from masklet.eval.interactive_video.annotator import PromptFrame, choose_prompt_frame, mask_box, worst_frame
 from masklet.eval.interactive_video.data import InteractiveVideo, VideoObject
+from masklet.eval.interactive_video.scoring import boundary_in_box
 from masklet.eval.interactive_video.report import InteractiveVideoReport, MethodResult
 from masklet.eval.vos_metrics import boundary_measure, region_similarity
 from masklet.eval.interactive_video.summary import (
@@ -325,3 +326,24 @@ def test_cli_errors(small_davis, tmp_path, capsys):
     assert code == 2 and "below --max-interactions" in err
     code, _, err = run_cli(capsys, "eval", "interactive-video", small_davis, "--target", "80", "--output", tmp_path)
     assert code == 2 and "fraction" in err
+
+
+def _blobs(rng, shape, count):
+    mask = np.zeros(shape, bool)
+    for _ in range(count):
+        y, x = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+        mask[max(0, y - rng.integers(1, 12)) : y + rng.integers(1, 12), max(0, x - rng.integers(1, 12)) : x + rng.integers(1, 12)] = True
+    return mask
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_boundary_in_box_equals_boundary_on_the_whole_frame(seed):
+    rng = np.random.default_rng(seed)
+    shape = (120, 180)  # tolerance 2 pixels
+    truth = _blobs(rng, shape, 4)  # blobs touch the borders too
+    pred = np.roll(truth, (seed % 3, 1 - seed % 2), axis=(0, 1)) ^ _blobs(rng, shape, 1 + seed % 3)
+    void = _blobs(rng, shape, 2) if seed % 2 else None
+    assert boundary_in_box(truth, pred, void) == boundary_measure(truth, pred, void)
+    empty = np.zeros(shape, bool)
+    assert boundary_in_box(empty, pred) == boundary_measure(empty, pred)
+    assert boundary_in_box(empty, empty) == boundary_measure(empty, empty) == 1.0

@@ -4,17 +4,19 @@ Every annotated frame is scored (also the first and the last, unlike the semi-su
 protocol: the prompt can be on any frame and single-frame videos have no other), with the
 DAVIS evaluator's J and F (`masklet.eval.vos_metrics`, void pixels ignored). The video's J&F
 is (mean J + mean F) / 2 over the annotated frames. A frame is rescored only when its mask
-changed.
+changed, and F is computed on the box around both masks (`boundary_in_box`, equal to F on the
+whole frame, several times faster on small objects).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from masklet.eval.interactive_video.data import VideoObject
-from masklet.eval.vos_metrics import boundary_measure, region_similarity
+from masklet.eval.vos_metrics import BOUNDARY_TOLERANCE, boundary_measure, region_similarity
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class ObjectScorer:
     def _score(self, t: int) -> None:
         truth, void, mask = self.obj.truth[t], self.obj.void[t], self.masks[t]
         self._j[t] = float(region_similarity(truth, mask, void))
-        self._f[t] = boundary_measure(truth, mask, void)
+        self._f[t] = boundary_in_box(truth, mask, void)
 
     def frame_scores(self) -> dict[int, float]:
         """Annotated frame -> its J&F."""
@@ -61,3 +63,22 @@ class ObjectScorer:
 
     def video_score(self) -> VideoScore:
         return VideoScore(float(np.mean(list(self._j.values()))), float(np.mean(list(self._f.values()))))
+
+
+def boundary_in_box(truth: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) -> float:
+    """`boundary_measure` (F, the DAVIS tolerance of the whole frame) computed on the box
+    around both masks' scored pixels plus a one-pixel margin. Equal to it: both boundaries lie
+    inside the box, the margin (or the frame's own border) gives the box's border rows and
+    columns the same boundary pixels as in the frame, and the distance from a boundary pixel to
+    the nearest pixel of the other boundary is the same inside the box."""
+    if void is not None:
+        keep = ~void.astype(bool)
+        truth, pred = truth & keep, pred & keep
+    radius = math.ceil(BOUNDARY_TOLERANCE * math.hypot(*truth.shape))
+    either = truth | pred
+    rows, cols = np.flatnonzero(either.any(1)), np.flatnonzero(either.any(0))
+    if rows.size == 0:
+        return 1.0  # no boundary in either
+    top, left = max(rows[0] - 1, 0), max(cols[0] - 1, 0)
+    box = np.s_[top : rows[-1] + 2, left : cols[-1] + 2]
+    return boundary_measure(truth[box], pred[box], tolerance=radius)
