@@ -22,6 +22,7 @@ from masklet.eval.interactive_video.summary import (
     Bound,
     area_under_curve,
     interactions_to_reach,
+    ratio_at_method_best,
     summarize_curves,
 )
 
@@ -225,6 +226,16 @@ def test_interaction_ratios_and_their_bounds():
     assert neither.value is None and neither.bound is Bound.NONE and str(neither) == "n/a"
 
 
+def test_ratio_at_the_methods_best():
+    method = [[0.3, 0.5, 0.5], [0.9, 0.9, 0.9]]  # best 0.5 after 2, 0.9 after 1
+    exact = ratio_at_method_best([[0.1, 0.2, 0.4, 0.5, 0.6], [0.5, 0.9, 0.9, 0.9, 0.9]], method)
+    assert (exact.value, exact.bound) == (pytest.approx((4 + 2) / (2 + 1)), Bound.EXACT)
+    missed = ratio_at_method_best([[0.6, 0.6, 0.6, 0.6, 0.6], [0.5, 0.6, 0.7, 0.8, 0.85]], method)
+    assert (missed.value, missed.bound) == (pytest.approx((1 + 6) / (2 + 1)), Bound.AT_LEAST)  # budget 5 + 1
+    with pytest.raises(ValueError):
+        ratio_at_method_best([[0.5]], method)
+
+
 def test_report_table_and_json_from_fake_runs():
     video = moving_square()
     obj = video.objects[0]
@@ -234,7 +245,9 @@ def test_report_table_and_json_from_fake_runs():
     data = report.to_dict()
     assert data["methods"]["video"]["summary"]["interactions_to_target"] == 1
     assert data["methods"]["image-per-frame"]["videos"]["square"]["summary"]["reached"] == 0
-    assert data["ratios_vs_video"]["image-per-frame"]["overall"] == {"value": 4.0, "bound": "at least"}
+    ratios = data["ratios_vs_video"]["image-per-frame"]
+    assert ratios["at_target"]["overall"] == {"value": 4.0, "bound": "at least"}
+    assert ratios["at_method_best"]["videos"]["square"] == {"value": 4.0, "bound": "at least"}
     assert len(data["methods"]["video"]["videos"]["square"]["objects"][0]["interactions"]) == 3
     table = report.markdown()
     assert "| **mean** | image-per-frame |" in table and ">= 4.00x" in table
@@ -287,6 +300,8 @@ def test_cli_on_davis_with_all_methods(small_davis, tmp_path, capsys, one_thread
     # one frame of six holds a mask after the first prompt of the per-frame baseline
     assert data["methods"]["image-per-frame"]["summary"]["curve"][0] < data["methods"]["video"]["summary"]["curve"][0]
     assert set(data["ratios_vs_video"]) == {"image-per-frame", "image-then-propagate"}
+    for ratios in data["ratios_vs_video"].values():
+        assert ratios["at_method_best"]["overall"]["value"] > 0 and set(ratios) == {"at_target", "at_method_best"}
     assert (out / "curves.png").stat().st_size > 0 and "| **mean** | video |" in (out / "summary.md").read_text()
     assert "| blackswan | image-then-propagate |" in stdout
 

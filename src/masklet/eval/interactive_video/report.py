@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from masklet.eval.interactive_video.protocol import ObjectRun, ProtocolSettings
-from masklet.eval.interactive_video.summary import CurveSummary, InteractionRatio, interaction_ratio, summarize_curves
+from masklet.eval.interactive_video.summary import (
+    CurveSummary,
+    InteractionRatio,
+    interaction_ratio,
+    ratio_at_method_best,
+    summarize_curves,
+)
 
 METHOD = "video"  # the method the baselines are compared with
 TABLE_POINTS = (1, 3, 5, 8)  # J&F after these interactions in tables
@@ -42,6 +48,14 @@ class InteractiveVideoReport:
             return None
         return interaction_ratio(self.summary(baseline, video, target), self.summary(METHOD, video, target))
 
+    def ratio_at_best(self, baseline: str, video: str | None = None) -> InteractionRatio | None:
+        """A baseline's interactions over the method's to reach, on each object, the best J&F
+        the method reaches there (None without the method)."""
+        if METHOD not in self.methods or baseline == METHOD:
+            return None
+        return ratio_at_method_best(*([r.curve for r in self.methods[name].runs if video is None or r.video == video]
+                                      for name in (baseline, METHOD)))
+
     def to_dict(self) -> dict:
         settings = {"first_prompt": self.settings.first_prompt.value, "prompt_frame": self.settings.prompt_frame.value,
                     "max_interactions": self.settings.max_interactions}
@@ -52,27 +66,32 @@ class InteractiveVideoReport:
             methods[name] = {"max_interactions": result.max_interactions, "seconds": result.seconds,
                              "summary": asdict(self.summary(name)), "videos": videos}
         ratios = {
-            name: {"overall": _ratio_dict(self.ratio(name)), "videos": {v: _ratio_dict(self.ratio(name, v)) for v in self.videos()}}
-            for name in self.methods if self.ratio(name) is not None
+            name: {"at_target": self._ratios(self.ratio, name), "at_method_best": self._ratios(self.ratio_at_best, name)}
+            for name in self.methods if name != METHOD and METHOD in self.methods
         }
         return {"dataset": self.dataset, "settings": settings, "target": self.target, "methods": methods,
                 "ratios_vs_" + METHOD: ratios}
 
+    def _ratios(self, ratio, baseline: str) -> dict:
+        """{"overall": ..., "videos": {video: ...}} of one kind of ratio for a baseline."""
+        return {"overall": _ratio_dict(ratio(baseline)), "videos": {v: _ratio_dict(ratio(baseline, v)) for v in self.videos()}}
+
     def markdown(self, per_video: bool = True) -> str:
         """Per video (unless not `per_video`) and overall: J&F after 1/3/5/8 interactions, AUC,
-        interactions to target, and each baseline's ratio to the method."""
+        interactions to target, and each baseline's ratios to the method (at the target and at
+        the method's best J&F)."""
         n = self.settings.max_interactions
         points = [k for k in TABLE_POINTS if k <= n]
         head = ["video", "method", *(f"J&F@{k}" for k in points), f"AUC@{n}", f"NoI@{self.target:g}", "reached",
-                f"ratio vs {METHOD}"]
+                f"ratio vs {METHOD} @{self.target:g}", f"ratio at {METHOD}'s best"]
         lines = ["| " + " | ".join(head) + " |", "| --- | --- |" + " ---: |" * (len(head) - 2)]
         for video in [*(self.videos() if per_video else []), None]:
             for name in self.methods:
                 s = self.summary(name, video)
-                ratio = self.ratio(name, video)
+                ratios = [self.ratio(name, video), self.ratio_at_best(name, video)]
                 cells = [video or "**mean**", name, *(f"{100 * s.curve[k - 1]:.1f}" for k in points),
                          f"{100 * s.auc:.1f}", f"{s.interactions_to_target:.2f}", f"{s.reached}/{s.objects}",
-                         "-" if ratio is None else str(ratio)]
+                         *("-" if r is None else str(r) for r in ratios)]
                 lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 

@@ -11,6 +11,10 @@
   ratio: a baseline's mean interactions to target divided by the method's: exact when every
        object reached the target with both; at least (baseline bound) when only the baseline
        missed it on some object; at most when only the method did; not formed when both did.
+  ratio at the method's best: the same, with each object's own target set to the best J&F
+       the method reaches on it within its budget (the method needs the interactions until
+       its first best point), so it is formed whenever the baseline's figure is: exact, or at
+       least when the baseline never reaches that J&F on some object.
 """
 
 from __future__ import annotations
@@ -87,3 +91,18 @@ def interaction_ratio(baseline: CurveSummary, method: CurveSummary) -> Interacti
     if not method.all_reached:
         return InteractionRatio(value, Bound.AT_MOST)
     return InteractionRatio(value, Bound.EXACT if baseline.all_reached else Bound.AT_LEAST)
+
+
+def ratio_at_method_best(baseline_curves: list[list[float]], method_curves: list[list[float]]) -> InteractionRatio:
+    """Baseline interactions over the method's, per object at the best J&F of the method's curve."""
+    if len(baseline_curves) != len(method_curves) or not method_curves:
+        raise ValueError(f"{len(baseline_curves)} baseline curves for {len(method_curves)} method curves")
+    method_needed, baseline_needed, missed = [], [], False
+    for baseline, method in zip(baseline_curves, method_curves):
+        best = max(method)
+        method_needed.append(interactions_to_reach(method, best))
+        reached = interactions_to_reach(baseline, best)
+        missed |= reached is None
+        baseline_needed.append(len(baseline) + 1 if reached is None else reached)
+    value = float(np.mean(baseline_needed) / np.mean(method_needed))
+    return InteractionRatio(value, Bound.AT_LEAST if missed else Bound.EXACT)
