@@ -116,12 +116,14 @@ def test_perfect_segmenter_needs_one_interaction():
 @pytest.mark.parametrize("first_prompt", ["clicks1", "clicks5", "box"])
 def test_frozen_segmenter_never_reaches_the_target(first_prompt):
     video = moving_square()
-    run = run_object(Frozen(video.objects[0]), video, video.objects[0], ProtocolSettings(first_prompt, "first", 6))
+    run = run_object(Frozen(video.objects[0]), video, video.objects[0], ProtocolSettings(first_prompt, "first", 8))
     assert len(set(run.curve)) == 1 and run.curve[0] < 0.5  # flat, at the empty mask's score
     assert interactions_to_reach(run.curve, 0.8) is None
-    summary = summarize_curves([run.curve], 0.8, 6)
-    assert (summary.reached, summary.objects, summary.interactions_to_target) == (0, 1, 7)  # budget + 1
+    summary = summarize_curves([run.curve], 0.8, 8)
+    assert (summary.reached, summary.objects, summary.interactions_to_target) == (0, 1, 9)  # budget + 1
     assert summary.auc == pytest.approx(run.curve[0])
+    # a click that changed nothing stalls its frame: the annotator moves on, then stops
+    assert [i.frame_idx for i in run.interactions[1:]] == [0, 1, 2, 3, 4, None, None]
 
 
 def test_first_prompts_and_their_frames():
@@ -172,6 +174,27 @@ def test_worst_frame_rule():
     assert worst_frame({0: 0.9, 1: 0.3, 2: 0.3, 3: 1.0}) == 1  # lowest, earliest on ties
     assert worst_frame({3: 0.2, 1: 0.5}) == 3
     assert worst_frame({0: 1.0, 1: 1.0}) is None  # nothing to correct
+    assert worst_frame({0: 0.9, 1: 0.3, 2: 0.3, 3: 1.0}, stalled={1, 2}) == 0
+    assert worst_frame({0: 1.0, 1: 0.3}, stalled={1}) is None
+
+
+def test_a_stalled_frame_comes_back_when_its_mask_changes():
+    video = moving_square()
+    obj = video.objects[0]
+
+    class DeafOnFrame4(CopyPromptFrame):
+        """Copies the painted mask to every frame, but clicks on frame 4 change nothing."""
+
+        def add_click(self, frame_idx, click):
+            if frame_idx != 4:
+                return super().add_click(frame_idx, click)
+            self.calls.append(("click", frame_idx, click))
+            return self.mask.copy()
+
+    run = run_object(DeafOnFrame4(obj), video, obj, ProtocolSettings("clicks1", "first", 6))
+    # frame 4 stalls, is skipped for frame 2, whose click repaints every frame (frame 4
+    # too), so frame 4 is the worst again and gets the next click
+    assert [i.frame_idx for i in run.interactions[:5]] == [0, 3, 4, 2, 4]
 
 
 def test_prompt_frame_rules():

@@ -7,11 +7,14 @@
     before (`masklet.eval.interactive.next_click`, the image benchmark's rule); or the box
     around the true mask; or the true mask itself;
   - worst frame: the annotated frame with the lowest J&F ((J + F) / 2 of that frame), the
-    earliest on ties; none when every frame is perfect (nothing left to correct).
+    earliest on ties, skipping stalled frames: those where the last correction click changed
+    nothing and whose mask has not changed since (the rule would place the same click on the
+    same mask again); none when every other frame is perfect (nothing left to correct).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
@@ -66,7 +69,11 @@ def mask_box(mask: np.ndarray) -> Box:
     return Box(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
 
 
-def worst_frame(frame_scores: dict[int, float]) -> int | None:
-    """The frame with the lowest J&F (earliest on ties), or None when all are perfect."""
-    frame, score = min(sorted(frame_scores.items()), key=lambda item: item[1])
+def worst_frame(frame_scores: dict[int, float], stalled: Collection[int] = ()) -> int | None:
+    """The frame with the lowest J&F (earliest on ties) that is not stalled, or None when all
+    others are perfect."""
+    candidates = sorted((t, score) for t, score in frame_scores.items() if t not in stalled)
+    if not candidates:
+        return None
+    frame, score = min(candidates, key=lambda item: item[1])
     return None if score >= 1.0 else frame

@@ -4,13 +4,16 @@ Interaction 1 is the first prompt (`annotator.FirstPrompt`: 1, 3 or 5 clicks, th
 true mask) on the prompt frame, followed by propagation through the whole video. Every later
 interaction is ONE correction click on the worst frame (`annotator.worst_frame`), placed on
 that frame's error with the image benchmark's rule, followed by propagation again. The video's
-J&F is recorded after each interaction; when no frame has an error left the annotator stops
-clicking and the score is carried to the remaining interactions.
+J&F is recorded after each interaction; when no frame has an error left that a click could fix
+(every frame perfect or stalled, see `annotator.worst_frame`) the annotator stops clicking and
+the score is carried to the remaining interactions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from masklet.eval.interactive import Click, next_click
 from masklet.eval.interactive_video.annotator import (
@@ -45,7 +48,7 @@ class ProtocolSettings:
 class Interaction:
     """One interaction and the video's scores after it."""
 
-    frame_idx: int | None  # the frame prompted (None: nothing was left to correct)
+    frame_idx: int | None  # the frame prompted (None: no frame was left that a click could fix)
     prompt: str  # a FirstPrompt value, CORRECTION or NOTHING_LEFT
     clicks: tuple[Click, ...]  # the clicks placed (none for a box or a mask)
     J: float
@@ -77,14 +80,19 @@ def run_object(segmenter: InteractiveVideoSegmenter, video: InteractiveVideo, ob
     frame = choose_prompt_frame(obj, settings.prompt_frame)
     clicks = _first_prompt(segmenter, scorer, frame, settings.first_prompt)
     interactions = [_after(segmenter, scorer, frame, settings.first_prompt.value, clicks)]
+    stalled: dict[int, np.ndarray] = {}  # frame -> its mask when a correction there changed nothing
     while len(interactions) < settings.max_interactions:
-        frame = worst_frame(scorer.frame_scores())
+        still = {t for t, mask in stalled.items() if np.array_equal(mask, scorer.masks[t])}
+        frame = worst_frame(scorer.frame_scores(), still)
         if frame is None:
             interactions.append(_after(None, scorer, None, NOTHING_LEFT, ()))
             continue
+        before = scorer.masks[frame]
         click = _click_on_error(scorer, frame)
         scorer.update(frame, segmenter.add_click(frame, click))
         interactions.append(_after(segmenter, scorer, frame, CORRECTION, (click,)))
+        if np.array_equal(before, scorer.masks[frame]):
+            stalled[frame] = before
     return ObjectRun(video.name, obj.obj_id, interactions[0].frame_idx, interactions)
 
 
