@@ -385,3 +385,9 @@ def test_boundary_in_box_equals_boundary_on_the_whole_frame(seed):
     empty = np.zeros(shape, bool)
     assert boundary_in_box(empty, pred) == boundary_measure(empty, pred)
     assert boundary_in_box(empty, empty) == boundary_measure(empty, empty) == 1.0
+
+
+def test_unknown_sequence_is_a_clear_error_before_any_work(small_davis, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "eval", "interactive-video", small_davis, "--sequences", "blackswan", "swan",
+                           "--output", tmp_path)
+    assert code == 2 and "no video named ['swan']" in err and not (tmp_path / "results.json").exists()

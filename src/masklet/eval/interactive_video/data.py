@@ -47,12 +47,15 @@ class InteractiveVideo:
 
 
 def video_names(root: str | Path, sequences: list[str] | None = None, limit: int | None = None) -> list[str]:
-    """The videos of a dataset folder: the given sequences, else all (the first `limit`)."""
-    if sequences:
-        return list(sequences)
-    if _is_image_folder(root):
-        return [p.stem for p in image_paths(root)][:limit]
-    return open_vos_dataset(root).sequence_names()[:limit]
+    """The videos of a dataset folder: the given sequences (each checked), else all (the first
+    `limit`)."""
+    available = [p.stem for p in image_paths(root)] if _is_image_folder(root) else open_vos_dataset(root).sequence_names()
+    if not sequences:
+        return available[:limit]
+    missing = [name for name in sequences if name not in available]
+    if missing:
+        raise ValueError(f"{root}: no video named {missing}; it has {len(available)}, e.g. {available[:3]}")
+    return list(sequences)
 
 
 def read_videos(root: str | Path, names: list[str], max_frames: int | None = None) -> Iterator[InteractiveVideo]:
@@ -93,8 +96,8 @@ def _is_image_folder(root: str | Path) -> bool:
 
 
 def check_dataset(root: str | Path) -> str:
-    """"images" or "vos" for a readable dataset folder; a ValueError saying what is expected
-    otherwise."""
+    """The kind of a readable dataset folder, "images" or "vos"; otherwise a ValueError that
+    says what is expected."""
     if _is_image_folder(root):
         return "images"
     try:
