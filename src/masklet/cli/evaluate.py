@@ -99,8 +99,8 @@ def _register_interactive_video(eval_sub) -> None:
         "interactive-video", help="interactive video segmentation: J&F after each simulated interaction (SAM 2 protocol)",
         description="A simulated annotator prompts each object on one frame (1, 3 or 5 clicks, its box or its true "
         "mask), the video is propagated, then each further interaction is one correction click on the frame with "
-        "the lowest J&F (at the deepest point of its largest error, as `eval interactive`), followed by "
-        "propagation again. Reports the video's J&F after each interaction (curve), the normalised area under it "
+        "the lowest J&F (at the deepest point of its largest error, as `eval interactive`; a frame where the last "
+        "click changed nothing is skipped until its mask changes), followed by propagation again. Reports the video's J&F after each interaction (curve), the normalised area under it "
         "(AUC: trapezoid over interactions 1..N divided by N-1) and the interactions needed to reach --target "
         "(N+1 counted when never reached). Methods: video (the video predictor, corrections through its memory), "
         "image-per-frame (the image predictor on each frame alone) and image-then-propagate (image-predictor "
