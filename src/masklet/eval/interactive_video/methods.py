@@ -34,6 +34,7 @@ from masklet.predict.image import ImagePredictor
 from masklet.predict.video import VideoPredictor
 
 OBJECT_ID = 1
+FEATURE_CACHE_BYTES = 2 * 2**30  # image features kept per session
 
 
 def _video_predictor(model) -> VideoPredictor:
@@ -41,10 +42,13 @@ def _video_predictor(model) -> VideoPredictor:
 
 
 def _open_session(predictor: VideoPredictor, frames: np.ndarray):
+    """A session that keeps the image features of as many frames as FEATURE_CACHE_BYTES holds
+    (all of them for small models): each interaction propagates through the whole video again,
+    and a frame's features never change, so results are the same, only faster."""
     state = predictor.init_state(frames)
-    # Keep every frame's image features: each interaction propagates through the whole video
-    # again, and the features of a frame never change (results are the same, only faster).
-    state.frames.cache_size = len(frames)
+    state.frames.features(0)
+    per_frame = max(state.frames.cached_bytes(), 1)
+    state.frames.cache_size = max(2, min(len(frames), FEATURE_CACHE_BYTES // per_frame))
     return state
 
 
