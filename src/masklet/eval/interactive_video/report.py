@@ -36,10 +36,13 @@ class InteractiveVideoReport:
         first = next(iter(self.methods.values()))
         return list(dict.fromkeys(run.video for run in first.runs))
 
+    def curves(self, method: str, video: str | None = None) -> list[list[float]]:
+        """`method`'s curve of each object of one video, or of all objects."""
+        return [r.curve for r in self.methods[method].runs if video is None or r.video == video]
+
     def summary(self, method: str, video: str | None = None, target: float | None = None) -> CurveSummary:
         """`method`'s figures on one video's objects, or on all objects."""
-        runs = [r for r in self.methods[method].runs if video is None or r.video == video]
-        return summarize_curves([r.curve for r in runs], self.target if target is None else target,
+        return summarize_curves(self.curves(method, video), self.target if target is None else target,
                                 self.settings.max_interactions)
 
     def ratio(self, baseline: str, video: str | None = None, target: float | None = None) -> InteractionRatio | None:
@@ -53,8 +56,7 @@ class InteractiveVideoReport:
         the method reaches there (None without the method)."""
         if METHOD not in self.methods or baseline == METHOD:
             return None
-        return ratio_at_method_best(*([r.curve for r in self.methods[name].runs if video is None or r.video == video]
-                                      for name in (baseline, METHOD)))
+        return ratio_at_method_best(self.curves(baseline, video), self.curves(METHOD, video))
 
     def to_dict(self) -> dict:
         settings = {"first_prompt": self.settings.first_prompt.value, "prompt_frame": self.settings.prompt_frame.value,
