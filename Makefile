@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.masklet-installed
 
-.PHONY: venv demo test bench bench-video eval-nano clean
+.PHONY: venv demo test bench bench-video eval-nano eval-interactive-video clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ bench-video: $(STAMP)
 # Accuracy on ../shared/data (DAVIS, GrabCut) beside model-free baselines; MODEL=path to override.
 eval-nano: $(STAMP)
 	$(PY) benchmarks/nano_eval.py $(if $(MODEL),--model $(MODEL)) --output out/nano-eval.json
+
+# Interactive video segmentation (DAVIS, GrabCut): the video predictor beside its image-model baselines.
+eval-interactive-video: $(STAMP)
+	$(PY) benchmarks/interactive_video.py $(if $(MODEL),--model $(MODEL)) --output out/interactive-video
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

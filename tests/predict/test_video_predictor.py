@@ -271,3 +271,16 @@ def test_bfloat16_model_tracks(micro_model, bedroom_frames):
     assert [r.frame_idx for r in forward + backward] == [0, 1, 2, 3, 3, 2, 1, 0]
     for result in forward + backward:
         assert result.logits.dtype == torch.float32 and bool(torch.isfinite(result.logits).all())
+
+
+def test_correction_on_a_one_frame_video_is_finite(micro_model, bedroom_frames):
+    """A one-frame video's pointer window is 1: its only pointer (distance 0) must not be
+    divided by window - 1 = 0 (NaN scores and an empty mask)."""
+    predictor = new_predictor(micro_model, add_all_frames_to_correct_as_cond=True)
+    state = predictor.init_state(bedroom_frames[:1])
+    predictor.add_new_points_or_box(state, 0, 1, points=[[210, 125]], labels=[1])
+    list(predictor.propagate(state))
+    _, _, logits = predictor.add_new_points_or_box(state, 0, 1, points=[[100, 60]], labels=[0], clear_old_points=False)
+    assert torch.isfinite(logits).all()
+    (result,) = list(predictor.propagate(state))
+    assert torch.isfinite(result.object_score_logits).all()

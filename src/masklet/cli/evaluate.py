@@ -16,6 +16,7 @@ def register(subparsers) -> None:
     _register_run_vos(eval_sub)
     _register_ap(eval_sub)
     _register_interactive(eval_sub)
+    _register_interactive_video(eval_sub)
 
 
 def _register_vos(eval_sub) -> None:
@@ -88,6 +89,54 @@ def _register_interactive(eval_sub) -> None:
     interactive.add_argument("--output", help="write the summary and per-image IoUs as JSON here")
     add_model_options(interactive)
     interactive.set_defaults(func=run_interactive_clicks)
+
+
+def _register_interactive_video(eval_sub) -> None:
+    from masklet.eval.interactive_video.annotator import FirstPrompt, PromptFrame
+    from masklet.eval.interactive_video.methods import METHODS
+
+    video = eval_sub.add_parser(
+        "interactive-video", help="interactive video segmentation: J&F after each simulated interaction (SAM 2 protocol)",
+        description="A simulated annotator prompts each object on one frame (1, 3 or 5 clicks, its box or its true "
+        "mask), the video is propagated, then each further interaction is one correction click on the frame with "
+        "the lowest J&F (at the deepest point of its largest error, as `eval interactive`; a frame where the last "
+        "click changed nothing is skipped until its mask changes), followed by propagation again. Reports the video's J&F after each interaction (curve), the normalised area under it "
+        "(AUC: trapezoid over interactions 1..N divided by N-1) and the interactions needed to reach --target "
+        "(N+1 counted when never reached). Methods: video (the video predictor, corrections through its memory), "
+        "image-per-frame (the image predictor on each frame alone) and image-then-propagate (image-predictor "
+        "masks propagated by the video predictor). Writes OUTPUT/results.json, summary.md and curves.png.",
+    )
+    video.add_argument("dataset", metavar="DATASET",
+                       help="a VOS dataset (JPEGImages/480p + Annotations/480p, or JPEGImages + Annotations) or an "
+                       "image folder (data_GT/ + boundary_GT/, or img/ + gt/) whose images are one-frame videos")
+    video.add_argument("--first-prompt", choices=[p.value for p in FirstPrompt], default="clicks1",
+                       help="interaction 1 (default: clicks1)")
+    video.add_argument("--prompt-frame", choices=[p.value for p in PromptFrame], default="first",
+                       help="where interaction 1 goes: the first frame the object is visible on, or the one where it "
+                       "is largest (default: first)")
+    video.add_argument("--max-interactions", type=_positive_int, default=8, help="interactions per object (default: 8)")
+    video.add_argument("--target", type=_fraction, default=0.8, help="J&F to reach, a fraction (default: 0.8)")
+    video.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=["video"],
+                       help="what the annotator drives (default: video); ratios to video are reported for the others")
+    video.add_argument("--per-frame-max-interactions", type=_positive_int, metavar="N",
+                       help="budget of image-per-frame, which needs a click on every frame (default: --max-interactions)")
+    video.add_argument("--sequences", nargs="+", help="only these sequences (or image names)")
+    video.add_argument("--max-frames", type=_positive_int, help="only the first N frames of each video")
+    video.add_argument("--limit", type=_positive_int, help="only the first N videos (in name order)")
+    video.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's)")
+    video.add_argument("--output", required=True, help="folder for results.json, summary.md and curves.png")
+    add_model_options(video)
+    video.set_defaults(func=run_interactive_video)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1] (J&F 80 is 0.8), got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -195,6 +244,39 @@ def run_interactive_clicks(args: argparse.Namespace) -> int:
         report = {"data": str(args.data), "model": str(args.model or embedded_model_path()),
                   "max_clicks": args.max_clicks, "seconds": seconds, **results}
         print(f"wrote {write_text_atomic(args.output, json.dumps(report, indent=2))}")
+    return 0
+
+
+def run_interactive_video(args: argparse.Namespace) -> int:
+    import torch
+
+    from masklet.eval.interactive_video import ProtocolSettings, build_segmenters, run_interactive_video, write_outputs
+    from masklet.eval.interactive_video.data import check_dataset
+
+    if args.per_frame_max_interactions is not None and args.per_frame_max_interactions < args.max_interactions:
+        raise CliError(f"--per-frame-max-interactions {args.per_frame_max_interactions} is below --max-interactions "
+                       f"{args.max_interactions}; give at least as many")
+    try:
+        check_dataset(args.dataset)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    check_output_location(args.output, is_folder=True)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = ProtocolSettings(args.first_prompt, args.prompt_frame, args.max_interactions)
+    budgets = {"image-per-frame": args.per_frame_max_interactions or args.max_interactions}
+    segmenters = build_segmenters(resolve_model(args), args.methods)
+    start = time.perf_counter()
+    try:
+        report = run_interactive_video(segmenters, args.dataset, settings, args.target, budgets, args.sequences,
+                                       args.max_frames, args.limit)
+        written = write_outputs(report, args.output)
+    except (ValueError, OSError) as e:
+        raise CliError(str(e)) from None
+    print(report.markdown())
+    print(f"{len(report.videos())} videos in {time.perf_counter() - start:.1f}s; wrote {', '.join(map(str, written))}")
+    if not any(p.suffix == ".png" for p in written):
+        print("no curves.png: matplotlib is not installed (pip install 'masklet[plot]')")
     return 0
 
 

@@ -10,7 +10,7 @@ clicks and NoC@85 / NoC@90 (clicks needed to reach that IoU, `max_clicks` when n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -63,29 +63,47 @@ class ClickSegmenter(Protocol):
     def predict_clicks(self, clicks: list[Click]) -> np.ndarray: ...
 
 
+@dataclass
+class FramePrompt:
+    """Everything an image predictor has been told about one object on one image: an optional
+    box, the clicks in order, and the low-res logits of its last answer (fed back as mask input)."""
+
+    clicks: list[Click] = field(default_factory=list)
+    box: tuple[float, float, float, float] | None = None  # x1, y1, x2, y2 pixels
+    logits: np.ndarray | None = None  # [1, 256, 256] (the predictor's low-res size)
+
+
+def predict_frame(predictor, prompt: FramePrompt) -> np.ndarray:
+    """Ask an `ImagePredictor` (its image already set) for the mask of `prompt`, the way SAM is
+    evaluated interactively: multimask output for a lone first click (the best-scored mask is
+    kept), else one mask from the box, all clicks and the previous logits as mask input.
+    Stores the new logits in `prompt`; returns the bool mask [H, W]."""
+    coords = np.array([[c.x, c.y] for c in prompt.clicks], np.float32) if prompt.clicks else None
+    labels = np.array([int(c.positive) for c in prompt.clicks], np.int32) if prompt.clicks else None
+    box = None if prompt.box is None else np.array(prompt.box, np.float32)
+    lone_click = prompt.box is None and len(prompt.clicks) == 1
+    masks, scores, logits = predictor.predict(
+        point_coords=coords, point_labels=labels, box=box, mask_input=prompt.logits, multimask_output=lone_click
+    )
+    best = int(np.argmax(scores))
+    prompt.logits = logits[best : best + 1]
+    return masks[best]
+
+
 class PredictorClicker:
-    """Drives an `ImagePredictor` the way SAM is evaluated interactively: multimask output on
-    the first click (the best-scored mask is kept), then single-mask output with all clicks
-    and the previous low-res logits as mask input."""
+    """Drives an `ImagePredictor` through the clicks of one image with `predict_frame`'s rule."""
 
     def __init__(self, predictor) -> None:
         self.predictor = predictor
-        self._logits = None
+        self._prompt = FramePrompt()
 
     def set_image(self, image: np.ndarray) -> None:
         self.predictor.set_image(image)
-        self._logits = None
+        self._prompt = FramePrompt()
 
     def predict_clicks(self, clicks: list[Click]) -> np.ndarray:
-        coords = np.array([[c.x, c.y] for c in clicks], np.float32)
-        labels = np.array([int(c.positive) for c in clicks], np.int32)
-        first = len(clicks) == 1
-        masks, scores, logits = self.predictor.predict(
-            point_coords=coords, point_labels=labels, mask_input=self._logits, multimask_output=first
-        )
-        best = int(np.argmax(scores))
-        self._logits = logits[best : best + 1]
-        return masks[best]
+        self._prompt.clicks = list(clicks)
+        return predict_frame(self.predictor, self._prompt)
 
 
 def click_ious(segmenter: ClickSegmenter, image: np.ndarray, truth: np.ndarray,

@@ -271,11 +271,13 @@ class SAM2Model(nn.Module):
         return self.memory_encoder.position_encoding.encode_grid(height, width, self.device)[None].to(self.dtype)
 
     def pointer_position_encoding(self, offsets: torch.Tensor, max_offset: int) -> torch.Tensor:
-        """Temporal codes [P, mem_dim] of object pointers `offsets` [P] frames away.
-        Zeros unless the config adds them (SAM 2.1)."""
+        """Temporal codes [P, mem_dim] of object pointers `offsets` [P] frames away, divided
+        by `max_offset`. Zeros unless the config adds them (SAM 2.1). A `max_offset` of 0 (a
+        one-frame video, where the only offset is 0) divides by 1: the reference divides by
+        0 there, and its NaN blanks the mask of any correction on that frame."""
         cfg = self.config
         if not cfg.add_tpos_enc_to_obj_ptrs:
             return torch.zeros(offsets.shape[0], self.mem_dim, device=self.device, dtype=self.dtype)
         dim = self.hidden_dim if cfg.proj_tpos_enc_in_obj_ptrs else self.mem_dim
-        code = sine_encoding_1d(offsets.float() / max_offset, dim).to(self.dtype)
+        code = sine_encoding_1d(offsets.float() / max(max_offset, 1), dim).to(self.dtype)
         return self.obj_ptr_tpos_proj(code)
