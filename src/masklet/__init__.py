@@ -10,30 +10,44 @@
 
 __version__ = "0.1.0"
 
-from masklet.autolabel.api import annotate, mine  # noqa: E402
-from masklet.checkpoint import (  # noqa: E402
-    CheckpointError,
-    build_model,
-    download,
-    load_model,
-    save_model,
-)
-from masklet.config import (  # noqa: E402
-    HieraConfig,
-    SAM2Config,
-    get_config,
-    list_configs,
-    register_config,
-)
-from masklet.predict.automatic import MaskGenerator, SAM2AutomaticMaskGenerator  # noqa: E402
-from masklet.predict.image import ImagePredictor  # noqa: E402
-from masklet.predict.results import FrameResult  # noqa: E402
-from masklet.predict.session import TrackingOptions, TrackingSession  # noqa: E402
-from masklet.predict.stream import StreamTracker  # noqa: E402
-from masklet.predict.video import InferenceState, VideoPredictor  # noqa: E402
+import importlib
 
-__all__ = [
-    "CheckpointError", "FrameResult", "HieraConfig", "ImagePredictor", "InferenceState", "MaskGenerator",
-    "SAM2AutomaticMaskGenerator", "SAM2Config", "StreamTracker", "TrackingOptions", "TrackingSession", "VideoPredictor", "build_model", "download",
-    "annotate", "get_config", "list_configs", "load_model", "mine", "register_config", "save_model",
-]
+# Public names, each imported from its module on first use, so `import masklet` is quick and
+# the ONNX backend's path (masklet.load_model(..., backend="onnx"), VideoPredictor,
+# StreamTracker) never imports torch.
+_EXPORTS = {
+    "annotate": "masklet.autolabel.api",
+    "mine": "masklet.autolabel.api",
+    "CheckpointError": "masklet.checkpoint",
+    "build_model": "masklet.checkpoint",
+    "download": "masklet.checkpoint",
+    "load_model": "masklet.checkpoint",
+    "save_model": "masklet.checkpoint",
+    "HieraConfig": "masklet.config",
+    "SAM2Config": "masklet.config",
+    "get_config": "masklet.config",
+    "list_configs": "masklet.config",
+    "register_config": "masklet.config",
+    "MaskGenerator": "masklet.predict.automatic",
+    "SAM2AutomaticMaskGenerator": "masklet.predict.automatic",
+    "ImagePredictor": "masklet.predict.image",
+    "FrameResult": "masklet.predict.results",
+    "TrackingOptions": "masklet.predict.session",
+    "TrackingSession": "masklet.predict.session",
+    "StreamTracker": "masklet.predict.stream",
+    "InferenceState": "masklet.predict.video",
+    "VideoPredictor": "masklet.predict.video",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'masklet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

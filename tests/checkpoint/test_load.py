@@ -209,8 +209,9 @@ def test_bundled_masklet_nano_loads_by_name():
 @pytest.mark.parametrize("native", [False, True])
 def test_half_precision_on_a_cpu_without_it_warns_that_it_is_slow(monkeypatch, recwarn, native):
     import masklet.checkpoint as checkpoint
+    import masklet.checkpoint.loading as loading
 
-    monkeypatch.setattr(checkpoint, "cpu_has_native", lambda dtype: native or dtype == torch.float32)
+    monkeypatch.setattr(loading, "cpu_has_native", lambda dtype: native or dtype == torch.float32)
     model = checkpoint.load_model("masklet-nano", dtype=torch.bfloat16)
     assert model.dtype == torch.bfloat16
     slow = [w for w in recwarn if "no native bfloat16" in str(w.message)]

@@ -82,7 +82,7 @@ def test_bundled_name_and_its_alias(home):
 
 
 def test_bundled_weights_missing_from_the_installation(home, monkeypatch):
-    monkeypatch.setattr("masklet.checkpoint.bundled_path", lambda name: None)
+    monkeypatch.setattr("masklet.checkpoint.loading.bundled_path", lambda name: None)
     with pytest.raises(CheckpointError, match=r"masklet-nano: its weights \(masklet/weights/masklet-nano.pt\) are missing"):
         masklet.load_model("masklet-nano")
 

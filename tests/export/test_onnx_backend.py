@@ -1,24 +1,33 @@
 """The ONNX Runtime backend: the video predictor and the stream tracker on the exported
 masklet-nano against the torch model on a real DAVIS clip, with two objects (a mask and a
-click) and a correction click."""
+click) and a correction click; the video predictor on the ONNX backend runs in a process where
+torch cannot be imported."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
 import masklet
+from onnx_clip import CORRECTION_FRAME, as_array, run_clip, run_stream
 from onnx_helpers import davis_frame, nano_export, nano_model
 
 FRAMES = 6
-CORRECTION_FRAME = 3
 IOU_MIN = 0.99
+# Run a script with torch made unimportable (sys.modules["torch"] = None makes `import torch`
+# and every torch.* import raise ImportError).
+WITHOUT_TORCH = "import runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
 
-def masks_iou(a: torch.Tensor, b: torch.Tensor) -> list[float]:
+def masks_iou(a, b) -> list[float]:
     """Per-object IoU of logits [N, H, W] > 0 (1.0 where both are empty)."""
-    a, b = a > 0, b > 0
-    inter, union = (a & b).flatten(1).sum(1), (a | b).flatten(1).sum(1)
+    a, b = as_array(a).reshape(len(a), -1) > 0, as_array(b).reshape(len(b), -1) > 0
+    inter, union = (a & b).sum(1), (a | b).sum(1)
     return [1.0 if int(u) == 0 else float(i) / float(u) for i, u in zip(inter, union)]
 
 
@@ -29,47 +38,43 @@ def head_click(mask) -> list[list[int]]:
     return [[int(xs[top]), int(ys[top]) + 4]]
 
 
-def run_clip(model) -> dict[tuple[int, int], torch.Tensor]:
-    """{(pass, frame): logits [2, H, W]}: pass 0 propagates the two prompted objects; pass 1
-    is object 1's negative correction click on its head on a tracked frame, then the
-    propagation after that frame (which attends to the corrected memory)."""
-    frames = [davis_frame("blackswan", i)[0] for i in range(FRAMES)]
-    predictor = masklet.VideoPredictor(model, show_progress=False)
-    state = predictor.init_state(frames)
-    predictor.add_new_mask(state, frame_idx=0, obj_id=1, mask=davis_frame("blackswan", 0)[1])
-    predictor.add_new_points_or_box(state, frame_idx=0, obj_id=2, points=[[120, 400]], labels=[1])  # the shore
-    out = {(0, f): logits[:, 0].clone() for f, _, logits in predictor.propagate_in_video(state)}
-    _, _, logits = predictor.add_new_points_or_box(  # the head is not the object
-        state, frame_idx=CORRECTION_FRAME, obj_id=1, points=head_click(davis_frame("blackswan", CORRECTION_FRAME)[1]),
-        labels=[0], clear_old_points=False,
+def clip_inputs() -> dict[str, np.ndarray]:
+    """Six DAVIS blackswan frames, the swan's mask on frame 0, a click on its head on frame 3."""
+    frames = np.stack([davis_frame("blackswan", i)[0] for i in range(FRAMES)])
+    head = head_click(davis_frame("blackswan", CORRECTION_FRAME)[1])
+    return {"frames": frames, "swan_mask": davis_frame("blackswan", 0)[1], "head_click": np.array(head)}
+
+
+def test_video_predictor_and_stream_tracker_run_without_torch_and_match_torch(tmp_path):
+    inputs = clip_inputs()
+    expected = {**run_clip(nano_model(), inputs), **run_stream(nano_model(), inputs)}
+    np.savez(tmp_path / "inputs.npz", **inputs)
+    script = Path(__file__).with_name("onnx_clip.py")
+    subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH, str(script), str(nano_export()), str(tmp_path / "inputs.npz"), str(tmp_path / "out.npz")],
+        check=True, timeout=600,
     )
-    out[(1, CORRECTION_FRAME)] = logits[:, 0].clone()
-    for f, _, logits in predictor.propagate_in_video(state, start_frame_idx=CORRECTION_FRAME + 1):
-        out[(1, f)] = logits[:, 0].clone()
-    return out
-
-
-def test_video_predictor_matches_torch():
-    expected = run_clip(nano_model())
-    got = run_clip(masklet.load_model(nano_export(), backend="onnx"))
+    with np.load(tmp_path / "out.npz") as stored:
+        got = {k: stored[k] for k in stored.files}
+    assert not got.pop("torch_loaded"), "the ONNX backend's video predictor imported torch"
     assert got.keys() == expected.keys()
-    assert (expected[(1, CORRECTION_FRAME)][0] > 0).sum() != (expected[(0, CORRECTION_FRAME)][0] > 0).sum()
+    correction = f"1-{CORRECTION_FRAME}"
+    assert (expected[correction][0] > 0).sum() != (expected[f"0-{CORRECTION_FRAME}"][0] > 0).sum()
     for key in expected:
-        assert (expected[key] > 0).flatten(1).any(1).all(), f"an object vanished on {key}: not a useful comparison"
+        assert (expected[key] > 0).reshape(len(expected[key]), -1).any(1).all(), f"an object vanished on {key}"
         ious = masks_iou(got[key], expected[key])
-        assert min(ious) >= IOU_MIN, f"pass, frame {key}: IoU per object {ious}"
+        assert min(ious) >= IOU_MIN, f"pass-frame {key}: IoU per object {ious}"
 
 
-def test_stream_tracker_matches_torch():
-    frames = [davis_frame("blackswan", i)[0] for i in range(3)]
-    results = []
-    for model in (nano_model(), masklet.load_model(nano_export(), backend="onnx")):
-        tracker = masklet.StreamTracker(model)
-        tracker.track(frames[0])
-        tracker.add_new_mask(obj_id=1, mask=davis_frame("blackswan", 0)[1])
-        results.append([tracker.track(f).logits.clone() for f in frames[1:]])
-    for torch_logits, onnx_logits in zip(*results):
-        assert min(masks_iou(onnx_logits, torch_logits)) >= IOU_MIN
+def test_onnx_results_are_numpy_and_torch_results_tensors():
+    frames = [davis_frame("blackswan", i)[0] for i in range(2)]
+    for model, kind in ((nano_model(), torch.Tensor), (masklet.load_model(nano_export(), backend="onnx"), np.ndarray)):
+        predictor = masklet.VideoPredictor(model, show_progress=False)
+        state = predictor.init_state(frames)
+        _, _, logits = predictor.add_new_points_or_box(state, 0, 1, points=[[120, 400]], labels=[1])
+        assert isinstance(logits, kind) and logits.dtype in (torch.float32, np.float32)
+        result = next(predictor.propagate(state))
+        assert isinstance(result.logits, kind) and result.masks.dtype == bool and result.rle()[0]["size"] == [480, 854]
 
 
 def test_load_errors(tmp_path):

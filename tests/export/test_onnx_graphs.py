@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from masklet.predict.transforms import preprocess_video_frame
+from masklet.predict.normalize import preprocess_video_frame
 from onnx_helpers import LOGIT_TOLERANCE, davis_frame, max_diff, nano_graphs, nano_model
 
 SEQ = "blackswan"
@@ -20,7 +20,7 @@ def scene():
     model = nano_model()
     size = model.image_size
     frames, masks = zip(*(davis_frame(SEQ, i) for i in (0, 5, 10)))
-    images = torch.stack([preprocess_video_frame(f, size) for f in frames])  # [3, 3, S, S]
+    images = torch.stack([torch.from_numpy(preprocess_video_frame(f, size)) for f in frames])  # [3, 3, S, S]
     gt = torch.stack([torch.from_numpy(m) for m in masks]).float()[:, None]  # [3, 1, H, W]
     gt = (F.interpolate(gt, (size, size), mode="bilinear") > 0.5).float()  # [3, 1, S, S]
     with torch.no_grad():

@@ -8,7 +8,8 @@ import json
 import masklet
 from masklet.export import export_onnx
 from onnx_helpers import nano_export, nano_model
-from test_onnx_backend import masks_iou, run_clip
+from onnx_clip import run_clip
+from test_onnx_backend import clip_inputs, masks_iou
 
 # Measured: the mask-prompted swan >= 0.96 on every frame, the clicked shore (an ambiguous,
 # low-contrast region) >= 0.90.
@@ -25,8 +26,9 @@ def test_int8_export_is_smaller_and_tracks_like_float32(tmp_path):
     for name in ("image_encoder", "memory_attention"):
         size32 = (nano_export() / float32[name]["file"]).stat().st_size
         assert (folder / int8[name]["file"]).stat().st_size < 0.45 * size32, name
-    expected = run_clip(nano_model())
-    got = run_clip(masklet.load_model(folder, backend="onnx"))
+    inputs = clip_inputs()
+    expected = run_clip(nano_model(), inputs)
+    got = run_clip(masklet.load_model(folder, backend="onnx"), inputs)
     for key in expected:
         swan, shore = masks_iou(got[key], expected[key])
         assert swan >= MASK_PROMPT_IOU_MIN and shore >= CLICK_PROMPT_IOU_MIN, (key, swan, shore)

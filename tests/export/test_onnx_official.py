@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from masklet.predict.transforms import preprocess_video_frame
+from masklet.predict.normalize import preprocess_video_frame
 from conftest import seeded_model
 from onnx_helpers import LOGIT_TOLERANCE, Graphs, max_diff
 
@@ -30,7 +30,7 @@ def official(request, tmp_path_factory):
 def test_official_graphs(official, truck_image):
     model, graphs = official
     size = model.image_size
-    image = preprocess_video_frame(truck_image, size)[None]  # [1, 3, 1024, 1024]
+    image = torch.from_numpy(preprocess_video_frame(truck_image, size))[None]  # [1, 3, 1024, 1024]
     height, width = truck_image.shape[:2]
     scale = torch.tensor([size / width, size / height])
 

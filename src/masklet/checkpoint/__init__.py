@@ -1,45 +1,36 @@
-"""Building models from checkpoints: official names, Meta `.pt` files and HF safetensors."""
+"""Models from checkpoints: official names, Meta `.pt` files, HF safetensors (torch), and
+ONNX export folders (onnxruntime). Importing this package does not import torch: the torch
+side (`masklet.checkpoint.loading`) loads on first use, so the ONNX backend runs where torch
+is not installed."""
 
 from __future__ import annotations
 
-import warnings
-
+import importlib
 from pathlib import Path
 
-import torch
-
+# The submodule `download` is imported before the function of that name is defined below, so
+# the package attribute stays the function.
 from masklet.checkpoint.download import DownloadError, download_file
-from masklet.checkpoint.formats import (
-    CheckpointError,
-    detect_config,
-    read_checkpoint,
-    write_hf,
-    write_meta,
-)
-from masklet.checkpoint.registry import (
-    BUNDLED_MODELS,
-    OFFICIAL_CHECKPOINTS,
-    bundled_path,
-    cached_path,
-    has_weights,
-    masklet_home,
-)
-from masklet.config import SAM2Config, get_config, registered_name
-from masklet.model.sam2 import SAM2Model
+from masklet.checkpoint.errors import CheckpointError
+from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS, cached_path, masklet_home
 
 __all__ = [
     "CheckpointError", "DownloadError", "OFFICIAL_CHECKPOINTS", "average_models", "build_model", "download",
     "load_model", "masklet_home", "resolve_checkpoint", "save_model",
 ]
 
-_SHOWN_KEYS = 8
+# Names served lazily: {name: module that defines it}.
+_LAZY = {
+    **{name: "masklet.checkpoint.loading" for name in (
+        "average_models", "build_model", "cpu_has_native", "resolve_checkpoint", "save_model",
+    )},
+}
 
 
-def build_model(config: SAM2Config | str, device="cpu", dtype=torch.float32) -> SAM2Model:
-    """A randomly initialised model of `config` (a SAM2Config or a registered name)."""
-    if isinstance(config, str):
-        config = get_config(config)
-    return SAM2Model(config).to(device=device, dtype=dtype).eval()
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'masklet.checkpoint' has no attribute {name!r}")
 
 
 def download(name: str, progress: bool = True) -> Path:
@@ -52,180 +43,38 @@ def download(name: str, progress: bool = True) -> Path:
     return path
 
 
-def resolve_checkpoint(name_or_path: str | Path, progress: bool = True) -> Path:
-    """The local weights file of a model name or a path.
-
-    A string that `masklet.get_config` accepts (an official name such as `sam2.1-hiera-tiny`,
-    the bundled `masklet-nano`, or an alias such as `tiny`, `2.0-large`) is a name: official
-    checkpoints are downloaded into the cache on first use, bundled ones ship with the
-    package. Anything else, and every `pathlib.Path`, is a path. A string that is both a
-    registered name and an existing file or folder is refused as ambiguous: write the path
-    with its folder (`./tiny`) to mean the file.
-    """
-    if isinstance(name_or_path, str):
-        name = registered_name(name_or_path)
-        if name is not None:
-            if Path(name_or_path).expanduser().exists():
-                raise CheckpointError(
-                    f"{name_or_path!r} is both a model name ({name}) and a file or folder here; "
-                    f"write ./{name_or_path} for the file, or {name} for the model"
-                )
-            return _registered_weights(name, progress)
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        return path
-    raise CheckpointError(
-        f"{name_or_path}: neither an existing file nor a known model name "
-        f"(known: {', '.join(sorted([*BUNDLED_MODELS, *OFFICIAL_CHECKPOINTS]))}; "
-        "or a short alias such as tiny, 2.0-large)"
-    )
-
-
-def _registered_weights(name: str, progress: bool) -> Path:
-    """The weights file of registered config `name`: its official checkpoint or bundled file."""
-    if not has_weights(name):
-        raise CheckpointError(
-            f"{name!r} is a model config without weights: load a checkpoint file, an official model "
-            f"({', '.join(OFFICIAL_CHECKPOINTS)}) or a bundled one ({', '.join(BUNDLED_MODELS)}); "
-            f"build_model({name!r}) makes a randomly initialised model of this config"
-        )
-    if name in OFFICIAL_CHECKPOINTS:
-        return download(name, progress=progress)
-    bundled = bundled_path(name)
-    if bundled is None:
-        raise CheckpointError(
-            f"{name}: its weights (masklet/weights/{name}.pt) are missing from this installation of masklet"
-        )
-    return bundled
-
-
 def load_model(
     name_or_path: str | Path,
-    config: SAM2Config | str | None = None,
+    config=None,
     device="cpu",
-    dtype=torch.float32,
+    dtype=None,
     progress: bool = True,
     backend: str = "torch",
-) -> SAM2Model:
+):
     """A SAM 2 model with weights, in eval mode.
-
-    `backend="onnx"` loads a folder written by `masklet export --format onnx` as an
-    `OnnxSAM2Model` run by onnxruntime on the CPU (float32), which `VideoPredictor` and
-    `StreamTracker` take in place of a SAM2Model.
 
     `name_or_path` is an official name (`sam2.1-hiera-tiny`, ...; downloaded into
     $MASKLET_HOME on first use), the bundled `masklet-nano`, an alias of either that
     `get_config` accepts (`tiny`, `2.0-large`, ...), a Meta `.pt` file, or a Hugging Face
     safetensors file or folder; see `resolve_checkpoint` for how names and paths are told
-    apart. The config comes from `config`, else from the file, else from the weights' keys and
-    shapes. Loading is strict: any missing, unexpected or mis-shaped tensor is an error.
+    apart. The config (a `SAM2Config` or a name) comes from `config`, else from the file, else
+    from the weights' keys and shapes. Loading is strict: any missing, unexpected or
+    mis-shaped tensor is an error. `dtype` defaults to torch.float32.
+
+    `backend="onnx"` loads a folder written by `masklet export --format onnx` as an
+    `OnnxSAM2Model` run by onnxruntime on the CPU in float32, which `VideoPredictor`,
+    `StreamTracker` and `ImagePredictor` take in place of a SAM2Model; it does not need torch.
     """
     if backend == "onnx":
-        return _load_onnx(name_or_path, config, device, dtype)
+        from masklet.onnxrt.model import load_onnx_model
+
+        return load_onnx_model(name_or_path, config, device, dtype)
     if backend != "torch":
         raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
-    path = resolve_checkpoint(name_or_path, progress=progress)
-    ckpt = read_checkpoint(path)
-    if isinstance(config, str):
-        config = get_config(config)
-    if config is None:
-        config = ckpt.config
-    if config is None:
-        try:
-            config = detect_config(ckpt.state_dict)
-        except CheckpointError as e:
-            raise CheckpointError(f"{path}: {e}") from None
-    model = SAM2Model(config)
-    _load_strict(model, ckpt.state_dict, path)
-    _warn_if_emulated(device, dtype)
-    return model.to(device=device, dtype=dtype).eval()
+    from masklet.checkpoint.loading import load_torch_model
 
+    if dtype is None:
+        import torch
 
-def cpu_has_native(dtype: torch.dtype) -> bool:
-    """Whether this CPU computes `dtype` natively (bfloat16: AVX512-BF16 or AMX; float16:
-    AVX512-FP16 or AMX-FP16) rather than by slow emulation."""
-    if dtype == torch.bfloat16:
-        return torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    if dtype == torch.float16:
-        return torch.ops.mkldnn._is_mkldnn_fp16_supported()
-    return True
-
-
-def _warn_if_emulated(device, dtype: torch.dtype) -> None:
-    if torch.device(device).type == "cpu" and not cpu_has_native(dtype):
-        warnings.warn(
-            f"this CPU has no native {str(dtype).removeprefix('torch.')} arithmetic (AVX512-BF16 / AMX), so the "
-            "model runs several times slower than in float32 here; load it in float32 (the default) for speed",
-            stacklevel=3,
-        )
-
-
-def _load_onnx(folder, config, device, dtype):
-    from masklet.onnxrt.manifest import is_export_folder
-    from masklet.onnxrt.model import OnnxSAM2Model
-
-    if config is not None:
-        raise ValueError("backend='onnx' takes the config from the export's manifest.json; pass config=None")
-    if str(torch.device(device)) != "cpu" or dtype != torch.float32:
-        raise ValueError(f"backend='onnx' runs on the cpu in float32, not {device} / {dtype}; use device='cpu', dtype=torch.float32")
-    if not is_export_folder(folder):
-        raise CheckpointError(
-            f"{folder}: backend='onnx' loads a folder written by `masklet export --format onnx MODEL OUT/`; "
-            f"export the model first, then load OUT/"
-        )
-    return OnnxSAM2Model(folder)
-
-
-def _load_strict(model: SAM2Model, state_dict: dict, path: Path) -> None:
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    mis_shaped = [
-        f"{k}: file {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
-    ]
-    if missing or unexpected or mis_shaped:
-        try:
-            hint = f"; the weights look like {detect_config(state_dict).name}"
-        except CheckpointError:
-            hint = ""
-        parts = [f"{path}: does not fit config {model.config.name!r}{hint}"]
-        for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", mis_shaped)):
-            if items:
-                more = f" ... (+{len(items) - _SHOWN_KEYS} more)" if len(items) > _SHOWN_KEYS else ""
-                parts.append(f"{label} ({len(items)}): {', '.join(items[:_SHOWN_KEYS])}{more}")
-        raise CheckpointError("\n  ".join(parts))
-    model.load_state_dict(state_dict, strict=True)
-
-
-def average_models(sources: list[str | Path], progress: bool = True) -> SAM2Model:
-    """One model whose weights are the mean of the `sources`' weights (checkpoint averaging,
-    e.g. of the checkpoints a training run wrote over its last steps: a smoother model than
-    any one of them). All sources must have the same config; the mean is taken in float64 and
-    stored as float32."""
-    if not sources:
-        raise ValueError("average_models needs at least one checkpoint")
-    first = load_model(sources[0], progress=progress)
-    total = {k: v.double() for k, v in first.state_dict().items()}
-    for source in sources[1:]:
-        model = load_model(source, progress=progress)
-        if model.config != first.config:
-            raise CheckpointError(
-                f"{source}: config {model.config.name!r} differs from {sources[0]}'s {first.config.name!r}; "
-                "only checkpoints of one model config can be averaged"
-            )
-        for k, v in model.state_dict().items():
-            total[k] += v.double()
-    first.load_state_dict({k: (v / len(sources)).float() for k, v in total.items()})
-    return first
-
-
-def save_model(model: SAM2Model, path: str | Path, format: str = "meta") -> Path:
-    """Save weights as a Meta `.pt` (`format="meta"`) or an HF folder (`format="hf"`)."""
-    state_dict = model.state_dict()
-    if format == "meta":
-        return write_meta(path, state_dict, model.config)
-    if format == "hf":
-        return write_hf(path, state_dict, model.config)
-    raise ValueError(f"unknown checkpoint format {format!r}; use 'meta' or 'hf'")
+        dtype = torch.float32
+    return load_torch_model(name_or_path, config, device, dtype, progress)

@@ -20,12 +20,9 @@ from pathlib import Path
 import torch
 
 from masklet.checkpoint import hf
+from masklet.checkpoint.errors import CheckpointError
 from masklet.config import MODEL_CONFIGS, SAM2Config
 from masklet.io.atomic import atomic_output, write_text_atomic
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message names the file and what is wrong."""
 
 
 @dataclass

@@ -24,6 +24,7 @@ from masklet.cli.prompts import (
     read_mask_file,
 )
 from masklet.io.davis import MAX_OBJECT_ID, logits_to_label_map
+from masklet.predict import arrays
 from masklet.predict.results import FrameResult
 
 FORMATS = {
@@ -158,7 +159,7 @@ def frame_output(result: FrameResult, form: str) -> np.ndarray:
     (`logits_to_label_map`: where objects overlap, the highest logit wins, as in `masklet eval
     run-vos`), otherwise the objects' masks packed along the width [N, H, ceil(W / 8)]."""
     if form == "davis":
-        return logits_to_label_map(result.logits.float().cpu(), result.obj_ids, result.mask_threshold)
+        return logits_to_label_map(arrays.to_numpy(result.logits), result.obj_ids, result.mask_threshold)
     return np.packbits(result.masks, axis=-1)
 
 

@@ -42,8 +42,8 @@ def measure_speed(model, model_name: str, frames: list[Path], image: Path, objec
     from masklet.predict.image import ImagePredictor
     from masklet.predict.video import VideoPredictor
 
-    device = model.device
-    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    device = str(model.device)  # the ONNX backend's device is the string "cpu"
+    synchronize = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     pixels = read_rgb(image)
     predictor = ImagePredictor(model)
     encode_ms = median_ms(lambda: predictor.set_image(pixels), repeats, synchronize)
@@ -61,8 +61,8 @@ def measure_speed(model, model_name: str, frames: list[Path], image: Path, objec
     if parameters is None:
         parameters = sum(p.numel() for p in model.parameters())
     dtype = str(model.dtype).removeprefix("torch.")
-    return SpeedRecord(side, model_name, dtype, str(device), parameters, encode_ms, decode_ms, frame_ms,
-                       peak_memory_mib(str(device)))
+    return SpeedRecord(side, model_name, dtype, device, parameters, encode_ms, decode_ms, frame_ms,
+                       peak_memory_mib(device))
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ business (`masklet.predict.memory_bank`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,34 +20,10 @@ from masklet.model.mask_decoder import MaskDecoder
 from masklet.model.position import sine_encoding_1d
 from masklet.model.memory_attention import MemoryAttention
 from masklet.model.memory_encoder import MemoryEncoder
+from masklet.model.outputs import (  # noqa: F401  (re-exported)
+    MASK_AS_OUTPUT_BIAS, MASK_AS_OUTPUT_SCALE, NO_OBJECT_LOGIT, FramePrediction, MaskProposals,
+)
 from masklet.model.prompt_encoder import PromptEncoder
-
-
-# Logit given to every pixel of an object judged absent (occluded) on a frame.
-NO_OBJECT_LOGIT = -1024.0
-# Mask prompts used directly as output become logits of +-10 (sigmoid ~ 1 - 4.5e-5).
-MASK_AS_OUTPUT_SCALE, MASK_AS_OUTPUT_BIAS = 20.0, -10.0
-
-
-@dataclass
-class FramePrediction:
-    """B objects' chosen masks on one frame, with their pointers and object scores."""
-
-    low_res_masks: torch.Tensor  # [B, 1, S/4, S/4] float32 logits of the chosen mask
-    high_res_masks: torch.Tensor  # [B, 1, S, S] float32, the same upsampled
-    obj_ptr: torch.Tensor  # [B, C] object pointer
-    object_score_logits: torch.Tensor  # [B, 1]; > 0 means the object is visible
-
-
-@dataclass
-class MaskProposals:
-    """All masks the decoder proposed for B objects (before choosing one)."""
-
-    masks: torch.Tensor  # [B, M, S/4, S/4] float32 logits, M = 3 (multimask) or 1, before the
-    # occlusion gate (choose_mask applies it)
-    ious: torch.Tensor  # [B, M] predicted IoU of each mask
-    tokens: torch.Tensor  # [B, M or 1, C] output tokens the object pointer is made from
-    object_score_logits: torch.Tensor  # [B, 1]; > 0 means the object is visible
 
 
 class SAM2Model(nn.Module):

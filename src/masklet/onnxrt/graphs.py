@@ -1,11 +1,13 @@
-"""onnxruntime sessions of an export folder, fed and read as torch tensors."""
+"""onnxruntime sessions of an export folder, fed numpy arrays (or torch tensors) and read as
+numpy arrays. Torch is never imported here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from masklet.predict.arrays import to_numpy
 
 
 class GraphRunner:
@@ -30,17 +32,17 @@ class GraphRunner:
             self._sessions[name] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return self._sessions[name]
 
-    def __call__(self, name: str, **inputs) -> dict[str, torch.Tensor]:
-        """Run graph `name` on named tensors (or numpy arrays) -> its outputs by name."""
+    def __call__(self, name: str, **inputs) -> dict[str, np.ndarray]:
+        """Run graph `name` on named arrays -> its outputs by name."""
         session = self.session(name)
-        feed = {k: _array(v) for k, v in inputs.items()}
+        feed = {k: _input_array(v) for k, v in inputs.items()}
         names = [o.name for o in session.get_outputs()]
-        return {n: torch.from_numpy(v) for n, v in zip(names, session.run(names, feed))}
+        return dict(zip(names, session.run(names, feed)))
 
 
-def _array(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu()
-        value = value.float() if value.is_floating_point() else value
-        return np.ascontiguousarray(value.numpy())
-    return np.ascontiguousarray(value)
+def _input_array(value) -> np.ndarray:
+    """A graph input: contiguous, floats as float32 (the graphs' input type)."""
+    array = to_numpy(value)
+    if array.dtype.kind == "f" and array.dtype != np.float32:
+        array = array.astype(np.float32)
+    return np.ascontiguousarray(array)

@@ -89,8 +89,11 @@ class ImagePredictor:
         self.reset_predictor()
         batch = preprocess(images, self.model.image_size)  # [B, 3, S, S]
         orig_hw = [tuple(int(s) for s in (np.asarray(img).shape[:2])) for img in images]
-        batch = batch.to(self.device, self.model.dtype)
-        image_embed, high_res = self.model.image_embeddings(batch)
+        if isinstance(self.model, OnnxSAM2Model):  # numpy in and out; kept as tensors here
+            image_embed, high_res = self.model.image_embeddings(batch.numpy())
+            image_embed, high_res = torch.from_numpy(image_embed), [torch.from_numpy(f) for f in high_res]
+        else:
+            image_embed, high_res = self.model.image_embeddings(batch.to(self.device, self.model.dtype))
         self._features = {"image_embed": image_embed, "high_res_feats": high_res}
         self._orig_hw = orig_hw
         self._is_image_set = True
@@ -213,7 +216,7 @@ class ImagePredictor:
             image_embed.expand(num_prompts, -1, -1, -1), high_res, prompts.coords, prompts.labels,
             prompts.mask_input, multimask_output,
         )
-        return proposals.masks, proposals.ious
+        return torch.from_numpy(proposals.masks), torch.from_numpy(proposals.ious)
 
     def _prepare_prompts(
         self, img_idx, point_coords, point_labels, box, mask_input, normalize_coords
@@ -225,9 +228,10 @@ class ImagePredictor:
             num_prompts = 1 if clicks is None else clicks.coords.shape[0]
             side = 4 * self.model.config.image_embedding_size  # the prompt encoder's mask input
             masks = low_res_mask_input(mask_input, (side, side), num_prompts)
-        device, dtype = self.device, self.model.dtype
+        device = self.device
+        dtype = torch.float32 if isinstance(self.model, OnnxSAM2Model) else self.model.dtype
         return _Prompts(
-            coords=None if clicks is None else clicks.coords.to(device, dtype),
-            labels=None if clicks is None else clicks.labels.to(device),
-            mask_input=None if masks is None else masks.to(device, dtype),
+            coords=None if clicks is None else torch.from_numpy(clicks.coords).to(device, dtype),
+            labels=None if clicks is None else torch.from_numpy(clicks.labels).to(device),
+            mask_input=None if masks is None else torch.from_numpy(masks).to(device, dtype),
         )

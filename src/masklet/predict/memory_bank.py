@@ -14,29 +14,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-
-import torch
+from typing import Any
 
 from masklet.config import SAM2Config
+from masklet.predict.arrays import nbytes
 
 
 @dataclass
 class FrameOutput:
-    """One object's result on one frame."""
+    """One object's result on one frame (torch tensors, or numpy arrays on the ONNX backend)."""
 
-    pred_masks: torch.Tensor | None  # [1, 1, S/4, S/4] float32 logits (after hole filling);
+    pred_masks: Any  # [1, 1, S/4, S/4] float32 logits (after hole filling);
     # None once a streaming tracker no longer needs them
-    obj_ptr: torch.Tensor  # [1, C]
-    object_score_logits: torch.Tensor  # [1, 1]
-    maskmem_features: torch.Tensor | None = None  # [1, mem_dim, h, w] bfloat16; None until encoded
+    obj_ptr: Any  # [1, C]
+    object_score_logits: Any  # [1, 1]
+    maskmem_features: Any = None  # [1, mem_dim, h, w] bfloat16 (numpy: its uint16 bits); None until encoded
 
-    def tensors(self) -> list[torch.Tensor]:
+    def tensors(self) -> list:
         """The tensors still held."""
         held = (self.pred_masks, self.obj_ptr, self.object_score_logits, self.maskmem_features)
         return [t for t in held if t is not None]
 
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in self.tensors())
+        return sum(nbytes(t) for t in self.tensors())
 
 
 class MemoryKind(Enum):

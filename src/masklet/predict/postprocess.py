@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy import ndimage
+
+from masklet.predict.arrays import like, to_numpy
 
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
@@ -21,14 +22,14 @@ def component_areas(binary: np.ndarray) -> np.ndarray:
 
 
 def fill_holes_and_remove_sprinkles(
-    logits: torch.Tensor, threshold: float, max_hole_area: float, max_sprinkle_area: float
-) -> torch.Tensor:
+    logits, threshold: float, max_hole_area: float, max_sprinkle_area: float
+):
     """Logits [..., H, W] with background regions of at most `max_hole_area` pixels turned
     foreground (threshold + 10) and foreground regions of at most `max_sprinkle_area` pixels
     turned background (threshold - 10). Both are found on the input logits."""
     if max_hole_area <= 0 and max_sprinkle_area <= 0:
         return logits
-    maps = logits.detach().float().cpu().reshape(-1, *logits.shape[-2:]).numpy()
+    maps = to_numpy(logits).astype(np.float32).reshape(-1, *logits.shape[-2:])
     out = maps.copy()
     for src, dst in zip(maps, out):
         foreground = src > threshold
@@ -38,16 +39,16 @@ def fill_holes_and_remove_sprinkles(
         if max_sprinkle_area > 0:
             specks = component_areas(foreground)
             dst[(specks > 0) & (specks <= max_sprinkle_area)] = threshold - 10.0
-    return torch.from_numpy(out).reshape(logits.shape).to(logits.device, logits.dtype)
+    return like(out.reshape(logits.shape), logits)
 
 
-def fill_holes(logits: torch.Tensor, max_area: int, fill_value: float = 0.1) -> torch.Tensor:
+def fill_holes(logits, max_area: int, fill_value: float = 0.1):
     """Video-mask clean-up: background regions (logits <= 0) of at most `max_area` pixels in
     logits [..., H, W] become weak foreground (`fill_value`), as SAM 2's video predictor does.
-    Runs on the CPU, so it works without any compiled extension."""
-    maps = logits.detach().float().cpu().reshape(-1, *logits.shape[-2:]).numpy()
+    Runs on the CPU, so it works without any compiled extension (torch tensors or numpy arrays)."""
+    maps = to_numpy(logits).astype(np.float32).reshape(-1, *logits.shape[-2:])
     out = maps.copy()
     for src, dst in zip(maps, out):
         holes = component_areas(src <= 0)
         dst[(holes > 0) & (holes <= max_area)] = fill_value
-    return torch.from_numpy(out).reshape(logits.shape).to(logits.device, logits.dtype)
+    return like(out.reshape(logits.shape), logits)

@@ -9,13 +9,11 @@ clicks. Every check here raises a ValueError that names the argument and what to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from masklet.model.sam2 import SAM2Model
+from masklet.predict import arrays
 
 # Click labels understood by the prompt encoder (PAD marks a padding click).
 PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT = -1, 0, 1, 2, 3
@@ -25,10 +23,10 @@ VALID_LABELS = (PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT)
 MASK_LOGIT_LIMIT = 32.0
 
 
-def require_sam2_model(model, argument: str = "model", allow_onnx: bool = False) -> SAM2Model:
+def require_sam2_model(model, argument: str = "model", allow_onnx: bool = False):
     """`model` itself if it is a SAM2Model (or, where `allow_onnx`, the ONNX Runtime backend's
     `OnnxSAM2Model`, which the video predictors drive the same way), else a TypeError saying
-    how to get one."""
+    how to get one. Torch is imported only to check a model that is not the ONNX backend's."""
     from masklet.onnxrt.model import OnnxSAM2Model
 
     if isinstance(model, OnnxSAM2Model):
@@ -38,6 +36,8 @@ def require_sam2_model(model, argument: str = "model", allow_onnx: bool = False)
             f"{argument} is an ONNX Runtime model ({model.folder}); only ImagePredictor, VideoPredictor and "
             "StreamTracker run on it so far: load the checkpoint with masklet.load_model(..., backend='torch') here"
         )
+    from masklet.model.sam2 import SAM2Model
+
     if not isinstance(model, SAM2Model):
         raise TypeError(
             f"{argument} must be a masklet SAM2Model, got {type(model).__name__}; "
@@ -47,14 +47,15 @@ def require_sam2_model(model, argument: str = "model", allow_onnx: bool = False)
 
 
 class Clicks(NamedTuple):
-    """Clicks (box corners first) of B prompts in the model's input frame."""
+    """Clicks (box corners first) of B prompts in the model's input frame: numpy arrays from
+    users, torch tensors in training."""
 
-    coords: torch.Tensor  # [B, N, 2] float32 (x, y) in model pixels
-    labels: torch.Tensor  # [B, N] int32
+    coords: Any  # [B, N, 2] float32 (x, y) in model pixels
+    labels: Any  # [B, N] int32
 
     def followed_by(self, more: Clicks) -> Clicks:
         """These clicks, then `more` (same B)."""
-        return Clicks(torch.cat([self.coords, more.coords], 1), torch.cat([self.labels, more.labels], 1))
+        return Clicks(arrays.cat([self.coords, more.coords], 1), arrays.cat([self.labels, more.labels], 1))
 
 
 def user_clicks(
@@ -67,7 +68,7 @@ def user_clicks(
     With both, prompt b is box b followed by the clicks of set b."""
     if (point_coords is None) != (point_labels is None):
         raise ValueError("point_coords and point_labels (points and their labels) must be given together")
-    extent = torch.tensor([width, height], dtype=torch.float32) if normalize_coords else torch.ones(2)
+    extent = np.array([width, height] if normalize_coords else [1, 1], dtype=np.float32)
     bounds = _Bounds(extent, width, height, normalize_coords)
     clicks = None if point_coords is None else _points(point_coords, point_labels, bounds)
     if box is not None:
@@ -80,27 +81,27 @@ def user_clicks(
         clicks = corners if clicks is None else corners.followed_by(clicks)
     if clicks is None:
         return None
-    return Clicks(clicks.coords / extent * image_size, clicks.labels)
+    return Clicks((clicks.coords / extent * image_size).astype(np.float32), clicks.labels)
 
 
-def binary_mask_prompt(mask, image_size: int) -> torch.Tensor:
-    """A 2-D mask [H, W] of one object -> [1, 1, S, S] binary float (resized with
+def binary_mask_prompt(mask, image_size: int) -> np.ndarray:
+    """A 2-D mask [H, W] of one object -> [1, 1, S, S] binary float32 (resized with
     antialiasing, >= 0.5)."""
-    array = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    array = arrays.to_numpy(mask) if not isinstance(mask, (list, tuple)) and hasattr(mask, "shape") else np.asarray(mask)
     if array.ndim != 2:
         raise ValueError(f"mask must be 2-D [H, W] (one object), got shape {array.shape}")
     if array.size == 0:
         raise ValueError("mask is empty (zero size)")
-    tensor = torch.from_numpy(array.astype(bool)).float()[None, None]
-    if tuple(tensor.shape[-2:]) != (image_size, image_size):
-        tensor = F.interpolate(tensor, (image_size, image_size), mode="bilinear", align_corners=False, antialias=True)
-        tensor = (tensor >= 0.5).float()
-    return tensor
+    binary = array.astype(bool).astype(np.float32)[None, None]
+    if tuple(binary.shape[-2:]) != (image_size, image_size):
+        resized = arrays.resize(binary, (image_size, image_size), antialias=True)
+        binary = (resized >= 0.5).astype(np.float32)
+    return binary
 
 
-def low_res_mask_input(mask_input, size: tuple[int, int], num_prompts: int) -> torch.Tensor:
+def low_res_mask_input(mask_input, size: tuple[int, int], num_prompts: int) -> np.ndarray:
     """Low-res logits from an earlier prediction, [1, h, w] or [B, 1, h, w] -> [B, 1, h, w]."""
-    masks = as_float_tensor(mask_input, "mask_input")
+    masks = as_float_array(mask_input, "mask_input")
     if masks.ndim == 3:
         masks = masks[None]
     if masks.ndim != 4 or masks.shape[1] != 1 or tuple(masks.shape[-2:]) != tuple(size):
@@ -113,15 +114,18 @@ def low_res_mask_input(mask_input, size: tuple[int, int], num_prompts: int) -> t
     return masks
 
 
-def as_float_tensor(value, name: str) -> torch.Tensor:
-    """A finite float32 tensor (a copy) of an array-like argument called `name`."""
+def as_float_array(value, name: str) -> np.ndarray:
+    """A finite float32 array (a copy) of an array-like argument called `name` (lists, numpy
+    arrays, torch tensors)."""
     try:
-        array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float32)
+        if hasattr(value, "detach"):
+            value = arrays.to_numpy(value)
+        array = np.array(value, dtype=np.float32)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name} must be numeric: {e}") from None
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinite values")
-    return torch.from_numpy(array.copy())
+    return array
 
 
 @dataclass(frozen=True)
@@ -129,12 +133,12 @@ class _Bounds:
     """Where user coordinates may lie: [0, extent] in pixels of a width x height image, or
     [0, 1] with coordinates given normalised."""
 
-    extent: torch.Tensor  # [2] (width, height) or (1, 1)
+    extent: np.ndarray  # [2] (width, height) or (1, 1)
     width: int
     height: int
     in_pixels: bool
 
-    def check(self, points: torch.Tensor, what: str) -> None:
+    def check(self, points: np.ndarray, what: str) -> None:
         """Raise if any (x, y) of points [K, 2] lies outside."""
         outside = (points < 0).any(-1) | (points > self.extent).any(-1)
         if bool(outside.any()):
@@ -147,9 +151,12 @@ class _Bounds:
 
 
 def _points(point_coords, point_labels, bounds: _Bounds) -> Clicks:
-    coords = as_float_tensor(point_coords, "point_coords")
-    labels = torch.as_tensor(np.asarray(point_labels)).to(torch.int32)
-    if coords.numel() == 0:
+    coords = as_float_array(point_coords, "point_coords")
+    labels = np.asarray(arrays.to_numpy(point_labels) if hasattr(point_labels, "detach") else point_labels)
+    if labels.dtype.kind not in "iub" and not (labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
+        raise ValueError(f"point_labels must be integers, got {labels.dtype} values")
+    labels = labels.astype(np.int32)
+    if coords.size == 0:
         coords = coords.reshape(1, 0, 2)
     if coords.ndim == 2:
         coords = coords[None]
@@ -164,7 +171,7 @@ def _points(point_coords, point_labels, bounds: _Bounds) -> Clicks:
             f"point_labels must have shape {tuple(coords.shape[:2])} to match point_coords, "
             f"got {tuple(np.shape(point_labels))}"
         )
-    bad = sorted({int(v) for v in labels.unique()} - set(VALID_LABELS))
+    bad = sorted({int(v) for v in np.unique(labels)} - set(VALID_LABELS))
     if bad:
         raise ValueError(f"point_labels may only hold 1 (foreground) or 0 (background); got {bad}")
     bounds.check(coords[labels != PAD], "point")
@@ -172,7 +179,7 @@ def _points(point_coords, point_labels, bounds: _Bounds) -> Clicks:
 
 
 def _boxes(box, bounds: _Bounds) -> Clicks:
-    boxes = as_float_tensor(box, "box")
+    boxes = as_float_array(box, "box")
     if boxes.ndim == 1:
         boxes = boxes[None]
     if boxes.ndim != 2 or boxes.shape[-1] != 4:
@@ -181,5 +188,5 @@ def _boxes(box, bounds: _Bounds) -> Clicks:
         raise ValueError("box must be x1, y1, x2, y2 with x1 <= x2 and y1 <= y2")
     corners = boxes.reshape(-1, 2, 2)  # [B, 2, 2]
     bounds.check(corners.reshape(-1, 2), "box corner")
-    labels = torch.tensor([[BOX_TOP_LEFT, BOX_BOTTOM_RIGHT]], dtype=torch.int32).expand(corners.shape[0], 2)
+    labels = np.tile(np.array([[BOX_TOP_LEFT, BOX_BOTTOM_RIGHT]], dtype=np.int32), (corners.shape[0], 1))
     return Clicks(corners, labels)

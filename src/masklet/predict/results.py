@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+from masklet.predict import arrays
 
 # Logits that non-overlapping constraints push losing objects' pixels to (at most).
 SUPPRESSED_LOGIT = -10.0
@@ -16,26 +18,27 @@ SUPPRESSED_LOGIT = -10.0
 class FrameResult:
     """The tracked objects on one frame.
 
-    logits: [N, H, W] float32 mask logits at video resolution, one row per id in `obj_ids`.
+    logits: [N, H, W] float32 mask logits at video resolution, one row per id in `obj_ids`
+      (a torch tensor; a numpy array on the ONNX backend).
     object_score_logits: [N] the object-score head's logits; > 0 means visible, <= 0 means
       the model judges the object absent or occluded on this frame (its mask is then empty).
     """
 
     frame_idx: int
     obj_ids: list
-    logits: torch.Tensor
-    object_score_logits: torch.Tensor
+    logits: Any
+    object_score_logits: Any
     mask_threshold: float = 0.0
 
     @property
     def masks(self) -> np.ndarray:
         """[N, H, W] bool."""
-        return (self.logits > self.mask_threshold).cpu().numpy()
+        return arrays.to_numpy(self.logits > self.mask_threshold)
 
     @property
     def visible(self) -> np.ndarray:
         """[N] bool: the object is present on this frame."""
-        return (self.object_score_logits > 0).cpu().numpy()
+        return arrays.to_numpy(self.object_score_logits > 0)
 
     def rle(self) -> list[dict]:
         """COCO run-length encodings ({"size": [H, W], "counts": str}), one per object."""
@@ -49,7 +52,7 @@ class FrameResult:
         if form == "mask":
             values = list(self.masks)
         elif form == "logits":
-            values = list(self.logits.float().cpu().numpy())
+            values = list(arrays.to_numpy(self.logits).astype(np.float32))
         elif form == "rle":
             values = self.rle()
         else:
@@ -57,18 +60,14 @@ class FrameResult:
         return dict(zip(self.obj_ids, values))
 
 
-def resize_logits(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """[N, 1, h, w] logits -> [N, 1, H, W] float32 (bilinear)."""
-    if tuple(logits.shape[-2:]) == tuple(size):
-        return logits
-    return F.interpolate(logits.float(), size, mode="bilinear", align_corners=False)
-
-
-def non_overlapping(logits: torch.Tensor) -> torch.Tensor:
+def non_overlapping(logits):
     """[N, 1, H, W]: where objects overlap, all but the highest-scoring one are pushed to at
     most SUPPRESSED_LOGIT, so each pixel belongs to at most one object."""
     if logits.shape[0] <= 1:
         return logits
-    winner = logits.argmax(dim=0, keepdim=True)
-    rows = torch.arange(logits.shape[0], device=logits.device).view(-1, 1, 1, 1)
-    return torch.where(winner == rows, logits, logits.clamp(max=SUPPRESSED_LOGIT))
+    if arrays.is_numpy(logits):
+        winner = logits.argmax(axis=0)[None] == np.arange(logits.shape[0]).reshape(-1, 1, 1, 1)
+        return np.where(winner, logits, np.minimum(logits, SUPPRESSED_LOGIT))
+    torch = sys.modules["torch"]
+    winner = logits.argmax(dim=0, keepdim=True) == torch.arange(logits.shape[0], device=logits.device).view(-1, 1, 1, 1)
+    return torch.where(winner, logits, logits.clamp(max=SUPPRESSED_LOGIT))

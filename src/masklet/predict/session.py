@@ -23,15 +23,16 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-import torch
 
 from masklet.io.video import as_rgb_frame
-from masklet.model.sam2 import NO_OBJECT_LOGIT, SAM2Model
+from masklet.model.outputs import NO_OBJECT_LOGIT
+from masklet.predict import arrays
+from masklet.predict.arrays import inference_mode
 from masklet.predict.memory_bank import FrameOutput, MemoryKind, ObjectMemory, select_memory
 from masklet.predict.prompts import MASK_LOGIT_LIMIT, Clicks, binary_mask_prompt, user_clicks
-from masklet.predict.results import FrameResult, non_overlapping, resize_logits
+from masklet.predict.results import FrameResult, non_overlapping
 from masklet.predict.tracking import FrameFeatures, TrackingEngine
-from masklet.predict.transforms import preprocess_video_frame
+from masklet.predict.normalize import preprocess_video_frame
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class VideoFrames:
     def cached_bytes(self) -> int:
         """Bytes held by the cached image features."""
         tensors = [t for f in self._cache.values() for t in (f.vision_feats, f.vision_pos, *f.high_res_feats)]
-        return sum(t.numel() * t.element_size() for t in tensors)
+        return sum(arrays.nbytes(t) for t in tensors)
 
     def features(self, frame_idx: int) -> FrameFeatures:
         if frame_idx in self._cache:
@@ -214,19 +215,19 @@ class TrackingSession:
     `session["num_frames"]`, `["video_height"]`, `["video_width"]`, `["obj_ids"]` and
     `["device"]` also work."""
 
-    def __init__(self, model: SAM2Model, frames: VideoFrames | LiveFrames, engine: TrackingEngine,
+    def __init__(self, model, frames: VideoFrames | LiveFrames, engine: TrackingEngine,
                  options: TrackingOptions, retention: KeepEverything | ForgetUnreachable) -> None:
         self.model, self.frames, self.engine = model, frames, engine
         self.options, self.retention = options, retention
         self.objects: OrderedDict[object, TrackedObject] = OrderedDict()
 
     @classmethod
-    def for_video(cls, model: SAM2Model, video, options: TrackingOptions, storage_device=None) -> TrackingSession:
+    def for_video(cls, model, video, options: TrackingOptions, storage_device=None) -> TrackingSession:
         engine = TrackingEngine(model, options.fill_hole_area, storage_device, options.attention_batch_size)
         return cls(model, VideoFrames(video, engine), engine, options, KeepEverything())
 
     @classmethod
-    def for_stream(cls, model: SAM2Model, options: TrackingOptions) -> TrackingSession:
+    def for_stream(cls, model, options: TrackingOptions) -> TrackingSession:
         engine = TrackingEngine(model, options.fill_hole_area, None, options.attention_batch_size)
         return cls(model, LiveFrames(engine), engine, options, ForgetUnreachable())
 
@@ -247,7 +248,8 @@ class TrackingSession:
         return list(self.objects)
 
     @property
-    def device(self) -> torch.device:
+    def device(self):
+        """The model's device (a torch.device; "cpu" on the ONNX backend)."""
         return self.model.device
 
     def __getitem__(self, key: str):
@@ -257,7 +259,7 @@ class TrackingSession:
 
     # ------------------------------------------------------------------ prompts
 
-    @torch.inference_mode()
+    @inference_mode
     def add_points_or_box(
         self, frame_idx, obj_id, points=None, labels=None, box=None, clear_old_points: bool = True,
         normalize_coords: bool = True,
@@ -280,7 +282,7 @@ class TrackingSession:
         previous = obj.latest(t)
         prev_logits = None
         if previous is not None:
-            prev_logits = previous.pred_masks.to(self.device).clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)
+            prev_logits = self.engine.arrays.asarray(previous.pred_masks).clip(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)
         selection = None
         if t in obj.tracked:
             selection = select_memory(obj.memory, t, obj.tracked[t], self.num_frames, self.model.config)
@@ -288,7 +290,7 @@ class TrackingSession:
         self._hold(obj, t, self.engine.outputs(prediction)[0])
         return self.result(t)
 
-    @torch.inference_mode()
+    @inference_mode
     def add_mask(self, frame_idx, obj_id, mask) -> FrameResult:
         """A binary mask [H, W] for one object on a frame, taken as its mask there."""
         t = self.frames.check(frame_idx)
@@ -331,7 +333,7 @@ class TrackingSession:
 
     # ------------------------------------------------------------------ tracking
 
-    @torch.inference_mode()
+    @inference_mode
     def commit_prompts(self) -> None:
         """Move the outputs of prompts into the objects' memories, encoding the memories of
         all objects prompted on a frame as one batch."""
@@ -356,7 +358,7 @@ class TrackingSession:
             for frame_idx in obj.memory.cond:
                 obj.memory.non_cond.pop(frame_idx, None)
 
-    @torch.inference_mode()
+    @inference_mode
     def track(self, frame_idx: int, reverse: bool = False) -> FrameResult:
         """Every object's mask on a frame: remembered on its conditioning frames, tracked (as
         one batch) from memory elsewhere."""
@@ -392,13 +394,13 @@ class TrackingSession:
     def result(self, frame_idx: int) -> FrameResult:
         """Every object's latest logits on a frame at video resolution (NO_OBJECT_LOGIT where
         an object has no output there)."""
-        size, device = self.frames.size, self.device
-        logits = torch.full((len(self.objects), 1, *size), NO_OBJECT_LOGIT, device=device)  # [N, 1, H, W]
-        scores = torch.full((len(self.objects),), NO_OBJECT_LOGIT, device=device)
+        size, ops = self.frames.size, self.engine.arrays
+        logits = ops.full((len(self.objects), 1, *size), NO_OBJECT_LOGIT)  # [N, 1, H, W]
+        scores = ops.full((len(self.objects),), NO_OBJECT_LOGIT)
         for i, obj in enumerate(self.objects.values()):
             out = obj.latest(frame_idx)
             if out is not None:
-                logits[i : i + 1] = resize_logits(out.pred_masks.to(device), size)
+                logits[i : i + 1] = arrays.resize(ops.asarray(out.pred_masks), size)
                 scores[i] = out.object_score_logits.reshape(())
         if self.options.non_overlap_masks:
             logits = non_overlapping(logits)

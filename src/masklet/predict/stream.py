@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from masklet.model.sam2 import SAM2Model
 from masklet.predict.prompts import require_sam2_model
 from masklet.predict.results import FrameResult
 from masklet.predict.session import TrackingOptions, TrackingSession
@@ -39,7 +38,7 @@ class StreamTracker:
     """
 
     def __init__(
-        self, model: SAM2Model, fill_hole_area: int = 8, non_overlap_masks: bool = False,
+        self, model, fill_hole_area: int = 8, non_overlap_masks: bool = False,
         add_all_frames_to_correct_as_cond: bool = False, mask_threshold: float = 0.0,
         attention_batch_size: int | str | None = "auto",
     ) -> None:

@@ -17,16 +17,13 @@ memory attention one object at a time on the CPU; decoder and memory encoder sta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-import torch
-
-from masklet.model.sam2 import FramePrediction, MaskProposals, SAM2Model
+from masklet.model.outputs import FramePrediction, MaskProposals
+from masklet.predict import arrays
 from masklet.predict.memory_bank import FrameOutput, MemorySelection, pointer_window
 from masklet.predict.postprocess import fill_holes
 from masklet.predict.prompts import Clicks
-
-# Memories are stored in bfloat16 at inference, as the reference does (half the bytes).
-MEMORY_DTYPE = torch.bfloat16
 
 
 @dataclass
@@ -34,48 +31,47 @@ class FrameFeatures:
     """Image-encoder output of one frame: one row shared by all objects, or one row per
     object (training batches, where objects come from different clips)."""
 
-    vision_feats: torch.Tensor  # [1 or B, C, h, w] lowest-resolution features (no memory)
-    vision_pos: torch.Tensor  # [1 or B, C, h, w] their position encoding
-    high_res_feats: list[torch.Tensor]  # [1 or B, C/8, 4h, 4w], [1 or B, C/4, 2h, 2w]
+    vision_feats: Any  # [1 or B, C, h, w] lowest-resolution features (no memory)
+    vision_pos: Any  # [1 or B, C, h, w] their position encoding
+    high_res_feats: list  # [1 or B, C/8, 4h, 4w], [1 or B, C/4, 2h, 2w]
 
     @property
     def grid(self) -> tuple[int, int]:
         return tuple(self.vision_feats.shape[-2:])
 
 
-def object_rows(tensor: torch.Tensor, rows: list[int]) -> torch.Tensor:
-    """Rows `rows` of a per-object tensor [B, ...], or its one shared row repeated."""
-    return tensor.expand(len(rows), *tensor.shape[1:]) if tensor.shape[0] == 1 else tensor[rows]
-
-
 class TrackingEngine:
     """Arguments (checked by `masklet.predict.session.TrackingOptions` where users set them):
-      model: the SAM2Model.
+      model: a SAM2Model (torch tensors) or the ONNX backend's OnnxSAM2Model (numpy arrays).
       fill_hole_area: background holes of at most this many low-res pixels inside a mask
         are filled in the outputs (0 disables).
       storage_device: where outputs are kept (the model's device, or the CPU).
       attention_batch_size: most objects per memory-attention call; None for all of a group,
         "auto" for 1 on the CPU and all elsewhere.
-      memory_dtype: the dtype memories are kept in (None: the model's).
+      bfloat16_memory: keep memories in bfloat16, as the reference does at inference (half
+        the bytes); else in the model's dtype (training).
     """
 
     def __init__(
-        self, model: SAM2Model, fill_hole_area: int = 0, storage_device=None,
-        attention_batch_size: int | str | None = "auto", memory_dtype: torch.dtype | None = MEMORY_DTYPE,
+        self, model, fill_hole_area: int = 0, storage_device=None,
+        attention_batch_size: int | str | None = "auto", bfloat16_memory: bool = True,
     ) -> None:
+        self.arrays = arrays.arrays_for(model, storage_device)
         if attention_batch_size == "auto":
-            attention_batch_size = 1 if model.device.type == "cpu" else None
+            attention_batch_size = 1 if str(self.arrays.device).startswith("cpu") else None
         self.model = model
         self.attention_batch_size = attention_batch_size
         self.fill_hole_area = fill_hole_area
-        self.storage_device = torch.device(storage_device) if storage_device is not None else model.device
-        self.memory_dtype = memory_dtype
-        self._memory_pos: torch.Tensor | None = None
+        self.bfloat16_memory = bfloat16_memory
+        self._memory_pos = None  # [mem_dim, h, w], cached
 
-    def frame_features(self, image: torch.Tensor) -> FrameFeatures:
-        """image [3, S, S] (normalised) -> the frame's shared features."""
-        model = self.model
-        out = model.forward_image(image[None].to(model.device, model.dtype))
+    def object_rows(self, tensor, rows: list[int]):
+        """Rows `rows` of a per-object tensor [B, ...], or its one shared row repeated."""
+        return self.arrays.repeat_rows(tensor, len(rows)) if tensor.shape[0] == 1 else tensor[rows]
+
+    def frame_features(self, image) -> FrameFeatures:
+        """image [3, S, S] float32 (normalised; numpy or torch) -> the frame's shared features."""
+        out = self.model.forward_image(self.arrays.compute(self.arrays.asarray(image[None])))
         fpn, pos = out["backbone_fpn"], out["vision_pos_enc"]
         return FrameFeatures(vision_feats=fpn[-1], vision_pos=pos[-1], high_res_feats=list(fpn[:-1]))
 
@@ -83,7 +79,7 @@ class TrackingEngine:
 
     def predict(
         self, features: FrameFeatures, selections: list[MemorySelection | None], num_frames: int | None,
-        clicks: Clicks | None = None, prev_mask_logits: torch.Tensor | None = None,
+        clicks: Clicks | None = None, prev_mask_logits=None,
     ) -> FramePrediction:
         """B objects' masks on a frame from their memories (and optional clicks [B, N] and
         earlier low-res logits [B, 1, S/4, S/4] on this frame)."""
@@ -91,24 +87,23 @@ class TrackingEngine:
         return self.model.choose_mask(self.propose(pix_feat, features, clicks, prev_mask_logits))
 
     def propose(
-        self, pix_feat: torch.Tensor, features: FrameFeatures, clicks: Clicks | None,
-        prev_mask_logits: torch.Tensor | None,
+        self, pix_feat, features: FrameFeatures, clicks: Clicks | None, prev_mask_logits,
     ) -> MaskProposals:
         """The decoder's masks for B objects on memory-conditioned features [B, C, h, w].
         Multimask output is used with at most one click, as SAM 2 does."""
         coords = labels = None
         if clicks is not None:
-            coords, labels = clicks.coords.to(pix_feat.device), clicks.labels.to(pix_feat.device)
+            coords, labels = self.arrays.asarray(clicks.coords), self.arrays.asarray(clicks.labels, integer=True)
         multimask = clicks is None or clicks.labels.shape[1] <= 1
         return self.model.propose_masks(
             pix_feat, features.high_res_feats, coords, labels, mask_logits=prev_mask_logits, multimask_output=multimask
         )
 
-    def prediction_from_masks(self, features: FrameFeatures, masks: torch.Tensor) -> FramePrediction:
+    def prediction_from_masks(self, features: FrameFeatures, masks) -> FramePrediction:
         """Binary mask prompts [B, 1, S, S] taken as the objects' masks on this frame."""
-        return self.model.prediction_from_mask(features.vision_feats, features.high_res_feats, masks.to(self.model.device))
+        return self.model.prediction_from_mask(features.vision_feats, features.high_res_feats, self.arrays.asarray(masks))
 
-    def outputs(self, prediction: FramePrediction, memories: torch.Tensor | None = None) -> list[FrameOutput]:
+    def outputs(self, prediction: FramePrediction, memories=None) -> list[FrameOutput]:
         """One FrameOutput per object (holes filled, kept on the storage device), with its
         memory [B, mem_dim, h, w] when given."""
         low_res = prediction.low_res_masks
@@ -116,7 +111,7 @@ class TrackingEngine:
             low_res = fill_holes(low_res, self.fill_hole_area)
         return [
             FrameOutput(
-                pred_masks=low_res[i : i + 1].to(self.storage_device),
+                pred_masks=self.arrays.store(low_res[i : i + 1]),
                 obj_ptr=prediction.obj_ptr[i : i + 1],
                 object_score_logits=prediction.object_score_logits[i : i + 1],
                 maskmem_features=None if memories is None else memories[i : i + 1],
@@ -127,40 +122,39 @@ class TrackingEngine:
     # ------------------------------------------------------------------ memory
 
     def memory_features(
-        self, features: FrameFeatures, high_res_masks: torch.Tensor, object_score_logits: torch.Tensor, binarize: bool
-    ) -> torch.Tensor:
+        self, features: FrameFeatures, high_res_masks, object_score_logits, binarize: bool
+    ):
         """Memories [B, mem_dim, h, w] (storage dtype and device) of B masks [B, 1, S, S]."""
-        device = self.model.device
         memory = self.model.encode_memory(
-            features.vision_feats, high_res_masks.to(device), object_score_logits.to(device), binarize
+            features.vision_feats, self.arrays.asarray(high_res_masks), self.arrays.asarray(object_score_logits), binarize
         )
-        return memory.to(self.memory_dtype or memory.dtype).to(self.storage_device)
+        return self.arrays.store(self.arrays.memory(memory, self.bfloat16_memory))
 
     def add_prompt_memories(self, features: FrameFeatures, outputs: list[FrameOutput]) -> None:
         """Fill in the memories of prompted outputs, encoded from their stored (hole-filled)
         masks, binarised: what the user saw is what is remembered."""
-        low_res = torch.cat([o.pred_masks for o in outputs]).to(self.model.device)
+        low_res = self.arrays.asarray(arrays.cat([o.pred_masks for o in outputs]))
         size = self.model.image_size
-        high_res = torch.nn.functional.interpolate(low_res, (size, size), mode="bilinear", align_corners=False)
-        scores = torch.cat([o.object_score_logits for o in outputs])
+        high_res = arrays.resize(low_res, (size, size))
+        scores = arrays.cat([o.object_score_logits for o in outputs])
         memories = self.memory_features(features, high_res, scores, binarize=True)
         for out, memory in zip(outputs, memories):
             out.maskmem_features = memory[None]
 
     def condition_on_memory(
         self, features: FrameFeatures, selections: list[MemorySelection | None], num_frames: int | None
-    ) -> torch.Tensor:
+    ):
         """Features of the frame for each object -> [B, C, h, w]. A None selection marks an
         object seen for the first time (no memory: `no_mem_embed` is added instead)."""
         feats = features.vision_feats
-        out = feats.new_empty(len(selections), *feats.shape[1:])
+        out = arrays.empty_like_rows(feats, len(selections))  # [B, C, h, w], the features' dtype (bfloat16 under autocast)
         groups: dict[tuple[int, int] | None, list[int]] = {}
         for i, selection in enumerate(selections):
             groups.setdefault(None if selection is None else selection.layout(), []).append(i)
         step = self.attention_batch_size or len(selections)
         for layout, rows in groups.items():
             if layout is None:
-                out[rows] = object_rows(feats, rows) + self.model.no_mem_embed.view(1, -1, 1, 1)
+                out[rows] = self.object_rows(feats, rows) + self.model.no_mem_embed.reshape(1, -1, 1, 1)
                 continue
             for start in range(0, len(rows), step):
                 chunk = rows[start : start + step]
@@ -169,43 +163,42 @@ class TrackingEngine:
 
     def _attend(
         self, features: FrameFeatures, rows: list[int], selections: list[MemorySelection], num_frames: int | None
-    ) -> torch.Tensor:
+    ):
         """Memory attention for the objects `rows` (banks of equal size) -> [B, C, h, w]."""
         banks = [self._memory_tokens(s, features.grid, num_frames) for s in selections]
-        memory = torch.stack([b[0] for b in banks])  # [B, M, mem_dim]
-        memory_pos = torch.stack([b[1] for b in banks])
-        feats = object_rows(features.vision_feats, rows)  # [B, C, h, w]
-        pos = object_rows(features.vision_pos, rows)
+        memory = arrays.stack([b[0] for b in banks])  # [B, M, mem_dim]
+        memory_pos = arrays.stack([b[1] for b in banks])
+        feats = self.object_rows(features.vision_feats, rows)  # [B, C, h, w]
+        pos = self.object_rows(features.vision_pos, rows)
         batch, c, h, w = feats.shape
         attended = self.model.memory_attention(
-            curr=feats.flatten(2).transpose(1, 2), memory=memory,  # [B, hw, C], [B, M, mem_dim]
-            curr_pos=pos.flatten(2).transpose(1, 2), memory_pos=memory_pos, num_obj_ptr_tokens=banks[0][2],
-        )
-        return attended.transpose(1, 2).reshape(batch, c, h, w)
+            curr=arrays.tokens(feats), memory=memory,  # [B, hw, C], [B, M, mem_dim]
+            curr_pos=arrays.tokens(pos), memory_pos=memory_pos, num_obj_ptr_tokens=banks[0][2],
+        )  # [B, hw, C]
+        return arrays.feature_maps(attended, h, w)
 
     def _memory_tokens(self, selection: MemorySelection, grid, num_frames: int | None):
         """One object's memory bank as tokens [M, mem_dim], their position codes [M, mem_dim]
         and the number of trailing object-pointer tokens."""
-        model, cfg = self.model, self.model.config
-        device, dtype = model.device, model.dtype
-        spatial_pos = self._memory_position(grid).flatten(1).t()  # [hw, mem_dim]
+        model, cfg, compute = self.model, self.model.config, self.arrays.compute
+        spatial_pos = arrays.tokens(self._memory_position(grid)[None])[0]  # [hw, mem_dim]
         tokens, positions = [], []
         for slot, out in selection.spatial:
-            tokens.append(out.maskmem_features[0].to(device, dtype).flatten(1).t())  # [hw, mem_dim]
-            positions.append(spatial_pos + model.maskmem_tpos_enc[cfg.num_maskmem - slot - 1].view(1, -1))
+            tokens.append(arrays.tokens(compute(out.maskmem_features))[0])  # [hw, mem_dim]
+            positions.append(spatial_pos + model.maskmem_tpos_enc[cfg.num_maskmem - slot - 1].reshape(1, -1))
         num_pointer_tokens = 0
         if selection.pointers:
-            distances = torch.tensor([d for d, _ in selection.pointers], device=device)
-            pointers = torch.cat([out.obj_ptr.to(device, dtype) for _, out in selection.pointers])  # [P, C]
+            distances = self.arrays.asarray([d for d, _ in selection.pointers], integer=True)  # [P]
+            pointers = arrays.cat([compute(out.obj_ptr) for _, out in selection.pointers])  # [P, C]
             pointer_pos = model.pointer_position_encoding(distances, pointer_window(num_frames, cfg) - 1)
             # Each C-wide pointer becomes C / mem_dim tokens that share its temporal code.
             split = model.hidden_dim // model.mem_dim
             tokens.append(pointers.reshape(-1, model.mem_dim))
-            positions.append(pointer_pos.repeat_interleave(split, dim=0))
+            positions.append(self.arrays.repeat_interleave(pointer_pos, split))
             num_pointer_tokens = len(selection.pointers) * split
-        return torch.cat(tokens), torch.cat(positions), num_pointer_tokens
+        return arrays.cat(tokens), arrays.cat(positions), num_pointer_tokens
 
-    def _memory_position(self, grid: tuple[int, int]) -> torch.Tensor:
+    def _memory_position(self, grid: tuple[int, int]):
         """[mem_dim, h, w] spatial code of every memory (cached)."""
         if self._memory_pos is None or tuple(self._memory_pos.shape[-2:]) != tuple(grid):
             self._memory_pos = self.model.memory_position_encoding(*grid)[0]

@@ -1,16 +1,14 @@
-"""Image pre-processing and mask post-processing shared by all predictors."""
+"""Still-image pre-processing and mask upscaling shared by the image predictor and the
+automatic mask generator (video frames: `masklet.predict.normalize`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from masklet.io.image import as_rgb
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from masklet.predict.normalize import IMAGENET_MEAN, IMAGENET_STD
 
 
 def image_to_tensor(image) -> torch.Tensor:
@@ -40,16 +38,3 @@ def preprocess(images: list, resolution: int) -> torch.Tensor:
 def upscale_logits(low_res: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Mask logits [B, C, h, w] -> [B, C, H, W] by bilinear interpolation (float32)."""
     return F.interpolate(low_res.float(), size, mode="bilinear", align_corners=False)
-
-
-def preprocess_video_frame(frame: np.ndarray, resolution: int) -> torch.Tensor:
-    """A video frame [H, W, 3] uint8 RGB -> the network's input [3, S, S].
-
-    Frames are resized as SAM 2's video predictor resizes them (PIL bicubic on the 8-bit
-    image, then scaled to [0, 1] in double precision and ImageNet-normalised), which differs
-    slightly from the antialiased bilinear resize used for still images."""
-    resized = Image.fromarray(np.ascontiguousarray(frame)).resize((resolution, resolution), Image.BICUBIC)
-    x = torch.from_numpy(np.asarray(resized, dtype=np.float64) / 255.0).permute(2, 0, 1).float()
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-    return (x - mean) / std

@@ -20,12 +20,10 @@ What differs from the reference:
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
-import torch
 from tqdm import tqdm
 
-from masklet.model.sam2 import SAM2Model
 from masklet.predict.prompts import require_sam2_model
 from masklet.predict.results import FrameResult
 from masklet.predict.session import TrackingOptions, TrackingSession
@@ -38,7 +36,9 @@ class VideoPredictor:
     """Tracks prompted objects through a video (the reference `SAM2VideoPredictor` API).
 
     Arguments (defaults are those of the reference's `build_sam2_video_predictor`):
-      model: a `SAM2Model` (see `masklet.load_model`).
+      model: a `SAM2Model` (see `masklet.load_model`), or the ONNX Runtime backend's model
+        (`load_model(folder, backend="onnx")`), which runs without torch: results then hold
+        numpy arrays instead of tensors.
       fill_hole_area, non_overlap_masks, clear_non_cond_mem_around_input,
       add_all_frames_to_correct_as_cond, mask_threshold, attention_batch_size: see
         `masklet.predict.session.TrackingOptions` (`fill_hole_area` > 0 fills holes on the
@@ -48,7 +48,7 @@ class VideoPredictor:
     """
 
     def __init__(
-        self, model: SAM2Model, fill_hole_area: int = 8, non_overlap_masks: bool = False,
+        self, model, fill_hole_area: int = 8, non_overlap_masks: bool = False,
         clear_non_cond_mem_around_input: bool = False, add_all_frames_to_correct_as_cond: bool = False,
         mask_threshold: float = 0.0, show_progress: bool = True, attention_batch_size: int | str | None = "auto",
     ) -> None:
@@ -60,7 +60,7 @@ class VideoPredictor:
         self.show_progress = show_progress
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, device="cpu", dtype=torch.float32, **kwargs) -> "VideoPredictor":
+    def from_pretrained(cls, name_or_path: str, device="cpu", dtype=None, **kwargs) -> "VideoPredictor":
         """A predictor on `masklet.load_model(name_or_path, device=..., dtype=...)`."""
         from masklet.checkpoint import load_model
 
@@ -71,7 +71,7 @@ class VideoPredictor:
         return self.model.image_size
 
     @property
-    def device(self) -> torch.device:
+    def device(self):
         return self.model.device
 
     # ------------------------------------------------------------------ session
@@ -94,7 +94,7 @@ class VideoPredictor:
         from masklet.io.video import VideoSource, open_video
 
         video = video_path if isinstance(video_path, VideoSource) else open_video(video_path)
-        storage = torch.device("cpu") if offload_state_to_cpu else self.device
+        storage = "cpu" if offload_state_to_cpu else None
         return TrackingSession.for_video(self.model, video, self.options, storage)
 
     def reset_state(self, inference_state: TrackingSession) -> None:
@@ -158,7 +158,7 @@ class VideoPredictor:
     def propagate_in_video(
         self, inference_state: TrackingSession, start_frame_idx: int | None = None,
         max_frame_num_to_track: int | None = None, reverse: bool = False,
-    ) -> Iterator[tuple[int, list, torch.Tensor]]:
+    ) -> Iterator[tuple[int, list, Any]]:
         """Track every object frame by frame. Yields (frame_idx, obj_ids, masks
         [num_objects, 1, H, W] logits at video resolution).
 

@@ -49,7 +49,7 @@ class ClipUnroller:
         self.prompts = prompts
         self.weights = weights
         # Training keeps memories in the model's dtype (with gradients) and fills no holes.
-        self.engine = TrackingEngine(model, fill_hole_area=0, attention_batch_size=None, memory_dtype=None)
+        self.engine = TrackingEngine(model, fill_hole_area=0, attention_batch_size=None, bfloat16_memory=False)
 
     def losses(self, batch: ClipBatchView, generator: torch.Generator, encoder_grad: bool = True) -> dict[str, torch.Tensor]:
         """Summed losses of every prediction step of the clip batch ("total" + terms)."""
