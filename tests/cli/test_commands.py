@@ -267,6 +267,32 @@ def test_average_writes_the_mean_of_the_checkpoints(capsys, tmp_path, checkpoint
     assert masklet.load_model(averaged).config == masklet.load_model(checkpoint).config
 
 
+def test_average_weighted_with_parts_kept_from_the_first(capsys, tmp_path, checkpoint):
+    other = tmp_path / "other.pt"
+    masklet.save_model(seeded_model(micro_config(128), seed=7), other)
+    mixed = tmp_path / "mixed.pt"
+    code, out, _ = run(capsys, "average", checkpoint, other, "--weights", "0.25", "0.75",
+                       "--keep-from-first", "memory_encoder", "no_mem_embed", "--output", mixed)
+    assert code == 0 and "weighted 0.25 0.75" in out and "memory_encoder no_mem_embed from the first" in out
+    a, b, got = (torch.load(p)["model"] for p in (checkpoint, other, mixed))
+    kept = [k for k in a if k.startswith(("memory_encoder", "no_mem_embed"))]
+    assert len(kept) > 2 and all(torch.equal(got[k], a[k]) for k in kept)
+    soup = [k for k in a if k not in kept]
+    assert all(torch.allclose(got[k], (0.25 * a[k].double() + 0.75 * b[k].double()).float()) for k in soup)
+    assert any(not torch.equal(got[k], b[k]) for k in soup)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--weights", "0.5"], "one non-negative number per checkpoint, summing to 1"),
+    (["--weights", "0.7", "0.7"], "summing to 1"),
+    (["--keep-from-first", "memory_encodr"], "no parameter name starts with ['memory_encodr']; the model's parts are"),
+])
+def test_average_refuses_bad_weights_and_unknown_parts(capsys, tmp_path, checkpoint, args, message):
+    code, _, err = run(capsys, "average", checkpoint, checkpoint, *args, "--output", tmp_path / "x.pt")
+    assert code == 2 and message in err
+    assert not (tmp_path / "x.pt").exists()
+
+
 def test_average_refuses_different_configs(capsys, tmp_path, checkpoint):
     other = tmp_path / "other.pt"
     masklet.save_model(seeded_model(micro_config(64)), other)

@@ -146,16 +146,33 @@ def _load_strict(model: SAM2Model, state_dict: dict, path: Path) -> None:
     model.load_state_dict(state_dict, strict=True)
 
 
-def average_models(sources: list[str | Path], progress: bool = True) -> SAM2Model:
-    """One model whose weights are the mean of the `sources`' weights (checkpoint averaging,
-    e.g. of the checkpoints a training run wrote over its last steps: a smoother model than
-    any one of them). All sources must have the same config; the mean is taken in float64 and
-    stored as float32."""
+def average_models(
+    sources: list[str | Path],
+    weights: list[float] | None = None,
+    keep_from_first: tuple[str, ...] = (),
+    progress: bool = True,
+) -> SAM2Model:
+    """One model whose weights are the weighted mean of the `sources`' weights.
+
+    Checkpoint averaging (equal `weights`, the default), e.g. of the checkpoints a training run
+    wrote over its last steps: a smoother model than any one of them. A "weight soup" (WiSE-FT)
+    of a fine-tuned model and the one it started from: unequal `weights`. Parameters whose names
+    start with a prefix in `keep_from_first` are copied from the first source instead, e.g. to
+    graft a start model's memory parts onto a fine-tuned decoder. All sources must have the
+    same config; the mean is taken in float64 and stored as float32."""
     if not sources:
         raise ValueError("average_models needs at least one checkpoint")
+    weights = [1.0 / len(sources)] * len(sources) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(sources) or min(weights) < 0 or abs(sum(weights) - 1.0) > 1e-6:
+        raise ValueError(f"weights must be one non-negative number per checkpoint, summing to 1; got {weights}")
     first = load_torch_model(sources[0], progress=progress)
-    total = {k: v.double() for k, v in first.state_dict().items()}
-    for source in sources[1:]:
+    kept = {k: v for k, v in first.state_dict().items() if k.startswith(tuple(keep_from_first))}
+    unmatched = [p for p in keep_from_first if not any(k.startswith(p) for k in kept)]
+    if unmatched:
+        parts = sorted({k.split(".")[0] for k in first.state_dict()})
+        raise ValueError(f"no parameter name starts with {unmatched}; the model's parts are {', '.join(parts)}")
+    total = {k: v.double() * weights[0] for k, v in first.state_dict().items()}
+    for source, weight in zip(sources[1:], weights[1:]):
         model = load_torch_model(source, progress=progress)
         if model.config != first.config:
             raise CheckpointError(
@@ -163,8 +180,8 @@ def average_models(sources: list[str | Path], progress: bool = True) -> SAM2Mode
                 "only checkpoints of one model config can be averaged"
             )
         for k, v in model.state_dict().items():
-            total[k] += v.double()
-    first.load_state_dict({k: (v / len(sources)).float() for k, v in total.items()})
+            total[k] += v.double() * weight
+    first.load_state_dict({**{k: v.float() for k, v in total.items()}, **kept})
     return first
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,15 +49,25 @@ def register(subparsers) -> None:
 
     average = subparsers.add_parser(
         "average", help="average the weights of several checkpoints of one model config",
-        description="Write one checkpoint whose weights are the mean of the given checkpoints' (checkpoint "
-        "averaging: e.g. the model.pt files a training run wrote over its last steps). All must share one "
-        "model config.",
-        epilog="example: masklet average run/snap/model-*.pt --output averaged.pt --dtype float16",
+        description=textwrap.fill("Write one checkpoint whose weights are the mean of the given checkpoints' (checkpoint "
+        "averaging: e.g. the model.pt files a training run wrote over its last steps), or their weighted mean "
+        "(--weights: a weight soup of a fine-tuned model and its start). --keep-from-first copies the named "
+        "parts from the first checkpoint instead. All must share one model config."),
+        epilog="examples: masklet average run/snap/model-*.pt --output averaged.pt --dtype float16\n"
+        "  masklet average start.pt tuned.pt --weights 0.3 0.7 --output soup.pt\n"
+        "  masklet average start.pt tuned.pt --weights 0 1 --keep-from-first memory_encoder memory_attention "
+        "--output grafted.pt",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     average.add_argument("sources", metavar="CKPT", nargs="+", help="Meta .pt files or HF safetensors files/folders")
     average.add_argument("--output", "-o", required=True, metavar="OUT", help="the averaged Meta .pt file")
     average.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
                          help="type of the written weights (default: float32)")
+    average.add_argument("--weights", type=float, nargs="+", metavar="W",
+                         help="one weight per checkpoint, non-negative, summing to 1 (default: equal)")
+    average.add_argument("--keep-from-first", nargs="+", default=[], metavar="PREFIX",
+                         help="parameter-name prefixes copied from the first checkpoint, not averaged "
+                         "(e.g. memory_encoder)")
     average.set_defaults(func=run_average)
 
     info = subparsers.add_parser(
@@ -162,11 +173,13 @@ def run_average(args: argparse.Namespace) -> int:
     if dest.is_dir():
         raise CliError(f"{dest} is a folder; give the path of the .pt file to write")
     try:
-        model = average_models(args.sources, progress=False)
-    except (CheckpointError, DownloadError) as e:
+        model = average_models(args.sources, args.weights, tuple(args.keep_from_first), progress=False)
+    except (CheckpointError, DownloadError, ValueError) as e:
         raise CliError(str(e).splitlines()[0]) from None
     write_checkpoint(model.to(DTYPES[args.dtype]), dest, "meta")
-    print(f"wrote {dest}: the mean of {len(args.sources)} checkpoints (config {model.config.name}, {args.dtype})")
+    mean = "the mean" if args.weights is None else f"the mean weighted {' '.join(f'{w:g}' for w in args.weights)}"
+    kept = f", {' '.join(args.keep_from_first)} from the first" if args.keep_from_first else ""
+    print(f"wrote {dest}: {mean} of {len(args.sources)} checkpoints{kept} (config {model.config.name}, {args.dtype})")
     return 0
 
 
