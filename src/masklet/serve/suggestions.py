@@ -40,7 +40,8 @@ class SuggestionCache:
                 return self._cache[key]
         generator = MaskGenerator(self.model, points_per_side=self.points_per_side, pred_iou_thresh=self.iou_thresh,
                                   stability_score_thresh=self.stability_thresh, output_mode="coco_rle")
-        records = sorted(generator.generate(image), key=lambda r: -r["area"])
+        # Empty masks (which low thresholds let through) are nothing to offer an annotator.
+        records = sorted((r for r in generator.generate(image) if r["area"] > 0), key=lambda r: -r["area"])
         found = [Suggestion(r["segmentation"]["counts"], int(r["area"]), [float(v) for v in r["bbox"]],
                             float(r["predicted_iou"]), float(r["stability_score"])) for r in records]
         with self._lock:
