@@ -1,6 +1,6 @@
-"""The clip the ONNX backend's video tests run, free of torch so that it also runs in a process
-where torch cannot be imported: `python onnx_clip.py EXPORT_FOLDER INPUTS.npz OUT.npz` (with
-torch blocked) writes what `run_clip` and `run_stream` return on the ONNX backend."""
+"""The clip the ONNX backend's tests run, free of torch so that it also runs in a process where
+torch cannot be imported: `python onnx_clip.py EXPORT_FOLDER INPUTS.npz OUT.npz` (with torch
+blocked) writes what `run_clip`, `run_stream` and `run_image` return on the ONNX backend."""
 
 from __future__ import annotations
 
@@ -42,6 +42,27 @@ def run_stream(model, inputs: dict, frames: int = 3) -> dict[str, np.ndarray]:
     return {f"stream-{f}": as_array(tracker.track(inputs["frames"][f]).logits) for f in range(1, frames)}
 
 
+def run_image(model, inputs: dict) -> dict[str, np.ndarray]:
+    """{"image-prompt": logits [1, H, W]}: `ImagePredictor` on frame 0, the best-scored mask of
+    a click on the shore, of the swan's box, and of the shore click with a negative click on
+    the swan's head and the first answer's low-res logits as mask input."""
+    import masklet
+
+    predictor = masklet.ImagePredictor(model)
+    predictor.set_image(inputs["frames"][0])
+    masks, scores, low_res = predictor.predict(point_coords=[[120, 400]], point_labels=[1], return_logits=True)
+    best = int(np.argmax(scores))
+    out = {"image-click": as_array(masks[best : best + 1])}
+    ys, xs = np.nonzero(inputs["swan_mask"])
+    masks, _, _ = predictor.predict(box=[xs.min(), ys.min(), xs.max(), ys.max()], multimask_output=False,
+                                    return_logits=True)
+    out["image-box"] = as_array(masks)
+    masks, _, _ = predictor.predict(point_coords=[[120, 400], *inputs["head_click"].tolist()], point_labels=[1, 0],
+                                    mask_input=low_res[best : best + 1], multimask_output=False, return_logits=True)
+    out["image-correction"] = as_array(masks)
+    return out
+
+
 def as_array(logits) -> np.ndarray:
     """A float32 numpy copy of a tensor or array."""
     from masklet.predict.arrays import to_numpy
@@ -55,7 +76,7 @@ def main(folder: str, inputs_path: str, out_path: str) -> None:
     with np.load(inputs_path) as stored:
         inputs = {k: stored[k] for k in stored.files}
     model = masklet.load_model(folder, backend="onnx")
-    out = {**run_clip(model, inputs), **run_stream(model, inputs)}
+    out = {**run_clip(model, inputs), **run_stream(model, inputs), **run_image(model, inputs)}
     np.savez(out_path, torch_loaded=np.array(sys.modules.get("torch") is not None), **out)
 
 

@@ -1,6 +1,6 @@
-"""The ONNX Runtime backend: the video predictor and the stream tracker on the exported
-masklet-nano against the torch model on a real DAVIS clip, with two objects (a mask and a
-click) and a correction click; the video predictor on the ONNX backend runs in a process where
+"""The ONNX Runtime backend: the video predictor, the stream tracker and the image predictor on
+the exported masklet-nano against the torch model on a real DAVIS clip, with two objects (a
+mask and a click) and a correction click; all three run on the ONNX backend in a process where
 torch cannot be imported."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import masklet
-from onnx_clip import CORRECTION_FRAME, as_array, run_clip, run_stream
+from onnx_clip import CORRECTION_FRAME, as_array, run_clip, run_image, run_stream
 from onnx_helpers import davis_frame, nano_export, nano_model
 
 FRAMES = 6
@@ -45,9 +45,9 @@ def clip_inputs() -> dict[str, np.ndarray]:
     return {"frames": frames, "swan_mask": davis_frame("blackswan", 0)[1], "head_click": np.array(head)}
 
 
-def test_video_predictor_and_stream_tracker_run_without_torch_and_match_torch(tmp_path):
+def test_predictors_run_without_torch_and_match_torch(tmp_path):
     inputs = clip_inputs()
-    expected = {**run_clip(nano_model(), inputs), **run_stream(nano_model(), inputs)}
+    expected = {**run_clip(nano_model(), inputs), **run_stream(nano_model(), inputs), **run_image(nano_model(), inputs)}
     np.savez(tmp_path / "inputs.npz", **inputs)
     script = Path(__file__).with_name("onnx_clip.py")
     subprocess.run(
@@ -56,7 +56,7 @@ def test_video_predictor_and_stream_tracker_run_without_torch_and_match_torch(tm
     )
     with np.load(tmp_path / "out.npz") as stored:
         got = {k: stored[k] for k in stored.files}
-    assert not got.pop("torch_loaded"), "the ONNX backend's video predictor imported torch"
+    assert not got.pop("torch_loaded"), "the ONNX backend's predictors imported torch"
     assert got.keys() == expected.keys()
     correction = f"1-{CORRECTION_FRAME}"
     assert (expected[correction][0] > 0).sum() != (expected[f"0-{CORRECTION_FRAME}"][0] > 0).sum()

@@ -47,6 +47,11 @@ def empty_like_rows(template, rows: int):
     return template.new_empty(rows, *template.shape[1:])
 
 
+def clamp(x, limit: float):
+    """Values clipped to [-limit, limit]."""
+    return np.clip(x, -limit, limit) if is_numpy(x) else x.clamp(-limit, limit)
+
+
 def cat(xs: list, axis: int = 0):
     if is_numpy(xs[0]):
         return np.concatenate(xs, axis)

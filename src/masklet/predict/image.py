@@ -2,18 +2,19 @@
 
 `ImagePredictor` mirrors the reference `SAM2ImagePredictor`: same methods, argument names and
 return conventions, so switching is a one-line change. It embeds an image once (`set_image`)
-and then answers any number of point / box / mask prompts (`predict`) cheaply.
+and then answers any number of point / box / mask prompts (`predict`) cheaply. On the ONNX
+Runtime backend it computes with numpy and never imports torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
-from masklet.model.sam2 import SAM2Model
 from masklet.onnxrt.model import OnnxSAM2Model
+from masklet.predict import arrays
 from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
 from masklet.predict.prompts import MASK_LOGIT_LIMIT, low_res_mask_input, require_sam2_model, user_clicks
 from masklet.predict.transforms import preprocess, upscale_logits
@@ -21,18 +22,19 @@ from masklet.predict.transforms import preprocess, upscale_logits
 
 @dataclass
 class _Prompts:
-    """Prompts of one image in the model's input frame (S x S pixels)."""
+    """Prompts of one image in the model's input frame (S x S pixels); tensors for a torch
+    model, numpy arrays for the ONNX backend."""
 
-    coords: torch.Tensor | None  # [B, N, 2] (x, y)
-    labels: torch.Tensor | None  # [B, N] int32
-    mask_input: torch.Tensor | None  # [B, 1, 4h, 4w] logits
+    coords: Any  # [B, N, 2] (x, y), or None
+    labels: Any  # [B, N] int32, or None
+    mask_input: Any  # [B, 1, 4h, 4w] logits, or None
 
 
 class ImagePredictor:
     """Embeds an image once, then predicts masks for prompts on it.
 
     Arguments:
-      sam_model: a `SAM2Model` (see `masklet.load_model`).
+      sam_model: a `SAM2Model` or the ONNX backend's `OnnxSAM2Model` (see `masklet.load_model`).
       mask_threshold: logit threshold for binary masks.
       max_hole_area: background regions of at most this many low-res pixels are filled.
       max_sprinkle_area: foreground specks of at most this many low-res pixels are removed.
@@ -40,7 +42,7 @@ class ImagePredictor:
 
     def __init__(
         self,
-        sam_model: SAM2Model,
+        sam_model,
         mask_threshold: float = 0.0,
         max_hole_area: float = 0.0,
         max_sprinkle_area: float = 0.0,
@@ -52,15 +54,19 @@ class ImagePredictor:
         self.reset_predictor()
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, device="cpu", dtype=torch.float32, **kwargs):
+    def from_pretrained(cls, name_or_path: str, device="cpu", dtype=None, **kwargs):
         """A predictor on `masklet.load_model(name_or_path, device=..., dtype=...)`."""
         from masklet.checkpoint import load_model
 
         return cls(load_model(name_or_path, device=device, dtype=dtype), **kwargs)
 
     @property
-    def device(self) -> torch.device:
+    def device(self):
         return self.model.device
+
+    @property
+    def _onnx(self) -> bool:
+        return isinstance(self.model, OnnxSAM2Model)
 
     def reset_predictor(self) -> None:
         """Forget the current image(s) and their embeddings."""
@@ -71,13 +77,13 @@ class ImagePredictor:
 
     # ------------------------------------------------------------------ embedding
 
-    @torch.inference_mode()
+    @arrays.inference_mode
     def set_image(self, image) -> None:
         """Embed one RGB image (numpy [H, W, 3] uint8, or a PIL image)."""
         self._embed([image])
         self._is_batch = False
 
-    @torch.inference_mode()
+    @arrays.inference_mode
     def set_image_batch(self, image_list: list) -> None:
         """Embed several RGB images at once, for `predict_batch`."""
         if not isinstance(image_list, (list, tuple)) or not image_list:
@@ -87,19 +93,15 @@ class ImagePredictor:
 
     def _embed(self, images: list) -> None:
         self.reset_predictor()
-        batch = preprocess(images, self.model.image_size)  # [B, 3, S, S]
+        batch = preprocess(images, self.model.image_size, use_torch=not self._onnx)  # [B, 3, S, S]
         orig_hw = [tuple(int(s) for s in (np.asarray(img).shape[:2])) for img in images]
-        if isinstance(self.model, OnnxSAM2Model):  # numpy in and out; kept as tensors here
-            image_embed, high_res = self.model.image_embeddings(batch.numpy())
-            image_embed, high_res = torch.from_numpy(image_embed), [torch.from_numpy(f) for f in high_res]
-        else:
-            image_embed, high_res = self.model.image_embeddings(batch.to(self.device, self.model.dtype))
+        image_embed, high_res = self.model.image_embeddings(arrays.arrays_for(self.model).compute(batch))
         self._features = {"image_embed": image_embed, "high_res_feats": high_res}
         self._orig_hw = orig_hw
         self._is_image_set = True
 
-    def get_image_embedding(self) -> torch.Tensor:
-        """The current image embedding [B, 256, S/16, S/16]."""
+    def get_image_embedding(self):
+        """The current image embedding [B, C, S/16, S/16] (a numpy array on the ONNX backend)."""
         self._require_image()
         return self._features["image_embed"]
 
@@ -161,7 +163,7 @@ class ImagePredictor:
         masks, ious, low_res = (list(r) for r in zip(*results))
         return masks, ious, low_res
 
-    @torch.inference_mode()
+    @arrays.inference_mode
     def _predict_one(
         self, img_idx, point_coords, point_labels, box, mask_input,
         multimask_output, return_logits, normalize_coords,
@@ -171,20 +173,18 @@ class ImagePredictor:
         )
         low_res, iou = self._decode(img_idx, prompts, multimask_output)
         masks = upscale_logits(low_res, self._orig_hw[img_idx])  # [B, C, H, W]
-        low_res = low_res.clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)
+        low_res = arrays.clamp(low_res, MASK_LOGIT_LIMIT)
         if not return_logits:
             masks = masks > self.mask_threshold
-        return tuple(
-            t.squeeze(0).float().cpu().numpy() if t.is_floating_point() else t.squeeze(0).cpu().numpy()
-            for t in (masks, iou, low_res)
-        )
+        outputs = (arrays.to_numpy(t) for t in (masks, iou, low_res))
+        return tuple(a[0] if a.shape[0] == 1 else a for a in outputs)
 
     def _decode(self, img_idx: int, prompts: _Prompts, multimask_output: bool):
         """Prompt encoder + mask decoder -> (low-res logits [B, C, 4h, 4w], IoU [B, C])."""
         model = self.model
         image_embed = self._features["image_embed"][img_idx : img_idx + 1]
         high_res = [f[img_idx : img_idx + 1] for f in self._features["high_res_feats"]]
-        if isinstance(model, OnnxSAM2Model):
+        if self._onnx:
             low_res, iou = self._decode_onnx(image_embed, high_res, prompts, multimask_output)
             return fill_holes_and_remove_sprinkles(low_res, self.mask_threshold, self.max_hole_area, self.max_sprinkle_area), iou
         points = None if prompts.coords is None else (prompts.coords, prompts.labels)
@@ -213,10 +213,10 @@ class ImagePredictor:
             )
         num_prompts = prompts.coords.shape[0]
         proposals = self.model.propose_masks(
-            image_embed.expand(num_prompts, -1, -1, -1), high_res, prompts.coords, prompts.labels,
+            self.model.arrays.repeat_rows(image_embed, num_prompts), high_res, prompts.coords, prompts.labels,
             prompts.mask_input, multimask_output,
         )
-        return torch.from_numpy(proposals.masks), torch.from_numpy(proposals.ious)
+        return proposals.masks, proposals.ious
 
     def _prepare_prompts(
         self, img_idx, point_coords, point_labels, box, mask_input, normalize_coords
@@ -228,10 +228,9 @@ class ImagePredictor:
             num_prompts = 1 if clicks is None else clicks.coords.shape[0]
             side = 4 * self.model.config.image_embedding_size  # the prompt encoder's mask input
             masks = low_res_mask_input(mask_input, (side, side), num_prompts)
-        device = self.device
-        dtype = torch.float32 if isinstance(self.model, OnnxSAM2Model) else self.model.dtype
+        ops = arrays.arrays_for(self.model)
         return _Prompts(
-            coords=None if clicks is None else torch.from_numpy(clicks.coords).to(device, dtype),
-            labels=None if clicks is None else torch.from_numpy(clicks.labels).to(device),
-            mask_input=None if masks is None else torch.from_numpy(masks).to(device, dtype),
+            coords=None if clicks is None else ops.compute(ops.asarray(clicks.coords)),
+            labels=None if clicks is None else ops.asarray(clicks.labels, integer=True),
+            mask_input=None if masks is None else ops.compute(ops.asarray(masks)),
         )
