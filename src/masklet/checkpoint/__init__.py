@@ -19,17 +19,13 @@ __all__ = [
     "load_model", "masklet_home", "resolve_checkpoint", "save_model",
 ]
 
-# Names served lazily: {name: module that defines it}.
-_LAZY = {
-    **{name: "masklet.checkpoint.loading" for name in (
-        "average_models", "build_model", "cpu_has_native", "resolve_checkpoint", "save_model",
-    )},
-}
+# Names served lazily from the torch side, `masklet.checkpoint.loading`.
+_TORCH_NAMES = ("average_models", "build_model", "cpu_has_native", "resolve_checkpoint", "save_model")
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _TORCH_NAMES:
+        return getattr(importlib.import_module("masklet.checkpoint.loading"), name)
     raise AttributeError(f"module 'masklet.checkpoint' has no attribute {name!r}")
 
 

@@ -104,7 +104,7 @@ class OnnxSAM2Model:
         low = 4 * self.config.image_embedding_size
         has_mask = mask_logits is not None
         if has_mask:
-            mask_logits = resize(to_numpy(mask_logits).astype(np.float32), (low, low), antialias=True)
+            mask_logits = resize(to_numpy(mask_logits).astype(np.float32, copy=False), (low, low), antialias=True)
         else:
             mask_logits = np.zeros((batch, 1, low, low), dtype=np.float32)
         out = self.graphs(
@@ -130,7 +130,7 @@ class OnnxSAM2Model:
 
     def prediction_from_mask(self, pix_feat, high_res_feats, masks) -> FramePrediction:
         """As `SAM2Model.prediction_from_mask`: binary masks [B, 1, S, S] taken as the answer."""
-        masks = to_numpy(masks).astype(np.float32)
+        masks = to_numpy(masks).astype(np.float32, copy=False)
         high_res = masks * MASK_AS_OUTPUT_SCALE + MASK_AS_OUTPUT_BIAS
         low_res = resize(high_res, (high_res.shape[-2] // 4, high_res.shape[-1] // 4), antialias=True)
         downsampled = self.graphs("mask_prompt", masks=masks)["mask_input"]
@@ -168,5 +168,5 @@ class OnnxSAM2Model:
 
     def pointer_position_encoding(self, offsets, max_offset: int) -> np.ndarray:
         """Temporal codes [P, mem_dim] of pointers `offsets` [P] frames away."""
-        offsets = to_numpy(offsets).astype(np.float32)
+        offsets = to_numpy(offsets).astype(np.float32, copy=False)
         return self.graphs("pointer_position", offsets=offsets / max_offset)["pointer_pos"]

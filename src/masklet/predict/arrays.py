@@ -22,9 +22,9 @@ def is_numpy(x) -> bool:
 
 
 def to_numpy(x) -> np.ndarray:
-    """A numpy copy-or-view of a tensor or array (float32 for low-precision floats)."""
-    if is_numpy(x):
-        return x
+    """A numpy copy-or-view of a tensor or array-like (float32 for low-precision tensors)."""
+    if not hasattr(x, "detach"):
+        return np.asarray(x)
     x = x.detach().cpu()
     return (x.float() if x.is_floating_point() and x.element_size() < 4 else x).numpy()
 

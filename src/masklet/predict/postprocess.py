@@ -29,7 +29,7 @@ def fill_holes_and_remove_sprinkles(
     turned background (threshold - 10). Both are found on the input logits."""
     if max_hole_area <= 0 and max_sprinkle_area <= 0:
         return logits
-    maps = to_numpy(logits).astype(np.float32).reshape(-1, *logits.shape[-2:])
+    maps = to_numpy(logits).astype(np.float32, copy=False).reshape(-1, *logits.shape[-2:])
     out = maps.copy()
     for src, dst in zip(maps, out):
         foreground = src > threshold
@@ -46,7 +46,7 @@ def fill_holes(logits, max_area: int, fill_value: float = 0.1):
     """Video-mask clean-up: background regions (logits <= 0) of at most `max_area` pixels in
     logits [..., H, W] become weak foreground (`fill_value`), as SAM 2's video predictor does.
     Runs on the CPU, so it works without any compiled extension (torch tensors or numpy arrays)."""
-    maps = to_numpy(logits).astype(np.float32).reshape(-1, *logits.shape[-2:])
+    maps = to_numpy(logits).astype(np.float32, copy=False).reshape(-1, *logits.shape[-2:])
     out = maps.copy()
     for src, dst in zip(maps, out):
         holes = component_areas(src <= 0)

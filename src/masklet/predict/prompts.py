@@ -87,7 +87,7 @@ def user_clicks(
 def binary_mask_prompt(mask, image_size: int) -> np.ndarray:
     """A 2-D mask [H, W] of one object -> [1, 1, S, S] binary float32 (resized with
     antialiasing, >= 0.5)."""
-    array = arrays.to_numpy(mask) if not isinstance(mask, (list, tuple)) and hasattr(mask, "shape") else np.asarray(mask)
+    array = arrays.to_numpy(mask)
     if array.ndim != 2:
         raise ValueError(f"mask must be 2-D [H, W] (one object), got shape {array.shape}")
     if array.size == 0:
@@ -118,9 +118,7 @@ def as_float_array(value, name: str) -> np.ndarray:
     """A finite float32 array (a copy) of an array-like argument called `name` (lists, numpy
     arrays, torch tensors)."""
     try:
-        if hasattr(value, "detach"):
-            value = arrays.to_numpy(value)
-        array = np.array(value, dtype=np.float32)
+        array = np.array(arrays.to_numpy(value), dtype=np.float32)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name} must be numeric: {e}") from None
     if not np.isfinite(array).all():
@@ -152,7 +150,7 @@ class _Bounds:
 
 def _points(point_coords, point_labels, bounds: _Bounds) -> Clicks:
     coords = as_float_array(point_coords, "point_coords")
-    labels = np.asarray(arrays.to_numpy(point_labels) if hasattr(point_labels, "detach") else point_labels)
+    labels = arrays.to_numpy(point_labels)
     if labels.dtype.kind not in "iub" and not (labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
         raise ValueError(f"point_labels must be integers, got {labels.dtype} values")
     labels = labels.astype(np.int32)

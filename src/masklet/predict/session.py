@@ -282,7 +282,7 @@ class TrackingSession:
         previous = obj.latest(t)
         prev_logits = None
         if previous is not None:
-            prev_logits = self.engine.arrays.asarray(previous.pred_masks).clip(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)
+            prev_logits = arrays.clamp(self.engine.arrays.asarray(previous.pred_masks), MASK_LOGIT_LIMIT)
         selection = None
         if t in obj.tracked:
             selection = select_memory(obj.memory, t, obj.tracked[t], self.num_frames, self.model.config)
