@@ -18,7 +18,9 @@ import importlib
 _EXPORTS = {
     "annotate": "masklet.autolabel.api",
     "mine": "masklet.autolabel.api",
-    "CheckpointError": "masklet.checkpoint",
+    "CheckpointError": "masklet.errors",
+    "MaskletError": "masklet.errors",
+    "OptionError": "masklet.errors",
     "build_model": "masklet.checkpoint",
     "download": "masklet.checkpoint",
     "load_model": "masklet.checkpoint",

@@ -160,7 +160,7 @@ def test_sav_layout_gives_the_same_scores(tmp_path):
     data = require_shared_data() / "davis2016-val"
     gt, pred = tmp_path / "gt", tmp_path / "pred"
     for seq in ("blackswan", "dog"):
-        for src, dst, scale in ((data / "Annotations" / "480p" / seq, gt, 1), (data / "osvos-predictions" / seq, pred, 255)):
+        for src, dst in ((data / "Annotations" / "480p" / seq, gt), (data / "osvos-predictions" / seq, pred)):
             (dst / seq / "001").mkdir(parents=True)
             for frame in sorted(src.glob("*.png")):
                 labels = (np.asarray(Image.open(frame)) > 0).astype(np.uint8) * 255

@@ -65,7 +65,7 @@ def run_image(model, inputs: dict) -> dict[str, np.ndarray]:
 
 def as_array(logits) -> np.ndarray:
     """A float32 numpy copy of a tensor or array."""
-    from masklet.predict.arrays import to_numpy
+    from masklet.backend.arrays import to_numpy
 
     return np.array(to_numpy(logits), dtype=np.float32)
 

@@ -86,3 +86,20 @@ def test_load_errors(tmp_path):
         masklet.load_model(nano_export(), backend="onnx", dtype=torch.bfloat16)
     with pytest.raises(TypeError, match="backend='torch'"):
         masklet.MaskGenerator(masklet.load_model(nano_export(), backend="onnx"))
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_correction_on_a_one_frame_video_is_finite_on_both_backends(backend):
+    """A one-frame video's pointer window is 1: the shared rule divides its only pointer's
+    distance by 1, not by window - 1 = 0 (the ONNX backend once had its own copy of the rule
+    and produced NaN here)."""
+    model = nano_model() if backend == "torch" else masklet.load_model(nano_export(), backend="onnx")
+    frame, mask = davis_frame("blackswan", 0)
+    predictor = masklet.VideoPredictor(model, add_all_frames_to_correct_as_cond=True)
+    state = predictor.init_state(frame[None])
+    predictor.add_new_points_or_box(state, 0, 1, points=head_click(mask), labels=[1])
+    list(predictor.propagate(state))
+    _, _, logits = predictor.add_new_points_or_box(state, 0, 1, points=[[5, 5]], labels=[0], clear_old_points=False)
+    assert np.isfinite(as_array(logits)).all() and (as_array(logits) > 0).any()
+    (result,) = list(predictor.propagate(state))
+    assert np.isfinite(as_array(result.object_score_logits)).all() and (as_array(result.logits) > 0).any()

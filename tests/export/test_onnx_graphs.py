@@ -8,7 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from masklet.predict.normalize import preprocess_video_frame
+from masklet.backend.heads import choose_mask, pointer_positions, propose_masks
+from masklet.backend.outputs import MaskProposals
+from masklet.predict.resize import video_frame_input
 from onnx_helpers import LOGIT_TOLERANCE, davis_frame, max_diff, nano_graphs, nano_model
 
 SEQ = "blackswan"
@@ -20,7 +22,7 @@ def scene():
     model = nano_model()
     size = model.image_size
     frames, masks = zip(*(davis_frame(SEQ, i) for i in (0, 5, 10)))
-    images = torch.stack([torch.from_numpy(preprocess_video_frame(f, size)) for f in frames])  # [3, 3, S, S]
+    images = torch.stack([torch.from_numpy(video_frame_input(f, size)) for f in frames])  # [3, 3, S, S]
     gt = torch.stack([torch.from_numpy(m) for m in masks]).float()[:, None]  # [3, 1, H, W]
     gt = (F.interpolate(gt, (size, size), mode="bilinear") > 0.5).float()  # [3, 1, S, S]
     with torch.no_grad():
@@ -69,8 +71,8 @@ def prompts(scene, objects: int, kind: str) -> tuple[torch.Tensor, torch.Tensor]
 
 @pytest.mark.parametrize("objects,kind,with_mask", [(1, "click", False), (3, "box+clicks", True)])
 def test_prompt_decoder(scene, objects, kind, with_mask):
-    """Against SAM2Model.propose_masks + choose_mask in both output modes; the image
-    features are shared by all objects (image_batch 1)."""
+    """Against the torch decoder (heads.propose_masks) in both output modes, every mask's
+    pointer and the chosen one; the image features are shared by all objects (image_batch 1)."""
     model = nano_model()
     fpn = scene["fpn"]
     pix_feat = (fpn[2][:1] + model.no_mem_embed.view(1, -1, 1, 1)).expand(objects, -1, -1, -1)
@@ -84,15 +86,43 @@ def test_prompt_decoder(scene, objects, kind, with_mask):
     )
     for mode, multimask in (("multi", True), ("single", False)):
         with torch.no_grad():
-            proposals = model.propose_masks(
-                pix_feat, [f[:1] for f in fpn[:2]], coords, labels.int(), mask_input if with_mask else None, multimask
+            proposals = propose_masks(
+                model, pix_feat, [f[:1] for f in fpn[:2]], coords, labels.int(), mask_input if with_mask else None,
+                multimask,
             )
-            chosen = model.choose_mask(proposals)
+            chosen = choose_mask(model, proposals)
+            graph_proposals = MaskProposals(*(out[f"{mode}_{k}"] for k in ("masks", "ious", "pointers")),
+                                            out["object_score_logits"])
+            graph_chosen = choose_mask(model, graph_proposals)
         assert max_diff(out[f"{mode}_masks"], proposals.masks) <= LOGIT_TOLERANCE
         assert max_diff(out[f"{mode}_ious"], proposals.ious) <= LOGIT_TOLERANCE
-        assert max_diff(out[f"{mode}_obj_ptr"], chosen.obj_ptr) <= LOGIT_TOLERANCE
+        assert max_diff(out[f"{mode}_pointers"], proposals.pointers) <= LOGIT_TOLERANCE
+        assert max_diff(graph_chosen.obj_ptr, chosen.obj_ptr) <= LOGIT_TOLERANCE
     assert max_diff(out["object_score_logits"], proposals.object_score_logits) <= LOGIT_TOLERANCE
     assert out["multi_masks"].abs().max() > 1  # real logits, not a blank answer
+
+
+@pytest.mark.parametrize("objects,with_mask", [(1, True), (3, False)])
+def test_mask_decoder(scene, objects, with_mask):
+    """The decoder without point tokens (a mask-only image prompt) against the torch decoder."""
+    model = nano_model()
+    fpn = scene["fpn"]
+    pix_feat = (fpn[2][:1] + model.no_mem_embed.view(1, -1, 1, 1)).expand(objects, -1, -1, -1)
+    low = model.sam_prompt_encoder.mask_input_size
+    mask_input = (F.interpolate(scene["gt"], low, mode="bilinear") * 20 - 10)[:objects]
+    out = nano_graphs()(
+        "mask_decoder", image_embed=pix_feat.contiguous(), high_res_feats_0=fpn[0][:1], high_res_feats_1=fpn[1][:1],
+        mask_input=mask_input, has_mask_input=torch.tensor([1.0 if with_mask else 0.0]),
+    )
+    for mode, multimask in (("multi", True), ("single", False)):
+        with torch.no_grad():
+            proposals = model.decode_prompts(
+                pix_feat, [f[:1] for f in fpn[:2]], None, None, mask_input if with_mask else None, multimask
+            )
+        assert max_diff(out[f"{mode}_masks"], proposals.masks) <= LOGIT_TOLERANCE
+        assert max_diff(out[f"{mode}_ious"], proposals.ious) <= LOGIT_TOLERANCE
+        assert max_diff(out[f"{mode}_pointers"], proposals.pointers) <= LOGIT_TOLERANCE
+    assert out["multi_masks"].abs().max() > 1
 
 
 @pytest.mark.parametrize("objects", [1, 3])
@@ -131,10 +161,10 @@ def memory_bank(scene, frames: int, pointers: int):
         token_pos = [pos + model.maskmem_tpos_enc[cfg.num_maskmem - 1 - i].view(1, -1) for i in range(frames)]
         pix = fpn[2] + model.no_mem_embed.view(1, -1, 1, 1)
         clicks = torch.stack([click_from_mask(m) for m in scene["gt"]])[:, None]
-        ptrs = model.choose_mask(model.propose_masks(pix, list(fpn[:2]), clicks, torch.ones(3, 1, dtype=torch.int32))).obj_ptr
+        ptrs = choose_mask(model, propose_masks(model, pix, list(fpn[:2]), clicks, torch.ones(3, 1, dtype=torch.int32))).obj_ptr
         ptrs = ptrs.repeat(pointers, 1)[:pointers]  # [P, C]
         offsets = torch.arange(1, pointers + 1)
-        ptr_pos = model.pointer_position_encoding(offsets, cfg.max_obj_ptrs_in_encoder - 1)  # [P, mem]
+        ptr_pos = pointer_positions(model, offsets, cfg.max_obj_ptrs_in_encoder)  # [P, mem]
     split = model.hidden_dim // model.mem_dim
     return (
         torch.cat(tokens)[None], torch.cat(token_pos)[None],
@@ -163,11 +193,11 @@ def test_memory_attention(scene, frames, pointers):
 @pytest.mark.parametrize("pointers", [2, 9])
 def test_pointer_position(pointers):
     model = nano_model()
-    window = model.config.max_obj_ptrs_in_encoder - 1
+    window = model.config.max_obj_ptrs_in_encoder
     distances = torch.arange(-pointers // 2, pointers - pointers // 2)
-    out = nano_graphs()("pointer_position", offsets=(distances.float() / window))
+    out = nano_graphs()("pointer_position", positions=(distances.float() / (window - 1)))
     with torch.no_grad():
-        expected = model.pointer_position_encoding(distances, window)
+        expected = pointer_positions(model, distances, window)
     assert max_diff(out["pointer_pos"], expected) <= LOGIT_TOLERANCE
 
 

@@ -1,5 +1,5 @@
 """ImagePredictor on the ONNX Runtime backend against torch on a real photo: clicks, a box with
-clicks, several prompts at once, and a mask input from an earlier call."""
+clicks, several prompts at once, and a mask input from an earlier call, with clicks or alone."""
 
 from __future__ import annotations
 
@@ -52,5 +52,18 @@ def test_mask_input_from_an_earlier_call(predictors):
         for p, (_, _, low) in zip(predictors, first)
     ]
     assert np.abs(again[1][2] - again[0][2]).max() <= LOGIT_TOLERANCE
-    with pytest.raises(ValueError, match="cannot run on the ONNX backend"):
-        predictors[1].predict(mask_input=first[1][2], multimask_output=False)
+
+
+@pytest.mark.parametrize("multimask_output", [False, True])
+def test_mask_input_alone_matches_torch(predictors, multimask_output):
+    """A mask prompt without clicks has no point tokens at all (the exported mask_decoder graph)."""
+    (_, _, low), _ = (p.predict(point_coords=np.array([[500, 375]]), point_labels=np.array([1]), multimask_output=False)
+                      for p in predictors)
+    (masks_t, ious_t, low_t), (masks_o, ious_o, low_o) = (
+        p.predict(mask_input=low, multimask_output=multimask_output) for p in predictors
+    )
+    assert masks_o.shape == masks_t.shape and masks_t.any()
+    assert np.abs(low_o - low_t).max() <= LOGIT_TOLERANCE
+    assert np.abs(ious_o - ious_t).max() <= LOGIT_TOLERANCE
+    for a, b in zip(masks_o.reshape(-1, *masks_o.shape[-2:]), masks_t.reshape(-1, *masks_t.shape[-2:])):
+        assert iou(a, b) >= IOU_MIN

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from masklet.predict.normalize import preprocess_video_frame
+from masklet.backend.heads import choose_mask, pointer_positions, propose_masks
+from masklet.predict.resize import video_frame_input
 from conftest import seeded_model
 from onnx_helpers import LOGIT_TOLERANCE, Graphs, max_diff
 
@@ -30,7 +31,7 @@ def official(request, tmp_path_factory):
 def test_official_graphs(official, truck_image):
     model, graphs = official
     size = model.image_size
-    image = torch.from_numpy(preprocess_video_frame(truck_image, size))[None]  # [1, 3, 1024, 1024]
+    image = torch.from_numpy(video_frame_input(truck_image, size))[None]  # [1, 3, 1024, 1024]
     height, width = truck_image.shape[:2]
     scale = torch.tensor([size / width, size / height])
 
@@ -54,11 +55,11 @@ def test_official_graphs(official, truck_image):
         point_labels=labels, mask_input=torch.zeros(2, 1, size // 4, size // 4), has_mask_input=torch.tensor([0.0]),
     )
     with torch.no_grad():
-        proposals = model.propose_masks(pix_feat, list(fpn[:2]), coords, labels.int(), None, multimask_output=True)
-        chosen = model.choose_mask(proposals)
+        proposals = propose_masks(model, pix_feat, list(fpn[:2]), coords, labels.int(), None, multimask_output=True)
+        chosen = choose_mask(model, proposals)
     assert max_diff(decoded["multi_masks"], proposals.masks) <= LOGIT_TOLERANCE
     assert max_diff(decoded["multi_ious"], proposals.ious) <= LOGIT_TOLERANCE
-    assert max_diff(decoded["multi_obj_ptr"], chosen.obj_ptr) <= LOGIT_TOLERANCE
+    assert max_diff(decoded["multi_pointers"], proposals.pointers) <= LOGIT_TOLERANCE
 
     memory = graphs(
         "memory_encoder", vision_feats=fpn[2], masks=chosen.high_res_masks, object_score_logits=decoded["object_score_logits"],
@@ -76,14 +77,14 @@ def test_official_graphs(official, truck_image):
         bank_pos = torch.cat([mem_pos + model.maskmem_tpos_enc[i].view(1, -1) for i in (0, 5)])[None]
         split = model.hidden_dim // model.mem_dim
         ptrs = chosen.obj_ptr[:1].repeat(2, 1).reshape(1, -1, model.mem_dim)  # [1, 2 * split, mem]
-        ptr_pos = model.pointer_position_encoding(torch.tensor([1, 2]), 15).repeat_interleave(split, dim=0)[None]
+        ptr_pos = pointer_positions(model, torch.tensor([1, 2]), 16).repeat_interleave(split, dim=0)[None]
         curr = fpn[2].flatten(2).transpose(1, 2)
         curr_pos = pos[-1].flatten(2).transpose(1, 2)
         expected = model.memory_attention(
             curr=curr, memory=torch.cat([bank, ptrs], 1), curr_pos=curr_pos,
             memory_pos=torch.cat([bank_pos, ptr_pos], 1), num_obj_ptr_tokens=ptrs.shape[1],
         )
-    got_ptr_pos = graphs("pointer_position", offsets=torch.tensor([1.0, 2.0]) / 15)["pointer_pos"]
+    got_ptr_pos = graphs("pointer_position", positions=torch.tensor([1.0, 2.0]) / 15)["pointer_pos"]
     assert max_diff(got_ptr_pos.repeat_interleave(split, dim=0)[None], ptr_pos) <= LOGIT_TOLERANCE
     conditioned = graphs(
         "memory_attention", curr=curr, curr_pos=curr_pos, memory=bank, memory_pos=bank_pos, obj_ptrs=ptrs, obj_ptrs_pos=ptr_pos

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import masklet
+from masklet.backend.heads import image_embeddings
 from masklet.model.hiera import from_windows, pad_to_windows, to_windows
 
 
@@ -19,7 +20,7 @@ def test_feature_pyramid_shapes_at_other_image_sizes(size):
     assert [tuple(f.shape) for f in out["backbone_fpn"]] == [(1, 32, s, s), (1, 64, s // 2, s // 2), (1, 256, s // 4, s // 4)]
     assert [tuple(p.shape[-2:]) for p in out["vision_pos_enc"]] == [(s, s), (s // 2, s // 2), (s // 4, s // 4)]
     with torch.no_grad():
-        embed, high_res = model.image_embeddings(torch.randn(2, 3, size, size))
+        embed, high_res = image_embeddings(model, torch.randn(2, 3, size, size))
     assert embed.shape == (2, 256, s // 4, s // 4) and len(high_res) == 2
 
 

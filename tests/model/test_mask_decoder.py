@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from masklet.model.mask_decoder import MaskDecoder, stability_score
+from masklet.backend.heads import stability_score
+from masklet.model.mask_decoder import MaskDecoder
 from masklet.model.prompt_encoder import PromptEncoder
 
 DIM = 256

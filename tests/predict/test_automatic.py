@@ -13,7 +13,7 @@ import torch
 
 import masklet
 from masklet.io.rle import rle_decode, rle_encode
-from masklet.model.mask_decoder import stability_score
+from masklet.backend.heads import stability_score
 from masklet.predict.automatic import MaskGenerator, _CropEmbedding
 from masklet.predict.automatic_ops import (
     batched_nms,
@@ -102,7 +102,8 @@ class _CountingDecoder:
         self.calls.append((batch, multimask_output))
         count = 3 if multimask_output else 1
         side = 4 * image_embeddings.shape[-1]
-        return torch.full((batch, count, side, side), -5.0), torch.zeros(batch, count), None, None
+        tokens = torch.zeros(batch, count, image_embeddings.shape[1])
+        return torch.full((batch, count, side, side), -5.0), torch.zeros(batch, count), tokens, torch.zeros(batch, 1)
 
 
 @pytest.mark.parametrize("use_m2m", [False, True])

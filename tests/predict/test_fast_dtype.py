@@ -5,8 +5,9 @@ The bar: on the parity images, every candidate mask's logits lie within 0.25 of 
 (measured: 0.08 at most) and the masks agree (IoU >= 0.98 for the best-scored one, >= 0.95 for
 the others) on the pixels float32 is sure of (|logit| >= 0.25: nano leaves wide areas of some
 masks at logits near 0, where any rounding flips pixels); on every frame of real DAVIS clips the
-masks agree at IoU >= 0.98; object scores agree in sign; DAVIS J&F moves by at most 0.005. Few frames: on CPUs without native bfloat16 (AVX2 only) this path is slower
-than float32, and benchmarks/nano_eval.py --dtype bfloat16 runs the full sequences.
+masks agree at IoU >= 0.98; object scores agree in sign; DAVIS J&F moves by at most 0.005.
+Few frames: on CPUs without native bfloat16 (AVX2 only) this path is slower than float32, and
+benchmarks/nano_eval.py --dtype bfloat16 runs the full sequences.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from PIL import Image
 from masklet.io.coco import CocoImage, CocoInstance, write_coco_json
 from masklet.io.davis import write_davis_png
 from masklet.io.sav import SavVideo, read_sav_json, write_sav_json
-from masklet.predict.transforms import IMAGENET_MEAN, IMAGENET_STD
+from masklet.predict.resize import IMAGENET_MEAN, IMAGENET_STD
 from masklet.train.data import (
     ClipSampler,
     CocoJsonImages,

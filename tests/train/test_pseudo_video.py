@@ -11,7 +11,7 @@ import torch
 from conftest import require_shared_data
 from PIL import Image
 
-from masklet.predict.transforms import IMAGENET_MEAN, IMAGENET_STD
+from masklet.predict.resize import IMAGENET_MEAN, IMAGENET_STD
 from masklet.train.data import ClipSampler, ImageMaskFolder, open_training_source
 from masklet.train.pseudo_video import Motion, PseudoVideo, pseudo_video_from_settings, random_trajectory
 

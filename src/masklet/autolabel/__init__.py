@@ -7,7 +7,12 @@ resumes where it stopped; items run on local processes or a Ray cluster with the
 """
 
 from masklet.autolabel.api import RunReport, annotate, mine
-from masklet.autolabel.box_files import BoxFileError, TableBoxes, YoloBoxFolder, open_box_file
+from masklet.autolabel.box_files import (
+    BoxFileError,
+    TableBoxes,
+    YoloBoxFolder,
+    open_box_file,
+)
 from masklet.autolabel.detections import BoxError, Detection
 from masklet.autolabel.detectors import Detector, UltralyticsDetector
 from masklet.autolabel.engines import EngineError, LocalEngine, RayEngine

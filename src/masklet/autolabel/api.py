@@ -27,7 +27,12 @@ from masklet.autolabel.inputs import (
 )
 from masklet.autolabel.manifest import RunState
 from masklet.autolabel.options import AnnotateOptions, MineOptions, ModelSpec
-from masklet.autolabel.outputs import IMAGE_FORMATS, VIDEO_FORMATS, finish_images, write_report
+from masklet.autolabel.outputs import (
+    IMAGE_FORMATS,
+    VIDEO_FORMATS,
+    finish_images,
+    write_report,
+)
 from masklet.autolabel.task import Task
 
 DEFAULT_FORMATS = {"images": "yolo", "videos": "sav"}

@@ -25,12 +25,13 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from masklet.autolabel.detections import Detection
+from masklet.errors import MaskletError
 
 BOX_FORMATS = ("coco", "yolo", "csv")
 CSV_COLUMNS = ("image", "x1", "y1", "x2", "y2", "category")
 
 
-class BoxFileError(ValueError):
+class BoxFileError(MaskletError, ValueError):
     """A box file that cannot be read."""
 
 

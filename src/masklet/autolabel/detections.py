@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from masklet.errors import MaskletError
 
-class BoxError(ValueError):
+
+class BoxError(MaskletError, ValueError):
     """A detection box that cannot prompt the model on its image."""
 
 

@@ -21,12 +21,13 @@ import torch
 
 from masklet.autolabel.inputs import WorkItem
 from masklet.autolabel.task import ItemResult, Task, run_item
+from masklet.errors import MaskletError
 
 ENGINES = ("local", "ray")
 LOCAL_CLUSTER_OBJECT_STORE_BYTES = 128 * 1024**2
 
 
-class EngineError(RuntimeError):
+class EngineError(MaskletError, RuntimeError):
     """An engine that cannot run here (Ray missing, cluster unreachable)."""
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from masklet.errors import MaskletError
 from masklet.io.image import IMAGE_SUFFIXES, image_files
 
 KINDS = ("auto", "images", "videos")
 DEFAULT_SHARD_SIZE = 16
 
 
-class SourceError(ValueError):
+class SourceError(MaskletError, ValueError):
     """A source that names no images or videos."""
 
 

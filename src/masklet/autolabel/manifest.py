@@ -18,12 +18,13 @@ from pathlib import Path
 from masklet.autolabel.inputs import WorkItem
 from masklet.autolabel.outputs import RUN_FOLDER
 from masklet.autolabel.task import ItemResult
+from masklet.errors import MaskletError
 from masklet.io.atomic import atomic_output, ensure_output_dir, write_text_atomic
 
 MANIFEST_VERSION = 1
 
 
-class ManifestMismatchError(ValueError):
+class ManifestMismatchError(MaskletError, ValueError):
     """The output folder holds a run of other inputs or settings."""
 
 

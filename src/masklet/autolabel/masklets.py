@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from masklet.model.mask_decoder import stability_score
+from masklet.backend.arrays import to_numpy
+from masklet.backend.heads import stability_score
 from masklet.predict.results import FrameResult
 
 STABILITY_OFFSET = 1.0  # the logit shift of the stability score, as automatic mask generation uses
@@ -42,7 +43,7 @@ class Masklet:
 def record(result: FrameResult, masklets: dict[int, Masklet]) -> None:
     """Store a tracked frame's masks and stability scores in the masklets of its objects."""
     masks = result.masks  # [N, H, W]
-    stability = stability_score(result.logits, result.mask_threshold, STABILITY_OFFSET).cpu().numpy()  # [N]
+    stability = to_numpy(stability_score(result.logits, result.mask_threshold, STABILITY_OFFSET))  # [N]
     for row, obj_id in enumerate(result.obj_ids):
         masklet = masklets[obj_id]
         masklet.masks.pop(result.frame_idx, None)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from masklet.errors import MaskletError
 
-class DownloadError(RuntimeError):
+
+class DownloadError(MaskletError, RuntimeError):
     pass
 
 

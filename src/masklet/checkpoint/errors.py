@@ -1,5 +1,6 @@
-"""The checkpoint error, importable without torch (the ONNX backend raises it too)."""
+"""The checkpoint error (defined beside `MaskletError` in `masklet.errors`, so the ONNX backend
+raises it without importing this package)."""
 
+from masklet.errors import CheckpointError
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message names the file and what is wrong."""
+__all__ = ["CheckpointError"]

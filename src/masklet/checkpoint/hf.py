@@ -91,7 +91,10 @@ RULES: list[tuple[str, str]] = [
     # memory encoder (mask downsampler: conv, norm, act per stage, then a final 1x1 conv)
     ("memory_encoder.mask_downsampler.encoder.12.{p}", "memory_encoder.mask_downsampler.final_conv.{p}"),
     *[(f"memory_encoder.mask_downsampler.encoder.{3 * i}.{{p}}", f"memory_encoder.mask_downsampler.layers.{i}.conv.{{p}}") for i in range(4)],
-    *[(f"memory_encoder.mask_downsampler.encoder.{3 * i + 1}.{{p}}", f"memory_encoder.mask_downsampler.layers.{i}.layer_norm.{{p}}") for i in range(4)],
+    *[
+        (f"memory_encoder.mask_downsampler.encoder.{3 * i + 1}.{{p}}", f"memory_encoder.mask_downsampler.layers.{i}.layer_norm.{{p}}")
+        for i in range(4)
+    ],
     ("memory_encoder.pix_feat_proj.{p}", "memory_encoder.feature_projection.{p}"),
     ("memory_encoder.out_proj.{p}", "memory_encoder.projection.{p}"),
     (f"{_FUSER}.gamma", f"{_HF_FUSER}.scale"),

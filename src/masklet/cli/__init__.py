@@ -10,7 +10,19 @@ from masklet.cli.errors import CliError, CliParser
 
 def build_parser() -> argparse.ArgumentParser:
     from masklet import __version__
-    from masklet.cli import annotate, auto, benchmark, checkpoints, evaluate, export, mine, segment, serve, track, train
+    from masklet.cli import (
+        annotate,
+        auto,
+        benchmark,
+        checkpoints,
+        evaluate,
+        export,
+        mine,
+        segment,
+        serve,
+        track,
+        train,
+    )
 
     parser = CliParser(prog="masklet", description="SAM 2 segmentation for images and videos.")
     parser.add_argument("--version", action="version", version=f"masklet {__version__}")

@@ -62,7 +62,7 @@ def run_annotate(args: argparse.Namespace) -> int:
     if args.detector:
         try:
             detector = UltralyticsDetector(args.detector, every=args.keyframe_every, conf=args.conf)
-            detector.categories  # loads it here, so a missing package or file fails before any work
+            detector.categories  # noqa: B018  (loads it here, so a missing package or file fails before any work
         except (ImportError, ValueError, OSError) as e:
             raise CliError(str(e).splitlines()[0]) from None
     run = functools.partial(

@@ -9,7 +9,13 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from masklet.cli.common import add_model_options, check_output_location, read_image, resolve_model, staged_folder
+from masklet.cli.common import (
+    add_model_options,
+    check_output_location,
+    read_image,
+    resolve_model,
+    staged_folder,
+)
 from masklet.cli.errors import CliError
 from masklet.io.image import IMAGE_SUFFIXES, image_files
 
@@ -81,7 +87,13 @@ def run_auto(args: argparse.Namespace) -> int:
 
 def write_results(form: str, output: Path, results: list) -> None:
     """Write [(image path, (height, width), mask records largest first)] in format `form`."""
-    from masklet.io import CocoImage, CocoInstance, write_coco_json, write_yolo_classes, write_yolo_labels
+    from masklet.io import (
+        CocoImage,
+        CocoInstance,
+        write_coco_json,
+        write_yolo_classes,
+        write_yolo_labels,
+    )
 
     if form == "coco":
         images = [

@@ -6,7 +6,13 @@ import argparse
 import json
 import os
 
-from masklet.cli.common import DEVICES, DTYPES, EMBEDDED_MODEL, check_device, check_output_location
+from masklet.cli.common import (
+    DEVICES,
+    DTYPES,
+    EMBEDDED_MODEL,
+    check_device,
+    check_output_location,
+)
 from masklet.cli.errors import CliError
 
 REFERENCE_PYTHON_VARIABLE = "MASKLET_REFERENCE_PYTHON"
@@ -50,7 +56,12 @@ def register(subparsers) -> None:
 
 
 def run_benchmark_command(args: argparse.Namespace) -> int:
-    from masklet.eval.speed import BenchmarkError, BenchmarkPlan, run_benchmark, speed_table
+    from masklet.eval.speed import (
+        BenchmarkError,
+        BenchmarkPlan,
+        run_benchmark,
+        speed_table,
+    )
     from masklet.io.atomic import write_text_atomic
 
     if args.onnx and args.device != "cpu":

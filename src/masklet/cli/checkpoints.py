@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import textwrap
 import contextlib
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,7 +108,13 @@ def parameter_count(config) -> int:
 
 
 def run_models(args: argparse.Namespace) -> int:
-    from masklet.checkpoint.registry import BUNDLED_MODELS, OFFICIAL_CHECKPOINTS, bundled_path, cached_path, masklet_home
+    from masklet.checkpoint.registry import (
+        BUNDLED_MODELS,
+        OFFICIAL_CHECKPOINTS,
+        bundled_path,
+        cached_path,
+        masklet_home,
+    )
 
     print(f"{'name':<24}{'parameters':>12}{'download':>10}  cached")
     for name in BUNDLED_MODELS:
@@ -185,7 +191,11 @@ def run_average(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     from masklet.checkpoint import CheckpointError
-    from masklet.checkpoint.formats import describe_state_dict, detect_config, read_checkpoint
+    from masklet.checkpoint.formats import (
+        describe_state_dict,
+        detect_config,
+        read_checkpoint,
+    )
 
     try:
         checkpoint = read_checkpoint(args.checkpoint)

@@ -75,18 +75,16 @@ def resolve_model(args: argparse.Namespace):
 
 
 def _resolve_onnx_model(args: argparse.Namespace):
-    from masklet.checkpoint import CheckpointError, load_model
-    from masklet.onnxrt.manifest import ManifestError
+    from masklet.checkpoint import load_model
+    from masklet.errors import MaskletError
 
-    if args.device != "cpu" or args.dtype != "float32":
-        raise CliError(f"--backend onnx runs on the cpu in float32; drop --device {args.device} / --dtype {args.dtype}")
     if args.model is None:
         raise CliError("--backend onnx needs --model OUT/, a folder written by `masklet export --format onnx MODEL OUT/`")
     try:
-        return load_model(args.model, backend="onnx")
+        return load_model(args.model, backend="onnx", device=args.device, dtype=args.dtype)
     except ImportError as e:
         raise CliError(str(e)) from None
-    except (CheckpointError, ManifestError) as e:
+    except MaskletError as e:
         raise CliError(str(e).splitlines()[0]) from None
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from masklet.errors import MaskletError
 
-class CliError(Exception):
+
+class CliError(MaskletError):
     """A user-facing failure: printed as one line, exit code 2."""
 
 

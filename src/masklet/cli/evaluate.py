@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from masklet.cli.common import add_model_options, check_output_location, embedded_model_path, resolve_model
+from masklet.cli.common import (
+    add_model_options,
+    check_output_location,
+    embedded_model_path,
+    resolve_model,
+)
 from masklet.cli.errors import CliError
 
 
@@ -100,7 +105,8 @@ def _register_interactive_video(eval_sub) -> None:
         description="A simulated annotator prompts each object on one frame (1, 3 or 5 clicks, its box or its true "
         "mask), the video is propagated, then each further interaction is one correction click on the frame with "
         "the lowest J&F (at the deepest point of its largest error, as `eval interactive`; a frame where the last "
-        "click changed nothing is skipped until its mask changes), followed by propagation again. Reports the video's J&F after each interaction (curve), the normalised area under it "
+        "click changed nothing is skipped until its mask changes), followed by propagation again. "
+        "Reports the video's J&F after each interaction (curve), the normalised area under it "
         "(AUC: trapezoid over interactions 1..N divided by N-1) and the interactions needed to reach --target "
         "(N+1 counted when never reached). Methods: video (the video predictor, corrections through its memory), "
         "image-per-frame (the image predictor on each frame alone) and image-then-propagate (image-predictor "
@@ -220,7 +226,11 @@ def run_ap(args: argparse.Namespace) -> int:
 def run_interactive_clicks(args: argparse.Namespace) -> int:
     import json
 
-    from masklet.eval.interactive import PredictorClicker, image_mask_folders, run_interactive
+    from masklet.eval.interactive import (
+        PredictorClicker,
+        image_mask_folders,
+        run_interactive,
+    )
     from masklet.io.atomic import write_text_atomic
     from masklet.predict.image import ImagePredictor
 
@@ -250,7 +260,12 @@ def run_interactive_clicks(args: argparse.Namespace) -> int:
 def run_interactive_video(args: argparse.Namespace) -> int:
     import torch
 
-    from masklet.eval.interactive_video import ProtocolSettings, build_segmenters, run_interactive_video, write_outputs
+    from masklet.eval.interactive_video import (
+        ProtocolSettings,
+        build_segmenters,
+        run_interactive_video,
+        write_outputs,
+    )
     from masklet.eval.interactive_video.data import check_dataset
 
     if args.per_frame_max_interactions is not None and args.per_frame_max_interactions < args.max_interactions:

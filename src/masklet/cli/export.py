@@ -40,9 +40,10 @@ def run_export(args: argparse.Namespace) -> int:
     from masklet.cli.common import staged_folder
 
     try:
-        from masklet.export import DEFAULT_OPSET, ExportError, export_onnx
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
+
+        from masklet.export import DEFAULT_OPSET, ExportError, export_onnx
     except ImportError as e:
         raise CliError(f"ONNX export needs the onnx and onnxruntime packages ({e}); pip install 'masklet[onnx]'") from None
     dest = Path(args.dest)
@@ -62,7 +63,7 @@ def run_export(args: argparse.Namespace) -> int:
     except ExportError as e:
         raise CliError(str(e)) from None
     summary = json.loads((dest / "manifest.json").read_text())
-    for name, graph in summary["graphs"].items():
+    for graph in summary["graphs"].values():
         size = (dest / graph["file"]).stat().st_size / 2**20
         diff = graph.get("max_abs_diff_on_examples")
         check = "" if diff is None else f", max |onnxruntime - torch| {diff:.1e}"

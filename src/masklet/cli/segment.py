@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from masklet.cli.common import add_model_options, check_clicks, check_output_location, read_image, resolve_model
+from masklet.cli.common import (
+    add_model_options,
+    check_clicks,
+    check_output_location,
+    read_image,
+    resolve_model,
+)
 from masklet.cli.errors import CliError
 from masklet.cli.prompts import BOX_FORMAT, POINT_FORMAT, parse_box, parse_point
 

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from masklet.cli.common import add_model_options, check_clicks, check_output_location, resolve_model, staged_folder
+from masklet.backend.arrays import to_numpy
+from masklet.cli.common import (
+    add_model_options,
+    check_clicks,
+    check_output_location,
+    resolve_model,
+    staged_folder,
+)
 from masklet.cli.errors import CliError
 from masklet.cli.prompts import (
     BOX_FORMAT,
@@ -24,7 +31,6 @@ from masklet.cli.prompts import (
     read_mask_file,
 )
 from masklet.io.davis import MAX_OBJECT_ID, logits_to_label_map
-from masklet.predict import arrays
 from masklet.predict.results import FrameResult
 
 FORMATS = {
@@ -159,7 +165,7 @@ def frame_output(result: FrameResult, form: str) -> np.ndarray:
     (`logits_to_label_map`: where objects overlap, the highest logit wins, as in `masklet eval
     run-vos`), otherwise the objects' masks packed along the width [N, H, ceil(W / 8)]."""
     if form == "davis":
-        return logits_to_label_map(arrays.to_numpy(result.logits), result.obj_ids, result.mask_threshold)
+        return logits_to_label_map(to_numpy(result.logits), result.obj_ids, result.mask_threshold)
     return np.packbits(result.masks, axis=-1)
 
 

@@ -69,7 +69,7 @@ def main(job_path: str) -> None:
         click = dict(point_coords=np.array([[pixels.shape[1] / 2, pixels.shape[0] / 2]]), point_labels=np.array([1]))
         decode_ms = timing.median_ms(lambda: predictor.predict(**click), 5 * job["repeats"], synchronize)
         parameters = sum(p.numel() for p in model.parameters())
-        del predictor, model
+        predictor = model = None  # freed before the video predictor is built
 
         video = build_sam2_video_predictor(
             job["reference_config"], ckpt_path=job["checkpoint"], device=device,

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from masklet.backend.arrays import to_numpy
 from masklet.eval.vos import evaluate_vos, write_results
 from masklet.io.davis import logits_to_label_map, write_davis_png
 from masklet.io.vos_dataset import ObjectPrompt, VosSequence, open_vos_dataset
-from masklet.predict import arrays
 from masklet.predict.results import FrameResult
 
 
@@ -88,7 +88,7 @@ def label_map(result: FrameResult, prompts: dict[int, ObjectPrompt]) -> np.ndarr
     """[H, W] uint8 (`logits_to_label_map`): each pixel the id of the object with the highest
     logit among those above the mask threshold and already prompted by this frame, else 0."""
     started = [k for k, obj_id in enumerate(result.obj_ids) if prompts[obj_id].frame_idx <= result.frame_idx]
-    logits = arrays.to_numpy(result.logits)[started]  # [started objects, H, W]
+    logits = to_numpy(result.logits)[started]  # [started objects, H, W]
     return logits_to_label_map(logits, [result.obj_ids[k] for k in started], result.mask_threshold)
 
 

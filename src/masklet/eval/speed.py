@@ -27,7 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from masklet.eval.timing import SpeedRecord, click_grid, full_memory_frame_ms, median_ms, peak_memory_mib
+from masklet.errors import MaskletError
+from masklet.eval.timing import (
+    SpeedRecord,
+    click_grid,
+    full_memory_frame_ms,
+    median_ms,
+    peak_memory_mib,
+)
 
 
 def measure_speed(model, model_name: str, frames: list[Path], image: Path, objects: list[int], repeats: int,
@@ -86,7 +93,7 @@ class BenchmarkPlan:
 MASKLET_WORKER = [sys.executable, "-m", "masklet.eval.speed"]  # + JOB.json: one measuring process
 
 
-class BenchmarkError(RuntimeError):
+class BenchmarkError(MaskletError, RuntimeError):
     """A benchmark run could not be set up or one of its measurements failed."""
 
 

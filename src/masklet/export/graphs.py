@@ -10,8 +10,16 @@ import torch
 from torch import nn
 
 from masklet.export.image_encoder import ImageEncoderGraph
-from masklet.export.memory import MemoryAttentionGraph, MemoryEncoderGraph, PointerPositionGraph
-from masklet.export.prompt_decoder import MaskPromptGraph, PromptDecoderGraph
+from masklet.export.memory import (
+    MemoryAttentionGraph,
+    MemoryEncoderGraph,
+    PointerPositionGraph,
+)
+from masklet.export.prompt_decoder import (
+    MaskDecoderGraph,
+    MaskPromptGraph,
+    PromptDecoderGraph,
+)
 from masklet.model.sam2 import SAM2Model
 
 # Sizes of the dynamic axes in the example inputs: none is 0 or 1, so the exporter cannot
@@ -51,12 +59,18 @@ class GraphSpec:
 
 
 def graph_specs(model: SAM2Model) -> list[GraphSpec]:
-    """The six graphs of a model. Dynamic axes: objects (B), image_batch (1 or B: features
+    """The seven graphs of a model. Dynamic axes: objects (B), image_batch (1 or B: features
     shared by all objects), points (N), memory_tokens (F * hw), pointer_tokens (P), pointers."""
     cfg = model.config
     s, c, mem = cfg.image_size, cfg.d_model, cfg.mem_dim
     h = cfg.image_embedding_size
     hw = h * h
+    features = {"image_embed": ("objects", c, h, h), "high_res_feats_0": ("image_batch", c // 8, 4 * h, 4 * h),
+                "high_res_feats_1": ("image_batch", c // 4, 2 * h, 2 * h)}
+    mask_prompt = {"mask_input": ("objects", 1, 4 * h, 4 * h), "has_mask_input": (1,)}
+    decoded = {"multi_masks": ("objects", 3, 4 * h, 4 * h), "multi_ious": ("objects", 3), "multi_pointers": ("objects", 3, c),
+               "single_masks": ("objects", 1, 4 * h, 4 * h), "single_ious": ("objects", 1),
+               "single_pointers": ("objects", 1, c), "object_score_logits": ("objects", 1)}
     return [
         GraphSpec(
             "image_encoder", ImageEncoderGraph,
@@ -67,14 +81,11 @@ def graph_specs(model: SAM2Model) -> list[GraphSpec]:
         ),
         GraphSpec(
             "prompt_decoder", PromptDecoderGraph,
-            {"image_embed": ("objects", c, h, h), "high_res_feats_0": ("image_batch", c // 8, 4 * h, 4 * h),
-             "high_res_feats_1": ("image_batch", c // 4, 2 * h, 2 * h), "point_coords": ("objects", "points", 2),
-             "point_labels": ("objects", "points"), "mask_input": ("objects", 1, 4 * h, 4 * h), "has_mask_input": (1,)},
-            {"multi_masks": ("objects", 3, 4 * h, 4 * h), "multi_ious": ("objects", 3), "multi_obj_ptr": ("objects", c),
-             "single_masks": ("objects", 1, 4 * h, 4 * h), "single_ious": ("objects", 1), "single_obj_ptr": ("objects", c),
-             "object_score_logits": ("objects", 1)},
+            {**features, "point_coords": ("objects", "points", 2), "point_labels": ("objects", "points"), **mask_prompt},
+            decoded,
             {"point_labels": torch.int64},
         ),
+        GraphSpec("mask_decoder", MaskDecoderGraph, {**features, **mask_prompt}, decoded, {}),
         GraphSpec(
             "mask_prompt", MaskPromptGraph,
             {"masks": ("objects", 1, s, s)},
@@ -98,7 +109,7 @@ def graph_specs(model: SAM2Model) -> list[GraphSpec]:
         ),
         GraphSpec(
             "pointer_position", PointerPositionGraph,
-            {"offsets": ("pointers",)},
+            {"positions": ("pointers",)},
             {"pointer_pos": ("pointers", mem)},
             {},
         ),

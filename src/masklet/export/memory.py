@@ -50,7 +50,7 @@ class MemoryAttentionGraph(nn.Module):
         super().__init__()
         self.model = model
         grid = model.config.image_embedding_size
-        for i, attention in enumerate(a for a in model.memory_attention.modules() if isinstance(a, RoPEAttention)):
+        for attention in (a for a in model.memory_attention.modules() if isinstance(a, RoPEAttention)):
             head_dim = attention.internal_dim // attention.num_heads
             name = f"rope_{head_dim}_{attention.rope_theta:g}".replace(".", "_")
             if not hasattr(self, f"{name}_cos"):
@@ -69,13 +69,13 @@ class MemoryAttentionGraph(nn.Module):
 
 
 class PointerPositionGraph(nn.Module):
-    """offsets [P] float: signed frame distances already divided by the pointer window - 1
+    """positions [P] float: signed frame distances already normalised (`heads.pointer_positions`)
     -> temporal codes [P, mem_dim] (zeros when the config adds none)."""
 
     def __init__(self, model: SAM2Model) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, offsets: torch.Tensor) -> torch.Tensor:
-        # pointer_position_encoding divides by max_offset; 1 keeps the given normalisation.
-        return self.model.pointer_position_encoding(offsets, 1) + offsets[:, None] * 0
+    def forward(self, positions: torch.Tensor) -> torch.Tensor:
+        # "+ 0 * positions" keeps the input in the graph where the config adds no temporal code.
+        return self.model.pointer_temporal_code(positions) + positions[:, None] * 0

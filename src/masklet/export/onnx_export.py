@@ -17,11 +17,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from masklet.errors import MaskletError
 from masklet.export.graphs import GraphSpec, example_sizes, graph_specs
 from masklet.export.half import halve_weights
 from masklet.export.int8 import quantize_weights
 from masklet.model.sam2 import SAM2Model
-from masklet.onnxrt.manifest import EMBEDDINGS_FILE, FORMAT, MANIFEST_FILE, VERSION, write_manifest
+from masklet.onnxrt.manifest import (
+    EMBEDDINGS_FILE,
+    FORMAT,
+    VERSION,
+    write_manifest,
+)
 
 DEFAULT_OPSET = 17
 # LayerNormalization arrived in 17; the TorchScript exporter writes opsets up to 20.
@@ -32,7 +38,7 @@ WEIGHT_DTYPES = ("float32", "float16", "int8")
 INT8_GRAPHS = ("image_encoder", "memory_encoder", "memory_attention")
 
 
-class ExportError(ValueError):
+class ExportError(MaskletError, ValueError):
     """A model or an option that cannot be exported; the message says what to change."""
 
 

@@ -13,8 +13,10 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from masklet.errors import MaskletError
 
-class OutputNotWritableError(OSError):
+
+class OutputNotWritableError(MaskletError, OSError):
     """The destination folder of an output file cannot be created or written to."""
 
 

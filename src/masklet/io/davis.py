@@ -50,14 +50,21 @@ def masks_to_label_map(masks, obj_ids: Sequence[int], overlap: OverlapRule = "fi
     return label_map
 
 
+def winning_rows(logits):
+    """The overlap rule of per-object logits [N, ...] (a numpy array or a tensor): the row of
+    the highest logit at each position, the first row on ties -> [...]. `FrameResult`'s
+    non-overlapping masks, DAVIS label maps and `eval run-vos` all follow it."""
+    return logits.argmax(0)
+
+
 def logits_to_label_map(logits, obj_ids: Sequence[int], threshold: float = 0.0) -> np.ndarray:
     """Per-object mask logits [N, H, W] (a numpy array or CPU tensor) and their ids (1..254)
     -> uint8 label map [H, W].
 
     Each pixel gets the id of the object with the highest logit among those above `threshold`
-    (ties go to the lowest id), 0 where no logit is above it. This is the label map SAM 2's
-    DAVIS inference writes: it runs with non-overlapping masks, which keep at each pixel only
-    the highest-scoring object.
+    (`winning_rows`: ties go to the object listed first), 0 where no logit is above it. This is
+    the label map SAM 2's DAVIS inference writes: it runs with non-overlapping masks, which keep
+    at each pixel only the highest-scoring object.
     """
     logits = np.asarray(logits, dtype=np.float32)
     if logits.ndim != 3:
@@ -65,9 +72,7 @@ def logits_to_label_map(logits, obj_ids: Sequence[int], threshold: float = 0.0) 
     ids = np.array(_label_ids(obj_ids, len(logits)), dtype=np.uint8)
     if len(ids) == 0:
         return np.zeros(logits.shape[1:], np.uint8)
-    order = np.argsort(ids, kind="stable")  # argmax takes the first of equal logits: the lowest id
-    logits, ids = logits[order], ids[order]
-    best = logits.argmax(axis=0)  # [H, W] row of the winning object
+    best = winning_rows(logits)  # [H, W] row of the winning object
     above = np.take_along_axis(logits, best[None], axis=0)[0] > threshold
     return np.where(above, ids[best], 0).astype(np.uint8)
 

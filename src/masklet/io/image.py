@@ -17,13 +17,15 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from masklet.errors import MaskletError
+
 IMAGE_SUFFIXES = frozenset({".bmp", ".jpeg", ".jpg", ".png", ".webp"})  # matched in any case
 IMAGE_KINDS = "a PIL image or a numpy array [H, W, 3] of uint8 RGB (grey [H, W] and RGBA [H, W, 4] are converted)"
 # What PIL raises on files it cannot decode, besides the FileNotFoundError of a missing one.
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
 
 
-class ImageReadError(ValueError):
+class ImageReadError(MaskletError, ValueError):
     """An image file that is missing or cannot be decoded; the message names the file."""
 
 

@@ -8,6 +8,8 @@ Tokens are kept as [B, H, W, C] maps throughout.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -179,7 +181,7 @@ class Hiera(nn.Module):
             blocks.append(
                 MultiScaleBlock(
                     dim=dim, dim_out=dim_out, num_heads=heads, mlp_ratio=mlp_ratio,
-                    q_stride=tuple(q_stride) if i in q_pool_blocks else None,
+                    q_stride=(q_stride[0], q_stride[1]) if i in q_pool_blocks else None,
                     window_size=window,
                 )
             )
@@ -188,15 +190,18 @@ class Hiera(nn.Module):
         self.set_drop_path(drop_path_rate)
         # Recompute each block in the backward pass (see SAM2Model.set_activation_checkpointing).
         self.activation_checkpointing = False
-        self.channel_list = [self.blocks[i].dim_out for i in self.stage_ends[::-1]]
+        self.channel_list = [self._blocks()[i].dim_out for i in self.stage_ends[::-1]]
         self._position_cache: tuple[tuple, torch.Tensor] | None = None  # (key, table) at inference
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.pos_embed_window, std=0.02)
 
+    def _blocks(self) -> list[MultiScaleBlock]:
+        return [cast(MultiScaleBlock, block) for block in self.blocks]
+
     def set_drop_path(self, rate: float) -> None:
         """Stochastic depth rising linearly from 0 on the first block to `rate` on the last."""
         last = max(len(self.blocks) - 1, 1)
-        for i, block in enumerate(self.blocks):
+        for i, block in enumerate(self._blocks()):
             block.drop_path.drop_prob = rate * i / last
 
     def position_embedding(self, h: int, w: int) -> torch.Tensor:
@@ -207,8 +212,7 @@ class Hiera(nn.Module):
         as a few encoder layers' element-wise work."""
         if torch.is_grad_enabled():
             return self._compute_position_embedding(h, w)
-        key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in (self.pos_embed, self.pos_embed_window))
-        key += (h, w)
+        key: tuple = (*((p.data_ptr(), p._version, p.dtype, p.device) for p in (self.pos_embed, self.pos_embed_window)), h, w)
         if self._position_cache is None or self._position_cache[0] != key:
             self._position_cache = (key, self._compute_position_embedding(h, w))
         return self._position_cache[1]

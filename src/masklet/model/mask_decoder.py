@@ -7,19 +7,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from masklet.backend.heads import stability_score
 from masklet.model.common import MLP, LayerNorm2d
 from masklet.model.transformer import TwoWayTransformer
-
-
-def stability_score(mask_logits: torch.Tensor, threshold: float, offset: float) -> torch.Tensor:
-    """IoU between the masks thresholded at threshold + offset and threshold - offset,
-    [..., H, W] -> [...]; 1 where both are empty (as the reference's decoder scores them).
-    Used by the decoder's dynamic multimask fallback and by automatic mask generation."""
-    flat = mask_logits.flatten(-2)
-    inner = (flat > threshold + offset).sum(-1).float()
-    outer = (flat > threshold - offset).sum(-1).float()
-    return torch.where(outer > 0, inner / outer, torch.ones_like(inner))
-
 
 NUM_MULTIMASK_OUTPUTS = 3
 NUM_MASK_TOKENS = NUM_MULTIMASK_OUTPUTS + 1  # the single-mask token first

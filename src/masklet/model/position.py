@@ -10,7 +10,6 @@ import math
 import torch
 from torch import nn
 
-
 # Wavelengths of the sine encodings grow geometrically up to 2 pi x this.
 SINE_TEMPERATURE = 10000
 
@@ -72,6 +71,8 @@ class PositionEmbeddingSine(nn.Module):
 
 class PositionEmbeddingRandom(nn.Module):
     """Random Fourier features of normalised (x, y) coordinates (the prompt encoder's PE)."""
+
+    positional_encoding_gaussian_matrix: torch.Tensor  # [2, num_pos_feats], a buffer
 
     def __init__(self, *, num_pos_feats: int) -> None:
         super().__init__()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -21,7 +23,7 @@ class PromptEncoder(nn.Module):
         super().__init__()
         self.embed_dim = embed_dim
         self.image_embedding_size = tuple(image_embedding_size)
-        self.input_image_size = tuple(input_image_size)
+        self.input_image_size = (int(input_image_size[0]), int(input_image_size[1]))
         self.mask_input_size = (4 * image_embedding_size[0], 4 * image_embedding_size[1])
         self.pe_layer = PositionEmbeddingRandom(num_pos_feats=embed_dim // 2)
         self.point_embeddings = nn.ModuleList(nn.Embedding(1, embed_dim) for _ in range(4))
@@ -42,6 +44,10 @@ class PromptEncoder(nn.Module):
         """Position encoding of the image-embedding grid: [1, C, h, w]."""
         return self.pe_layer(self.image_embedding_size).unsqueeze(0)
 
+    def _point_embedding(self, label: int) -> torch.Tensor:
+        """[1, C] learned embedding of click label 0..3."""
+        return cast(nn.Embedding, self.point_embeddings[label]).weight
+
     def embed_points(self, coords: torch.Tensor, labels: torch.Tensor, pad: bool) -> torch.Tensor:
         """coords [B, N, 2] (x, y) in input-image pixels, labels [B, N] -> [B, N (+1), C]."""
         coords = coords + 0.5  # pixel centres
@@ -49,7 +55,7 @@ class PromptEncoder(nn.Module):
             coords = torch.cat([coords, coords.new_zeros(coords.shape[0], 1, 2)], dim=1)
             labels = torch.cat([labels, labels.new_full((labels.shape[0], 1), -1)], dim=1)
         encoded = self.pe_layer.forward_with_coords(coords, self.input_image_size)
-        table = torch.cat([e.weight for e in self.point_embeddings])  # [4, C]
+        table = torch.cat([self._point_embedding(label) for label in range(4)])  # [4, C]
         encoded = encoded + table[labels.clamp(min=0).long()]
         is_pad = (labels == -1).unsqueeze(-1)
         return torch.where(is_pad, self.not_a_point_embed.weight.expand_as(encoded), encoded)
@@ -58,7 +64,7 @@ class PromptEncoder(nn.Module):
         """boxes [B, 4] x1, y1, x2, y2 -> corner tokens [B, 2, C]."""
         corners = (boxes + 0.5).reshape(-1, 2, 2)
         encoded = self.pe_layer.forward_with_coords(corners, self.input_image_size)
-        corner_table = torch.cat([self.point_embeddings[2].weight, self.point_embeddings[3].weight])
+        corner_table = torch.cat([self._point_embedding(2), self._point_embedding(3)])
         return encoded + corner_table
 
     def forward(

@@ -1,34 +1,35 @@
 """The SAM 2 network: image encoder, SAM heads and video-memory modules in one module tree.
 
 Parameter names follow Meta's official checkpoints exactly, so their state-dicts load as-is.
-The module computes nothing on its own (`forward` is not defined): predictors in
-`masklet.predict` drive it through the methods below. The video methods work on a batch of
-B objects seen on one frame; which memories each object attends to is the predictor's
-business (`masklet.predict.memory_bank`).
+The module computes nothing on its own (`forward` is not defined): it is the torch backend's
+`masklet.backend.TrackingModel`, whose primitives the predictors drive, with the rules between
+them in `masklet.backend.heads`. The video methods work on a batch of B objects seen on one
+frame; which memories each object attends to is the predictor's business
+(`masklet.predict.memory_bank`).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from masklet.backend.outputs import MaskProposals
 from masklet.config import SAM2Config
+from masklet.model.arrays import TorchArrays
 from masklet.model.common import MLP
 from masklet.model.image_encoder import ImageEncoder
 from masklet.model.mask_decoder import MaskDecoder
-from masklet.model.position import sine_encoding_1d
 from masklet.model.memory_attention import MemoryAttention
 from masklet.model.memory_encoder import MemoryEncoder
-from masklet.model.outputs import (  # noqa: F401  (re-exported)
-    MASK_AS_OUTPUT_BIAS, MASK_AS_OUTPUT_SCALE, NO_OBJECT_LOGIT, FramePrediction, MaskProposals,
-)
+from masklet.model.position import sine_encoding_1d
 from masklet.model.prompt_encoder import PromptEncoder
 
 
 class SAM2Model(nn.Module):
     """The whole network; its constructor is the one place that turns a `SAM2Config` into
     the submodules' keyword arguments."""
+
+    backend = "torch"
 
     def __init__(self, config: SAM2Config) -> None:
         super().__init__()
@@ -109,6 +110,11 @@ class SAM2Model(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.no_mem_embed.dtype
 
+    @property
+    def arrays(self) -> TorchArrays:
+        """The array operations of the prediction glue: tensors on this model's device and dtype."""
+        return TorchArrays(self.device, self.dtype)
+
     def forward_image(self, images: torch.Tensor) -> dict:
         """Backbone features of normalised images [B, 3, S, S].
 
@@ -125,98 +131,42 @@ class SAM2Model(nn.Module):
         out["backbone_fpn"] = fpn
         return out
 
-    def image_embeddings(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Features for single-image prompting (no memory).
+    # ------------------------------------------------------------------ prompts
 
-        Returns (image_embed [B, 256, S/16, S/16] with `no_mem_embed` added,
-        high_res_feats [[B, 32, S/4, S/4], [B, 64, S/8, S/8]]).
-        """
-        fpn = self.forward_image(images)["backbone_fpn"]
-        image_embed = fpn[2] + self.no_mem_embed.view(1, -1, 1, 1)
-        return image_embed, fpn[:2]
-
-    # ------------------------------------------------------------------ video
-
-    def propose_masks(
+    def decode_prompts(
         self,
-        pix_feat: torch.Tensor,
+        image_embed: torch.Tensor,
         high_res_feats: list[torch.Tensor],
-        point_coords: torch.Tensor | None = None,
-        point_labels: torch.Tensor | None = None,
-        mask_logits: torch.Tensor | None = None,
-        multimask_output: bool = False,
+        point_coords: torch.Tensor | None,
+        point_labels: torch.Tensor | None,
+        mask_input: torch.Tensor | None,
+        multimask_output: bool,
     ) -> MaskProposals:
-        """Every mask the SAM heads propose on memory-conditioned features; training
-        supervises all of them, inference keeps the best (`choose_mask`).
+        """Prompt encoder + mask decoder, the one path from prompts to masks (see
+        `masklet.backend.TrackingModel.decode_prompts`).
 
-        pix_feat [B, C, h, w]; high_res_feats [[1 or B, C/8, 4h, 4w], [1 or B, C/4, 2h, 2w]];
-        point_coords [B, N, 2] in model pixels with labels [B, N] (None: a padding point);
-        mask_logits [B, 1, *, *] a dense prompt (resized to the decoder's input if needed).
-        """
-        batch = pix_feat.shape[0]
-        if point_coords is None:
-            point_coords = pix_feat.new_zeros(batch, 1, 2)
-            point_labels = -torch.ones(batch, 1, dtype=torch.int32, device=pix_feat.device)
-        if mask_logits is not None and tuple(mask_logits.shape[-2:]) != self.sam_prompt_encoder.mask_input_size:
-            mask_logits = F.interpolate(
-                mask_logits.float(), self.sam_prompt_encoder.mask_input_size,
-                mode="bilinear", align_corners=False, antialias=True,
-            )
-        if mask_logits is not None:
-            mask_logits = mask_logits.to(pix_feat.dtype)
-        sparse, dense = self.sam_prompt_encoder(
-            points=(point_coords.to(pix_feat.dtype), point_labels), boxes=None, masks=mask_logits
-        )
+        image_embed [1 or B, C, h, w]; high_res_feats [[1 or B, C/8, 4h, 4w], [1 or B, C/4, 2h, 2w]];
+        point_coords [B, N, 2] model pixels, point_labels [B, N] (None: no point tokens);
+        mask_input [B, 1, 4h, 4w] logits or None. Masks and IoUs come back as float32."""
+        points = None if point_coords is None else (point_coords.to(image_embed.dtype), point_labels)
+        masks = None if mask_input is None else mask_input.to(image_embed.dtype)
+        sparse, dense = self.sam_prompt_encoder(points=points, boxes=None, masks=masks)
         masks, ious, tokens, object_score_logits = self.sam_mask_decoder(
-            image_embeddings=pix_feat,
+            image_embeddings=image_embed,
             image_pe=self.sam_prompt_encoder.get_dense_pe(),
             sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense,
             multimask_output=multimask_output,
-            repeat_image=False,
+            repeat_image=image_embed.shape[0] != sparse.shape[0],
             high_res_features=high_res_feats,
         )
-        return MaskProposals(masks.float(), ious, tokens, object_score_logits)
+        return MaskProposals(masks.float(), ious.float(), self.obj_ptr_proj(tokens), object_score_logits)
 
-    def choose_mask(self, proposals: MaskProposals) -> FramePrediction:
-        """The mask with the best predicted IoU of each object, upsampled, with its pointer.
-        Objects judged absent (object score <= 0) get NO_OBJECT_LOGIT everywhere and the
-        learned `no_obj_ptr`."""
-        visible = proposals.object_score_logits > 0  # [B, 1]
-        masks = torch.where(visible[:, :, None, None], proposals.masks, NO_OBJECT_LOGIT)
-        tokens = proposals.tokens
-        if masks.shape[1] > 1:
-            rows = torch.arange(masks.shape[0], device=masks.device)
-            best = proposals.ious.argmax(dim=-1)
-            masks = masks[rows, best].unsqueeze(1)
-            tokens = tokens[rows, best] if tokens.shape[1] > 1 else tokens[:, 0]
-        else:
-            tokens = tokens[:, 0]
-        high_res = F.interpolate(masks, (self.image_size, self.image_size), mode="bilinear", align_corners=False)
-        obj_ptr = self._pointer_or_absent(self.obj_ptr_proj(tokens), visible)
-        return FramePrediction(masks, high_res, obj_ptr, proposals.object_score_logits)
+    def downsample_mask(self, masks: torch.Tensor) -> torch.Tensor:
+        """Binary masks [B, 1, S, S] -> [B, 1, S/4, S/4] decoder mask input."""
+        return self.mask_downsample(masks)
 
-    def prediction_from_mask(
-        self, pix_feat: torch.Tensor, high_res_feats: list[torch.Tensor], masks: torch.Tensor
-    ) -> FramePrediction:
-        """A binary mask prompt [B, 1, S, S] taken as the answer itself (+-10 logits); the
-        decoder runs on the raw features only to derive the object pointer."""
-        masks = masks.float()
-        high_res = masks * MASK_AS_OUTPUT_SCALE + MASK_AS_OUTPUT_BIAS
-        low_res = F.interpolate(
-            high_res, (high_res.shape[-2] // 4, high_res.shape[-1] // 4),
-            mode="bilinear", align_corners=False, antialias=True,
-        )
-        downsampled = self.mask_downsample(masks.to(pix_feat.dtype))
-        obj_ptr = self.choose_mask(self.propose_masks(pix_feat, high_res_feats, mask_logits=downsampled)).obj_ptr
-        visible = masks.flatten(1).gt(0).any(dim=1, keepdim=True)  # [B, 1]
-        object_score_logits = visible.float() * MASK_AS_OUTPUT_SCALE + MASK_AS_OUTPUT_BIAS
-        return FramePrediction(low_res, high_res, self._pointer_or_absent(obj_ptr, visible), object_score_logits)
-
-    def _pointer_or_absent(self, obj_ptr: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-        """obj_ptr [B, C] where visible [B, 1], the learned `no_obj_ptr` elsewhere."""
-        weight = visible.to(obj_ptr.dtype)
-        return weight * obj_ptr + (1 - weight) * self.no_obj_ptr
+    # ------------------------------------------------------------------ video
 
     def encode_memory(
         self,
@@ -244,14 +194,12 @@ class SAM2Model(nn.Module):
         memory, so predictors compute it once)."""
         return self.memory_encoder.position_encoding.encode_grid(height, width, self.device)[None].to(self.dtype)
 
-    def pointer_position_encoding(self, offsets: torch.Tensor, max_offset: int) -> torch.Tensor:
-        """Temporal codes [P, mem_dim] of object pointers `offsets` [P] frames away, divided
-        by `max_offset`. Zeros unless the config adds them (SAM 2.1). A `max_offset` of 0 (a
-        one-frame video, where the only offset is 0) divides by 1: the reference divides by
-        0 there, and its NaN blanks the mask of any correction on that frame."""
+    def pointer_temporal_code(self, positions: torch.Tensor) -> torch.Tensor:
+        """Temporal codes [P, mem_dim] of object pointers at normalised distances `positions`
+        [P] (`masklet.backend.heads.pointer_positions` normalises). Zeros unless the config adds
+        them (SAM 2.1)."""
         cfg = self.config
         if not cfg.add_tpos_enc_to_obj_ptrs:
-            return torch.zeros(offsets.shape[0], self.mem_dim, device=self.device, dtype=self.dtype)
+            return torch.zeros(positions.shape[0], self.mem_dim, device=self.device, dtype=self.dtype)
         dim = self.hidden_dim if cfg.proj_tpos_enc_in_obj_ptrs else self.mem_dim
-        code = sine_encoding_1d(offsets.float() / max(max_offset, 1), dim).to(self.dtype)
-        return self.obj_ptr_tpos_proj(code)
+        return self.obj_ptr_tpos_proj(sine_encoding_1d(positions.float(), dim).to(self.dtype))

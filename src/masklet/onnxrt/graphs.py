@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from masklet.predict.arrays import to_numpy
+from masklet.backend.arrays import to_numpy
 
 
 class GraphRunner:

@@ -11,17 +11,20 @@ import json
 from pathlib import Path
 
 from masklet.config import SAM2Config
+from masklet.errors import CheckpointError
 
 MANIFEST_FILE = "manifest.json"
 EMBEDDINGS_FILE = "embeddings.npz"
 FORMAT = "masklet-onnx"
-VERSION = 1
-GRAPHS = ("image_encoder", "prompt_decoder", "mask_prompt", "memory_encoder", "memory_attention", "pointer_position")
+VERSION = 2  # 2: per-mask object pointers, the mask_decoder graph
+GRAPHS = (
+    "image_encoder", "prompt_decoder", "mask_decoder", "mask_prompt", "memory_encoder", "memory_attention", "pointer_position",
+)
 # no_mem_embed [1, 1, C], no_obj_ptr [1, C], maskmem_tpos_enc [T, 1, 1, mem], memory_pos [1, mem, h, w]
 EMBEDDINGS = ("no_mem_embed", "no_obj_ptr", "maskmem_tpos_enc", "memory_pos")
 
 
-class ManifestError(ValueError):
+class ManifestError(CheckpointError):
     """A folder that is not a complete Masklet ONNX export."""
 
 

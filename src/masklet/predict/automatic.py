@@ -10,13 +10,15 @@ suppression, and optionally repeats this on overlapping crops of the image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
+
+from masklet.backend.heads import image_embeddings, stability_score
+from masklet.backend.model import TrackingModel, require_model
 from masklet.io.image import as_rgb
 from masklet.io.rle import rle_area, rle_decode, rle_encode
-from masklet.model.mask_decoder import stability_score
-from masklet.model.sam2 import SAM2Model
 from masklet.predict.automatic_ops import (
     batched_nms,
     box_area,
@@ -29,8 +31,8 @@ from masklet.predict.automatic_ops import (
     xyxy_to_xywh,
 )
 from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
-from masklet.predict.prompts import MASK_LOGIT_LIMIT, require_sam2_model
-from masklet.predict.transforms import preprocess, upscale_logits
+from masklet.predict.prompts import MASK_LOGIT_LIMIT
+from masklet.predict.resize import image_input, upscale_logits
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
 
@@ -90,7 +92,7 @@ class MaskGenerator:
     """Segments everything in an image by prompting the model with a grid of points.
 
     Arguments (those of the reference `SAM2AutomaticMaskGenerator`):
-      model: a `SAM2Model` (see `masklet.load_model`).
+      model: a torch-backend model (see `masklet.load_model`).
       points_per_side: the grid has points_per_side**2 points; None if point_grids is given.
       points_per_batch: points decoded together in one mask-decoder call.
       pred_iou_thresh: keep masks whose predicted IoU is above this (0 disables).
@@ -116,7 +118,7 @@ class MaskGenerator:
 
     def __init__(
         self,
-        model: SAM2Model,
+        model: TrackingModel,
         points_per_side: int | None = 32,
         points_per_batch: int = 64,
         pred_iou_thresh: float = 0.8,
@@ -134,7 +136,7 @@ class MaskGenerator:
         use_m2m: bool = False,
         multimask_output: bool = True,
     ) -> None:
-        require_sam2_model(model)
+        require_model(model, backends=("torch",))
         if output_mode not in OUTPUT_MODES:
             raise ValueError(f"output_mode must be one of {', '.join(OUTPUT_MODES)}; got {output_mode!r}")
         _require_int(crop_n_layers, "crop_n_layers", minimum=0)
@@ -249,8 +251,8 @@ class MaskGenerator:
         return found.select(keep)
 
     def _embed(self, crop: np.ndarray) -> _CropEmbedding:
-        batch = preprocess([crop], self.model.image_size).to(self.model.device, self.model.dtype)
-        image_embed, high_res_feats = self.model.image_embeddings(batch)
+        ops = self.model.arrays
+        image_embed, high_res_feats = image_embeddings(self.model, ops.compute(image_input([crop], self.model.image_size, ops)))
         return _CropEmbedding(image_embed, high_res_feats, tuple(crop.shape[:2]))
 
     # ------------------------------------------------------------------ one batch of points
@@ -332,34 +334,28 @@ class MaskGenerator:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One mask-decoder call for B single foreground points [B, 2] (model frame), with
         optional mask prompts [B, 1, h, w]. Returns (low-res logits [B, M, h, w], IoU [B, M])."""
-        model = self.model
-        device, dtype = model.device, model.dtype
-        coords = model_points[:, None, :].to(device, dtype)  # [B, 1, 2]
-        labels = torch.ones(coords.shape[:2], dtype=torch.int32, device=device)
-        masks = None if mask_input is None else mask_input.to(device, dtype)
-        sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=masks)
-        low_res, iou_preds, _, _ = model.sam_mask_decoder(
-            image_embeddings=embedding.image_embed,
-            image_pe=model.sam_prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=multimask_output,
-            repeat_image=coords.shape[0] > 1,
-            high_res_features=embedding.high_res_feats,
+        model, ops = self.model, self.model.arrays
+        coords = ops.compute(model_points[:, None, :])  # [B, 1, 2]
+        labels = torch.ones(coords.shape[:2], dtype=torch.int32, device=model.device)
+        masks = None if mask_input is None else ops.compute(mask_input)
+        proposals = model.decode_prompts(
+            embedding.image_embed, embedding.high_res_feats, coords, labels, masks, multimask_output
         )
-        return low_res.float(), iou_preds.float()
+        return proposals.masks, proposals.ious
 
     def _upscale(self, low_res: torch.Tensor, crop_hw: tuple[int, int]) -> torch.Tensor:
         """Low-res logits [K, h, w] -> logits [K, H, W] of the crop, after removing small
         holes and islands if min_mask_region_area > 0."""
         area = self.min_mask_region_area
-        cleaned = fill_holes_and_remove_sprinkles(low_res, _CLEANUP_THRESHOLD, area, area)
-        return upscale_logits(cleaned[:, None], crop_hw)[:, 0]
+        ops = self.model.arrays
+        cleaned = fill_holes_and_remove_sprinkles(low_res, _CLEANUP_THRESHOLD, area, area, ops)
+        return upscale_logits(cleaned[:, None], crop_hw, ops)[:, 0]
 
     # ------------------------------------------------------------------ output
 
     def _record(self, candidates: _Candidates, i: int) -> dict:
         rle = candidates.rles[i]
+        segmentation: Any
         if self.output_mode == "binary_mask":
             segmentation = rle_decode(rle)
         elif self.output_mode == "coco_rle":

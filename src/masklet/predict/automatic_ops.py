@@ -1,6 +1,6 @@
 """Building blocks of automatic mask generation: prompt grids, crop layouts, mask boxes, box
 non-maximum suppression and run-length encoding (the stability score is the decoder's,
-`masklet.model.mask_decoder.stability_score`).
+`masklet.backend.heads.stability_score`).
 
 Boxes are XYXY. Boxes made from masks use inclusive pixel indices (a one-pixel mask at
 (x, y) has the box (x, y, x, y)); crop boxes are half-open slices (x0, y0, x1, y1).

@@ -2,8 +2,9 @@
 
 `ImagePredictor` mirrors the reference `SAM2ImagePredictor`: same methods, argument names and
 return conventions, so switching is a one-line change. It embeds an image once (`set_image`)
-and then answers any number of point / box / mask prompts (`predict`) cheaply. On the ONNX
-Runtime backend it computes with numpy and never imports torch.
+and then answers any number of point / box / mask prompts (`predict`) cheaply. It runs on any
+backend (`masklet.backend.TrackingModel`); on the ONNX Runtime backend it computes with numpy and
+never imports torch.
 """
 
 from __future__ import annotations
@@ -13,28 +14,38 @@ from typing import Any
 
 import numpy as np
 
-from masklet.onnxrt.model import OnnxSAM2Model
-from masklet.predict import arrays
+from masklet.backend.arrays import ArrayOps, to_numpy, under_inference
+from masklet.backend.heads import image_embeddings
+from masklet.backend.model import require_model
 from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
-from masklet.predict.prompts import MASK_LOGIT_LIMIT, low_res_mask_input, require_sam2_model, user_clicks
-from masklet.predict.transforms import preprocess, upscale_logits
+from masklet.predict.prompts import MASK_LOGIT_LIMIT, low_res_mask_input, user_clicks
+from masklet.predict.resize import image_input, upscale_logits
 
 
 @dataclass
 class _Prompts:
-    """Prompts of one image in the model's input frame (S x S pixels); tensors for a torch
-    model, numpy arrays for the ONNX backend."""
+    """Prompts of one image in the model's input frame (S x S pixels), as arrays of the model's
+    backend."""
 
     coords: Any  # [B, N, 2] (x, y), or None
     labels: Any  # [B, N] int32, or None
     mask_input: Any  # [B, 1, 4h, 4w] logits, or None
 
 
+@dataclass
+class _Embedding:
+    """The embedded image(s): arrays of the model's backend."""
+
+    image_embed: Any  # [B, C, h, w] with no_mem_embed added
+    high_res_feats: list  # [B, C/8, 4h, 4w], [B, C/4, 2h, 2w]
+    orig_hw: list[tuple[int, int]]  # each image's (H, W)
+
+
 class ImagePredictor:
     """Embeds an image once, then predicts masks for prompts on it.
 
     Arguments:
-      sam_model: a `SAM2Model` or the ONNX backend's `OnnxSAM2Model` (see `masklet.load_model`).
+      sam_model: a model of any backend (see `masklet.load_model`).
       mask_threshold: logit threshold for binary masks.
       max_hole_area: background regions of at most this many low-res pixels are filled.
       max_sprinkle_area: foreground specks of at most this many low-res pixels are removed.
@@ -47,7 +58,7 @@ class ImagePredictor:
         max_hole_area: float = 0.0,
         max_sprinkle_area: float = 0.0,
     ) -> None:
-        self.model = require_sam2_model(sam_model, "sam_model", allow_onnx=True)
+        self.model = require_model(sam_model, "sam_model")
         self.mask_threshold = mask_threshold
         self.max_hole_area = max_hole_area
         self.max_sprinkle_area = max_sprinkle_area
@@ -65,25 +76,23 @@ class ImagePredictor:
         return self.model.device
 
     @property
-    def _onnx(self) -> bool:
-        return isinstance(self.model, OnnxSAM2Model)
+    def arrays(self) -> ArrayOps:
+        return self.model.arrays
 
     def reset_predictor(self) -> None:
         """Forget the current image(s) and their embeddings."""
-        self._features = None
-        self._orig_hw: list[tuple[int, int]] = []
-        self._is_image_set = False
+        self._embedding: _Embedding | None = None
         self._is_batch = False
 
     # ------------------------------------------------------------------ embedding
 
-    @arrays.inference_mode
+    @under_inference
     def set_image(self, image) -> None:
         """Embed one RGB image (numpy [H, W, 3] uint8, or a PIL image)."""
         self._embed([image])
         self._is_batch = False
 
-    @arrays.inference_mode
+    @under_inference
     def set_image_batch(self, image_list: list) -> None:
         """Embed several RGB images at once, for `predict_batch`."""
         if not isinstance(image_list, (list, tuple)) or not image_list:
@@ -93,21 +102,35 @@ class ImagePredictor:
 
     def _embed(self, images: list) -> None:
         self.reset_predictor()
-        batch = preprocess(images, self.model.image_size, use_torch=not self._onnx)  # [B, 3, S, S]
-        orig_hw = [tuple(int(s) for s in (np.asarray(img).shape[:2])) for img in images]
-        image_embed, high_res = self.model.image_embeddings(arrays.arrays_for(self.model).compute(batch))
-        self._features = {"image_embed": image_embed, "high_res_feats": high_res}
-        self._orig_hw = orig_hw
-        self._is_image_set = True
+        batch = image_input(images, self.model.image_size, self.arrays)  # [B, 3, S, S]
+        orig_hw = [(int(np.asarray(img).shape[0]), int(np.asarray(img).shape[1])) for img in images]
+        image_embed, high_res = image_embeddings(self.model, self.arrays.compute(batch))
+        self._embedding = _Embedding(image_embed, high_res, orig_hw)
 
     def get_image_embedding(self):
-        """The current image embedding [B, C, S/16, S/16] (a numpy array on the ONNX backend)."""
-        self._require_image()
-        return self._features["image_embed"]
+        """The current image embedding [B, C, S/16, S/16]: a torch.Tensor as the reference returns,
+        a numpy array on the ONNX backend."""
+        return self._require_image().image_embed
 
-    def _require_image(self) -> None:
-        if not self._is_image_set:
+    @property
+    def _is_image_set(self) -> bool:
+        return self._embedding is not None
+
+    @property
+    def _features(self) -> dict | None:
+        """The reference predictor's dict of the embedding, for code that reads it."""
+        if self._embedding is None:
+            return None
+        return {"image_embed": self._embedding.image_embed, "high_res_feats": self._embedding.high_res_feats}
+
+    @property
+    def _orig_hw(self) -> list[tuple[int, int]]:
+        return [] if self._embedding is None else self._embedding.orig_hw
+
+    def _require_image(self) -> _Embedding:
+        if self._embedding is None:
             raise RuntimeError("no image is set: call set_image(...) before predicting")
+        return self._embedding
 
     # ------------------------------------------------------------------ prediction
 
@@ -163,7 +186,7 @@ class ImagePredictor:
         masks, ious, low_res = (list(r) for r in zip(*results))
         return masks, ious, low_res
 
-    @arrays.inference_mode
+    @under_inference
     def _predict_one(
         self, img_idx, point_coords, point_labels, box, mask_input,
         multimask_output, return_logits, normalize_coords,
@@ -172,51 +195,26 @@ class ImagePredictor:
             img_idx, point_coords, point_labels, box, mask_input, normalize_coords
         )
         low_res, iou = self._decode(img_idx, prompts, multimask_output)
-        masks = upscale_logits(low_res, self._orig_hw[img_idx])  # [B, C, H, W]
-        low_res = arrays.clamp(low_res, MASK_LOGIT_LIMIT)
+        masks = upscale_logits(low_res, self._orig_hw[img_idx], self.arrays)  # [B, C, H, W]
+        low_res = self.arrays.clamp(low_res, MASK_LOGIT_LIMIT)
         if not return_logits:
             masks = masks > self.mask_threshold
-        outputs = (arrays.to_numpy(t) for t in (masks, iou, low_res))
+        outputs = (to_numpy(t) for t in (masks, iou, low_res))
         return tuple(a[0] if a.shape[0] == 1 else a for a in outputs)
 
     def _decode(self, img_idx: int, prompts: _Prompts, multimask_output: bool):
-        """Prompt encoder + mask decoder -> (low-res logits [B, C, 4h, 4w], IoU [B, C])."""
-        model = self.model
-        image_embed = self._features["image_embed"][img_idx : img_idx + 1]
-        high_res = [f[img_idx : img_idx + 1] for f in self._features["high_res_feats"]]
-        if self._onnx:
-            low_res, iou = self._decode_onnx(image_embed, high_res, prompts, multimask_output)
-            return fill_holes_and_remove_sprinkles(low_res, self.mask_threshold, self.max_hole_area, self.max_sprinkle_area), iou
-        points = None if prompts.coords is None else (prompts.coords, prompts.labels)
-        sparse, dense = model.sam_prompt_encoder(points=points, boxes=None, masks=prompts.mask_input)
-        num_prompts = sparse.shape[0]
-        low_res, iou, _, _ = model.sam_mask_decoder(
-            image_embeddings=image_embed,
-            image_pe=model.sam_prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=multimask_output,
-            repeat_image=num_prompts > 1,
-            high_res_features=high_res,
+        """The model's decoder for B prompts on image `img_idx` -> (low-res logits
+        [B, C, 4h, 4w] with holes and specks cleaned as asked, IoU [B, C])."""
+        embedding = self._require_image()
+        image_embed = embedding.image_embed[img_idx : img_idx + 1]
+        high_res = [f[img_idx : img_idx + 1] for f in embedding.high_res_feats]
+        proposals = self.model.decode_prompts(
+            image_embed, high_res, prompts.coords, prompts.labels, prompts.mask_input, multimask_output
         )
-        low_res = fill_holes_and_remove_sprinkles(
-            low_res.float(), self.mask_threshold, self.max_hole_area, self.max_sprinkle_area
+        cleaned = fill_holes_and_remove_sprinkles(
+            proposals.masks, self.mask_threshold, self.max_hole_area, self.max_sprinkle_area, self.arrays
         )
-        return low_res, iou
-
-    def _decode_onnx(self, image_embed, high_res, prompts: _Prompts, multimask_output: bool):
-        """The ONNX Runtime backend's decoder graph for B prompts on one image."""
-        if prompts.coords is None:
-            raise ValueError(
-                "a mask_input without clicks or a box cannot run on the ONNX backend (its decoder always "
-                "takes points): add a click or a box, or load the model with backend='torch'"
-            )
-        num_prompts = prompts.coords.shape[0]
-        proposals = self.model.propose_masks(
-            self.model.arrays.repeat_rows(image_embed, num_prompts), high_res, prompts.coords, prompts.labels,
-            prompts.mask_input, multimask_output,
-        )
-        return proposals.masks, proposals.ious
+        return cleaned, proposals.ious
 
     def _prepare_prompts(
         self, img_idx, point_coords, point_labels, box, mask_input, normalize_coords
@@ -228,7 +226,7 @@ class ImagePredictor:
             num_prompts = 1 if clicks is None else clicks.coords.shape[0]
             side = 4 * self.model.config.image_embedding_size  # the prompt encoder's mask input
             masks = low_res_mask_input(mask_input, (side, side), num_prompts)
-        ops = arrays.arrays_for(self.model)
+        ops = self.arrays
         return _Prompts(
             coords=None if clicks is None else ops.compute(ops.asarray(clicks.coords)),
             labels=None if clicks is None else ops.asarray(clicks.labels, integer=True),

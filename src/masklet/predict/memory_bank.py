@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from masklet.backend.arrays import ArrayOps
 from masklet.config import SAM2Config
-from masklet.predict.arrays import nbytes
 
 
 @dataclass
 class FrameOutput:
-    """One object's result on one frame (torch tensors, or numpy arrays on the ONNX backend)."""
+    """One object's result on one frame (arrays of the model's backend)."""
 
     pred_masks: Any  # [1, 1, S/4, S/4] float32 logits (after hole filling);
     # None once a streaming tracker no longer needs them
@@ -35,8 +35,8 @@ class FrameOutput:
         held = (self.pred_masks, self.obj_ptr, self.object_score_logits, self.maskmem_features)
         return [t for t in held if t is not None]
 
-    def nbytes(self) -> int:
-        return sum(nbytes(t) for t in self.tensors())
+    def nbytes(self, ops: ArrayOps) -> int:
+        return sum(ops.nbytes(t) for t in self.tensors())
 
 
 class MemoryKind(Enum):
@@ -155,3 +155,30 @@ def pointer_window(num_frames: int | None, config: SAM2Config) -> int:
     if num_frames is None:
         return config.max_obj_ptrs_in_encoder
     return min(num_frames, config.max_obj_ptrs_in_encoder)
+
+
+@dataclass(frozen=True)
+class MemoryReach:
+    """How far, in frames, the memory of tracked frames reaches: the one place that turns
+    `num_maskmem`, `memory_temporal_stride_for_eval` and `max_obj_ptrs_in_encoder` into
+    distances.
+
+      spatial: a tracked frame's spatial memory is read by frames less than this far after it
+        (the farthest slot `previous_frame` reads is spatial - 1 frames back);
+      pointers: its object pointer is read by frames less than this far after it;
+      around_prompt: with `clear_non_cond_mem_around_input`, tracked memories within this
+        distance of a prompted frame are dropped (the reference's stride * num_maskmem).
+    """
+
+    spatial: int
+    pointers: int
+    around_prompt: int
+
+    @classmethod
+    def of(cls, config: SAM2Config) -> MemoryReach:
+        stride = config.memory_temporal_stride_for_eval
+        return cls(
+            spatial=stride * (config.num_maskmem - 2) + 2,
+            pointers=config.max_obj_ptrs_in_encoder,
+            around_prompt=stride * config.num_maskmem,
+        )

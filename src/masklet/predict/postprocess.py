@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from masklet.predict.arrays import like, to_numpy
+from masklet.backend.arrays import Array, ArrayOps, to_numpy
 
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
@@ -22,11 +22,12 @@ def component_areas(binary: np.ndarray) -> np.ndarray:
 
 
 def fill_holes_and_remove_sprinkles(
-    logits, threshold: float, max_hole_area: float, max_sprinkle_area: float
-):
-    """Logits [..., H, W] with background regions of at most `max_hole_area` pixels turned
-    foreground (threshold + 10) and foreground regions of at most `max_sprinkle_area` pixels
-    turned background (threshold - 10). Both are found on the input logits."""
+    logits: Array, threshold: float, max_hole_area: float, max_sprinkle_area: float, ops: ArrayOps
+) -> Array:
+    """Logits [..., H, W] (arrays of `ops`) with background regions of at most `max_hole_area`
+    pixels turned foreground (threshold + 10) and foreground regions of at most
+    `max_sprinkle_area` pixels turned background (threshold - 10). Both are found on the input
+    logits."""
     if max_hole_area <= 0 and max_sprinkle_area <= 0:
         return logits
     maps = to_numpy(logits).astype(np.float32, copy=False).reshape(-1, *logits.shape[-2:])
@@ -39,16 +40,16 @@ def fill_holes_and_remove_sprinkles(
         if max_sprinkle_area > 0:
             specks = component_areas(foreground)
             dst[(specks > 0) & (specks <= max_sprinkle_area)] = threshold - 10.0
-    return like(out.reshape(logits.shape), logits)
+    return ops.asarray(out.reshape(logits.shape))
 
 
-def fill_holes(logits, max_area: int, fill_value: float = 0.1):
+def fill_holes(logits: Array, max_area: int, ops: ArrayOps, fill_value: float = 0.1) -> Array:
     """Video-mask clean-up: background regions (logits <= 0) of at most `max_area` pixels in
-    logits [..., H, W] become weak foreground (`fill_value`), as SAM 2's video predictor does.
-    Runs on the CPU, so it works without any compiled extension (torch tensors or numpy arrays)."""
+    logits [..., H, W] (arrays of `ops`) become weak foreground (`fill_value`), as SAM 2's video
+    predictor does. Runs on the CPU, so it works without any compiled extension."""
     maps = to_numpy(logits).astype(np.float32, copy=False).reshape(-1, *logits.shape[-2:])
     out = maps.copy()
     for src, dst in zip(maps, out):
         holes = component_areas(src <= 0)
         dst[(holes > 0) & (holes <= max_area)] = fill_value
-    return like(out.reshape(logits.shape), logits)
+    return ops.asarray(out.reshape(logits.shape))

@@ -13,7 +13,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from masklet.predict import arrays
+from masklet.backend.arrays import ArrayOps, to_numpy
+from masklet.backend.numpy_arrays import NumpyArrays
+
+_NUMPY = NumpyArrays()
 
 # Click labels understood by the prompt encoder (PAD marks a padding click).
 PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT = -1, 0, 1, 2, 3
@@ -23,39 +26,16 @@ VALID_LABELS = (PAD, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT)
 MASK_LOGIT_LIMIT = 32.0
 
 
-def require_sam2_model(model, argument: str = "model", allow_onnx: bool = False):
-    """`model` itself if it is a SAM2Model (or, where `allow_onnx`, the ONNX Runtime backend's
-    `OnnxSAM2Model`, which the video predictors drive the same way), else a TypeError saying
-    how to get one. Torch is imported only to check a model that is not the ONNX backend's."""
-    from masklet.onnxrt.model import OnnxSAM2Model
-
-    if isinstance(model, OnnxSAM2Model):
-        if allow_onnx:
-            return model
-        raise TypeError(
-            f"{argument} is an ONNX Runtime model ({model.folder}); only ImagePredictor, VideoPredictor and "
-            "StreamTracker run on it so far: load the checkpoint with masklet.load_model(..., backend='torch') here"
-        )
-    from masklet.model.sam2 import SAM2Model
-
-    if not isinstance(model, SAM2Model):
-        raise TypeError(
-            f"{argument} must be a masklet SAM2Model, got {type(model).__name__}; "
-            "create one with masklet.load_model(...)"
-        )
-    return model
-
-
 class Clicks(NamedTuple):
     """Clicks (box corners first) of B prompts in the model's input frame: numpy arrays from
-    users, torch tensors in training."""
+    users, arrays of the model's backend in training."""
 
     coords: Any  # [B, N, 2] float32 (x, y) in model pixels
     labels: Any  # [B, N] int32
 
-    def followed_by(self, more: Clicks) -> Clicks:
-        """These clicks, then `more` (same B)."""
-        return Clicks(arrays.cat([self.coords, more.coords], 1), arrays.cat([self.labels, more.labels], 1))
+    def followed_by(self, more: Clicks, ops: ArrayOps = _NUMPY) -> Clicks:
+        """These clicks, then `more` (same B; arrays of `ops`)."""
+        return Clicks(ops.cat([self.coords, more.coords], 1), ops.cat([self.labels, more.labels], 1))
 
 
 def user_clicks(
@@ -87,14 +67,14 @@ def user_clicks(
 def binary_mask_prompt(mask, image_size: int) -> np.ndarray:
     """A 2-D mask [H, W] of one object -> [1, 1, S, S] binary float32 (resized with
     antialiasing, >= 0.5)."""
-    array = arrays.to_numpy(mask)
+    array = to_numpy(mask)
     if array.ndim != 2:
         raise ValueError(f"mask must be 2-D [H, W] (one object), got shape {array.shape}")
     if array.size == 0:
         raise ValueError("mask is empty (zero size)")
     binary = array.astype(bool).astype(np.float32)[None, None]
     if tuple(binary.shape[-2:]) != (image_size, image_size):
-        resized = arrays.resize(binary, (image_size, image_size), antialias=True)
+        resized = _NUMPY.resize(binary, (image_size, image_size), antialias=True)
         binary = (resized >= 0.5).astype(np.float32)
     return binary
 
@@ -118,7 +98,7 @@ def as_float_array(value, name: str) -> np.ndarray:
     """A finite float32 array (a copy) of an array-like argument called `name` (lists, numpy
     arrays, torch tensors)."""
     try:
-        array = np.array(arrays.to_numpy(value), dtype=np.float32)
+        array = np.array(to_numpy(value), dtype=np.float32)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name} must be numeric: {e}") from None
     if not np.isfinite(array).all():
@@ -150,7 +130,7 @@ class _Bounds:
 
 def _points(point_coords, point_labels, bounds: _Bounds) -> Clicks:
     coords = as_float_array(point_coords, "point_coords")
-    labels = arrays.to_numpy(point_labels)
+    labels = to_numpy(point_labels)
     if labels.dtype.kind not in "iub" and not (labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
         raise ValueError(f"point_labels must be integers, got {labels.dtype} values")
     labels = labels.astype(np.int32)

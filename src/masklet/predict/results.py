@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from masklet.predict import arrays
+from masklet.backend.arrays import Array, ArrayOps, to_numpy
+from masklet.io.davis import winning_rows
 
 # Logits that non-overlapping constraints push losing objects' pixels to (at most).
 SUPPRESSED_LOGIT = -10.0
@@ -18,8 +18,10 @@ SUPPRESSED_LOGIT = -10.0
 class FrameResult:
     """The tracked objects on one frame.
 
-    logits: [N, H, W] float32 mask logits at video resolution, one row per id in `obj_ids`
-      (a torch tensor; a numpy array on the ONNX backend).
+    logits: [N, H, W] float32 mask logits at video resolution, one row per id in `obj_ids`,
+      as arrays of the model's backend: a torch.Tensor (as the reference's predictors return
+      masks), a numpy array on the ONNX backend. `masks`, `by_object` and `rle` are numpy on
+      every backend.
     object_score_logits: [N] the object-score head's logits; > 0 means visible, <= 0 means
       the model judges the object absent or occluded on this frame (its mask is then empty).
     """
@@ -33,12 +35,12 @@ class FrameResult:
     @property
     def masks(self) -> np.ndarray:
         """[N, H, W] bool."""
-        return arrays.to_numpy(self.logits > self.mask_threshold)
+        return to_numpy(self.logits > self.mask_threshold)
 
     @property
     def visible(self) -> np.ndarray:
         """[N] bool: the object is present on this frame."""
-        return arrays.to_numpy(self.object_score_logits > 0)
+        return to_numpy(self.object_score_logits > 0)
 
     def rle(self) -> list[dict]:
         """COCO run-length encodings ({"size": [H, W], "counts": str}), one per object."""
@@ -52,7 +54,7 @@ class FrameResult:
         if form == "mask":
             values = list(self.masks)
         elif form == "logits":
-            values = list(arrays.to_numpy(self.logits).astype(np.float32))
+            values = list(to_numpy(self.logits).astype(np.float32))
         elif form == "rle":
             values = self.rle()
         else:
@@ -60,14 +62,11 @@ class FrameResult:
         return dict(zip(self.obj_ids, values))
 
 
-def non_overlapping(logits):
-    """[N, 1, H, W]: where objects overlap, all but the highest-scoring one are pushed to at
-    most SUPPRESSED_LOGIT, so each pixel belongs to at most one object."""
+def non_overlapping(logits: Array, ops: ArrayOps) -> Array:
+    """[N, 1, H, W]: where objects overlap, all but the winner of each pixel (the highest
+    logit, the first row on ties: `masklet.io.davis.winning_rows`) are pushed to at most
+    SUPPRESSED_LOGIT, so each pixel belongs to at most one object."""
     if logits.shape[0] <= 1:
         return logits
-    if arrays.is_numpy(logits):
-        winner = logits.argmax(axis=0)[None] == np.arange(logits.shape[0]).reshape(-1, 1, 1, 1)
-        return np.where(winner, logits, np.minimum(logits, SUPPRESSED_LOGIT))
-    torch = sys.modules["torch"]
-    winner = logits.argmax(dim=0, keepdim=True) == torch.arange(logits.shape[0], device=logits.device).view(-1, 1, 1, 1)
-    return torch.where(winner, logits, logits.clamp(max=SUPPRESSED_LOGIT))
+    winner = winning_rows(logits)[None] == ops.arange(logits.shape[0]).reshape(-1, 1, 1, 1)
+    return ops.where(winner, logits, ops.minimum(logits, SUPPRESSED_LOGIT))

@@ -20,19 +20,31 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 
+from masklet.backend.arrays import ArrayOps, under_inference
+from masklet.backend.model import TrackingModel
+from masklet.backend.outputs import NO_OBJECT_LOGIT
+from masklet.config import SAM2Config
 from masklet.io.video import as_rgb_frame
-from masklet.model.outputs import NO_OBJECT_LOGIT
-from masklet.predict import arrays
-from masklet.predict.arrays import inference_mode
-from masklet.predict.memory_bank import FrameOutput, MemoryKind, ObjectMemory, select_memory
-from masklet.predict.prompts import MASK_LOGIT_LIMIT, Clicks, binary_mask_prompt, user_clicks
+from masklet.predict.memory_bank import (
+    FrameOutput,
+    MemoryKind,
+    MemoryReach,
+    ObjectMemory,
+    select_memory,
+)
+from masklet.predict.prompts import (
+    MASK_LOGIT_LIMIT,
+    Clicks,
+    binary_mask_prompt,
+    user_clicks,
+)
+from masklet.predict.resize import video_frame_input
 from masklet.predict.results import FrameResult, non_overlapping
 from masklet.predict.tracking import FrameFeatures, TrackingEngine
-from masklet.predict.normalize import preprocess_video_frame
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,7 @@ class VideoFrames:
                 "masklet.StreamTracker, which takes frames one at a time"
             )
         self.video, self.engine, self.cache_size = video, engine, cache_size
-        self.num_frames: int | None = len(video)
+        self.num_frames: int = len(video)
         self.size = (int(video.height), int(video.width))  # (H, W)
         self._cache: OrderedDict[int, FrameFeatures] = OrderedDict()
 
@@ -127,13 +139,13 @@ class VideoFrames:
     def cached_bytes(self) -> int:
         """Bytes held by the cached image features."""
         tensors = [t for f in self._cache.values() for t in (f.vision_feats, f.vision_pos, *f.high_res_feats)]
-        return sum(arrays.nbytes(t) for t in tensors)
+        return sum(self.engine.arrays.nbytes(t) for t in tensors)
 
     def features(self, frame_idx: int) -> FrameFeatures:
         if frame_idx in self._cache:
             self._cache.move_to_end(frame_idx)
             return self._cache[frame_idx]
-        image = preprocess_video_frame(self.video[frame_idx], self.engine.model.image_size)
+        image = video_frame_input(self.video[frame_idx], self.engine.model.image_size)
         features = self._cache[frame_idx] = self.engine.frame_features(image)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -149,7 +161,7 @@ class LiveFrames:
     def __init__(self, engine: TrackingEngine) -> None:
         self.engine = engine
         self.current = -1
-        self.size: tuple[int, int] | None = None  # (H, W) of the stream
+        self.size: tuple[int, int] | None = None  # (H, W) of the stream, from its first frame
         self._features: FrameFeatures | None = None
 
     def next_frame(self, frame) -> np.ndarray:
@@ -162,8 +174,8 @@ class LiveFrames:
 
     def push(self, array: np.ndarray) -> int:
         """Make a frame from `next_frame` the current one; returns its index."""
-        self._features = self.engine.frame_features(preprocess_video_frame(array, self.engine.model.image_size))
-        self.size = tuple(array.shape[:2])
+        self._features = self.engine.frame_features(video_frame_input(array, self.engine.model.image_size))
+        self.size = (int(array.shape[0]), int(array.shape[1]))
         self.current += 1
         return self.current
 
@@ -176,13 +188,15 @@ class LiveFrames:
 
     def features(self, frame_idx: int) -> FrameFeatures:
         self.check(frame_idx)
+        if self._features is None:
+            raise RuntimeError("no frame yet: call track(frame) first")
         return self._features
 
 
 class KeepEverything:
     """Offline retention: every output stays, so prompts can come back to any frame."""
 
-    def after_frame(self, objects, frame_idx: int, config) -> None:
+    def after_frame(self, objects, frame_idx: int, config: SAM2Config) -> None:
         pass
 
 
@@ -192,10 +206,11 @@ class ForgetUnreachable:
     window, masks of past frames, and prompts and tracking marks of past frames (prompted
     outputs stay as conditioning memories). Memory stays flat over unbounded streams."""
 
-    def after_frame(self, objects, frame_idx: int, config) -> None:
+    def after_frame(self, objects, frame_idx: int, config: SAM2Config) -> None:
         t = frame_idx
-        spatial_reach = config.memory_temporal_stride_for_eval * (config.num_maskmem - 2) + 2
-        oldest_kept = t - max(spatial_reach, config.max_obj_ptrs_in_encoder - 1) + 1
+        reach = MemoryReach.of(config)
+        spatial_reach = reach.spatial
+        oldest_kept = t - max(spatial_reach, reach.pointers - 1) + 1
         for obj in objects:
             for frame in [f for f in obj.memory.non_cond if f < oldest_kept]:
                 del obj.memory.non_cond[frame]
@@ -210,38 +225,56 @@ class ForgetUnreachable:
                 obj.tracked.pop(frame, None)
 
 
-class TrackingSession:
+FrameSource = TypeVar("FrameSource", VideoFrames, LiveFrames)
+
+
+class TrackingSession(Generic[FrameSource]):
     """Objects, prompts and memories on one video. For code written for the reference,
     `session["num_frames"]`, `["video_height"]`, `["video_width"]`, `["obj_ids"]` and
     `["device"]` also work."""
 
-    def __init__(self, model, frames: VideoFrames | LiveFrames, engine: TrackingEngine,
+    def __init__(self, model: TrackingModel, frames: FrameSource, engine: TrackingEngine,
                  options: TrackingOptions, retention: KeepEverything | ForgetUnreachable) -> None:
-        self.model, self.frames, self.engine = model, frames, engine
+        self.model, self.engine = model, engine
+        self.frames: FrameSource = frames
         self.options, self.retention = options, retention
         self.objects: OrderedDict[object, TrackedObject] = OrderedDict()
 
     @classmethod
-    def for_video(cls, model, video, options: TrackingOptions, storage_device=None) -> TrackingSession:
-        engine = TrackingEngine(model, options.fill_hole_area, storage_device, options.attention_batch_size)
-        return cls(model, VideoFrames(video, engine), engine, options, KeepEverything())
+    def for_video(
+        cls, model: TrackingModel, video, options: TrackingOptions, storage_device=None
+    ) -> TrackingSession[VideoFrames]:
+        engine = TrackingEngine(
+            model, fill_hole_area=options.fill_hole_area, storage_device=storage_device,
+            attention_batch_size=options.attention_batch_size,
+        )
+        return TrackingSession(model, VideoFrames(video, engine), engine, options, KeepEverything())
 
     @classmethod
-    def for_stream(cls, model, options: TrackingOptions) -> TrackingSession:
-        engine = TrackingEngine(model, options.fill_hole_area, None, options.attention_batch_size)
-        return cls(model, LiveFrames(engine), engine, options, ForgetUnreachable())
+    def for_stream(cls, model: TrackingModel, options: TrackingOptions) -> TrackingSession[LiveFrames]:
+        engine = TrackingEngine(
+            model, fill_hole_area=options.fill_hole_area, attention_batch_size=options.attention_batch_size
+        )
+        return TrackingSession(model, LiveFrames(engine), engine, options, ForgetUnreachable())
 
     @property
     def num_frames(self) -> int | None:
         return self.frames.num_frames
 
     @property
+    def size(self) -> tuple[int, int]:
+        """(H, W) of the video's frames."""
+        if self.frames.size is None:
+            raise RuntimeError("the stream has no frame yet: call track(frame) first")
+        return self.frames.size
+
+    @property
     def video_height(self) -> int:
-        return self.frames.size[0]
+        return self.size[0]
 
     @property
     def video_width(self) -> int:
-        return self.frames.size[1]
+        return self.size[1]
 
     @property
     def obj_ids(self) -> list:
@@ -252,6 +285,10 @@ class TrackingSession:
         """The model's device (a torch.device; "cpu" on the ONNX backend)."""
         return self.model.device
 
+    @property
+    def arrays(self) -> ArrayOps:
+        return self.engine.arrays
+
     def __getitem__(self, key: str):
         if key in ("num_frames", "video_height", "video_width", "obj_ids", "device"):
             return getattr(self, key)
@@ -259,19 +296,19 @@ class TrackingSession:
 
     # ------------------------------------------------------------------ prompts
 
-    @inference_mode
+    @under_inference
     def add_points_or_box(
-        self, frame_idx, obj_id, points=None, labels=None, box=None, clear_old_points: bool = True,
-        normalize_coords: bool = True,
+        self, frame_idx, obj_id, *, points=None, labels=None, clear_old_points: bool = True,
+        normalize_coords: bool = True, box=None,
     ) -> FrameResult:
         """Clicks and/or a box for one object on a frame (a new object or a correction)."""
         t = self.frames.check(frame_idx)
-        if points is None and box is None:
-            raise ValueError("give points (with labels) or a box")
         if box is not None and not clear_old_points:
             raise ValueError("a box must come before any click on a frame: pass clear_old_points=True with a box")
-        height, width = self.frames.size
+        height, width = self.size
         clicks = user_clicks(points, labels, box, width, height, self.model.image_size, normalize_coords)
+        if clicks is None:
+            raise ValueError("give points (with labels) or a box")
         if clicks.coords.shape[0] != 1:
             raise ValueError("a video prompt is for one object: pass points as [N, 2] and a box as [4]")
         obj = self.objects.setdefault(obj_id, TrackedObject())
@@ -282,7 +319,7 @@ class TrackingSession:
         previous = obj.latest(t)
         prev_logits = None
         if previous is not None:
-            prev_logits = arrays.clamp(self.engine.arrays.asarray(previous.pred_masks), MASK_LOGIT_LIMIT)
+            prev_logits = self.arrays.clamp(self.arrays.asarray(previous.pred_masks), MASK_LOGIT_LIMIT)
         selection = None
         if t in obj.tracked:
             selection = select_memory(obj.memory, t, obj.tracked[t], self.num_frames, self.model.config)
@@ -290,7 +327,7 @@ class TrackingSession:
         self._hold(obj, t, self.engine.outputs(prediction)[0])
         return self.result(t)
 
-    @inference_mode
+    @under_inference
     def add_mask(self, frame_idx, obj_id, mask) -> FrameResult:
         """A binary mask [H, W] for one object on a frame, taken as its mask there."""
         t = self.frames.check(frame_idx)
@@ -333,7 +370,7 @@ class TrackingSession:
 
     # ------------------------------------------------------------------ tracking
 
-    @inference_mode
+    @under_inference
     def commit_prompts(self) -> None:
         """Move the outputs of prompts into the objects' memories, encoding the memories of
         all objects prompted on a frame as one batch."""
@@ -358,7 +395,7 @@ class TrackingSession:
             for frame_idx in obj.memory.cond:
                 obj.memory.non_cond.pop(frame_idx, None)
 
-    @inference_mode
+    @under_inference
     def track(self, frame_idx: int, reverse: bool = False) -> FrameResult:
         """Every object's mask on a frame: remembered on its conditioning frames, tracked (as
         one batch) from memory elsewhere."""
@@ -384,8 +421,7 @@ class TrackingSession:
         return self.result(t)
 
     def _clear_memory_around(self, obj: TrackedObject, frame_idx: int) -> None:
-        cfg = self.model.config
-        reach = cfg.memory_temporal_stride_for_eval * cfg.num_maskmem
+        reach = MemoryReach.of(self.model.config).around_prompt
         for t in range(frame_idx - reach, frame_idx + reach + 1):
             obj.memory.non_cond.pop(t, None)
 
@@ -394,27 +430,29 @@ class TrackingSession:
     def result(self, frame_idx: int) -> FrameResult:
         """Every object's latest logits on a frame at video resolution (NO_OBJECT_LOGIT where
         an object has no output there)."""
-        size, ops = self.frames.size, self.engine.arrays
+        ops = self.engine.arrays
+        size: tuple[int, int] = self.size
         logits = ops.full((len(self.objects), 1, *size), NO_OBJECT_LOGIT)  # [N, 1, H, W]
         scores = ops.full((len(self.objects),), NO_OBJECT_LOGIT)
         for i, obj in enumerate(self.objects.values()):
             out = obj.latest(frame_idx)
             if out is not None:
-                logits[i : i + 1] = arrays.resize(ops.asarray(out.pred_masks), size)
+                logits[i : i + 1] = ops.resize(ops.asarray(out.pred_masks), size)
                 scores[i] = out.object_score_logits.reshape(())
         if self.options.non_overlap_masks:
-            logits = non_overlapping(logits)
+            logits = non_overlapping(logits, ops)
         return FrameResult(frame_idx, self.obj_ids, logits[:, 0], scores, self.options.mask_threshold)
 
     def memory_stats(self) -> dict:
         """What the session holds: {"tensors": count, "bytes": total, "frames": per-object
         count of remembered frames}."""
         tensors, nbytes, frames = 0, 0, {}
+        obj: TrackedObject
         for obj_id, obj in self.objects.items():
             outputs = [*obj.memory.cond.values(), *obj.memory.non_cond.values(), *(p.output for p in obj.pending.values())]
             frames[obj_id] = len(obj.memory.cond) + len(obj.memory.non_cond)
             tensors += sum(len(o.tensors()) for o in outputs) + sum(len(c) for c in obj.points.values())
-            nbytes += sum(o.nbytes() for o in outputs)
+            nbytes += sum(o.nbytes(self.arrays) for o in outputs)
         return {"tensors": tensors, "bytes": nbytes, "frames": frames}
 
     def nbytes(self) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from masklet.predict.prompts import require_sam2_model
+from masklet.backend.model import require_model
 from masklet.predict.results import FrameResult
 from masklet.predict.session import TrackingOptions, TrackingSession
 
@@ -42,7 +42,7 @@ class StreamTracker:
         add_all_frames_to_correct_as_cond: bool = False, mask_threshold: float = 0.0,
         attention_batch_size: int | str | None = "auto",
     ) -> None:
-        self.model = require_sam2_model(model, allow_onnx=True).eval()
+        self.model = require_model(model).eval()
         self.options = TrackingOptions(
             fill_hole_area=fill_hole_area, non_overlap_masks=non_overlap_masks,
             add_all_frames_to_correct_as_cond=add_all_frames_to_correct_as_cond,
@@ -87,9 +87,12 @@ class StreamTracker:
         self, obj_id, points=None, labels=None, clear_old_points: bool = True, normalize_coords: bool = True, box=None
     ) -> FrameResult:
         """Clicks and/or a box for `obj_id` on the current frame (a new object, or a
-        correction of a tracked one). Arguments as `VideoPredictor.add_new_points_or_box`."""
+        correction of a tracked one). Arguments as `VideoPredictor.add_new_points_or_box`;
+        returns every object's `FrameResult` on the frame, as `track` does (the reference has no
+        stream tracker; `VideoPredictor` returns the reference's tuples)."""
         return self.session.add_points_or_box(
-            self.frame_idx, obj_id, points, labels, box, clear_old_points, normalize_coords
+            self.frame_idx, obj_id, points=points, labels=labels, clear_old_points=clear_old_points,
+            normalize_coords=normalize_coords, box=box,
         )
 
     def add_new_mask(self, obj_id, mask) -> FrameResult:

@@ -17,10 +17,17 @@ memory attention one object at a time on the CPU; decoder and memory encoder sta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from masklet.model.outputs import FramePrediction, MaskProposals
-from masklet.predict import arrays
+from masklet.backend.heads import (
+    choose_mask,
+    pointer_positions,
+    prediction_from_mask,
+    propose_masks,
+)
+from masklet.backend.model import TrackingModel
+from masklet.backend.outputs import FramePrediction, MaskProposals
 from masklet.predict.memory_bank import FrameOutput, MemorySelection, pointer_window
 from masklet.predict.postprocess import fill_holes
 from masklet.predict.prompts import Clicks
@@ -42,7 +49,7 @@ class FrameFeatures:
 
 class TrackingEngine:
     """Arguments (checked by `masklet.predict.session.TrackingOptions` where users set them):
-      model: a SAM2Model (torch tensors) or the ONNX backend's OnnxSAM2Model (numpy arrays).
+      model: a model of any backend; the engine computes with its `arrays`.
       fill_hole_area: background holes of at most this many low-res pixels inside a mask
         are filled in the outputs (0 disables).
       storage_device: where outputs are kept (the model's device, or the CPU).
@@ -53,14 +60,16 @@ class TrackingEngine:
     """
 
     def __init__(
-        self, model, fill_hole_area: int = 0, storage_device=None,
+        self, model: TrackingModel, *, fill_hole_area: int = 0, storage_device=None,
         attention_batch_size: int | str | None = "auto", bfloat16_memory: bool = True,
     ) -> None:
-        self.arrays = arrays.arrays_for(model, storage_device)
+        self.arrays = model.arrays.with_storage(storage_device)
         if attention_batch_size == "auto":
             attention_batch_size = 1 if str(self.arrays.device).startswith("cpu") else None
+        if isinstance(attention_batch_size, str):
+            raise ValueError(f'attention_batch_size must be a positive int, None or "auto", got {attention_batch_size!r}')
         self.model = model
-        self.attention_batch_size = attention_batch_size
+        self.attention_batch_size: int | None = attention_batch_size
         self.fill_hole_area = fill_hole_area
         self.bfloat16_memory = bfloat16_memory
         self._memory_pos = None  # [mem_dim, h, w], cached
@@ -78,13 +87,13 @@ class TrackingEngine:
     # ------------------------------------------------------------------ segmenting
 
     def predict(
-        self, features: FrameFeatures, selections: list[MemorySelection | None], num_frames: int | None,
+        self, features: FrameFeatures, selections: Sequence[MemorySelection | None], num_frames: int | None,
         clicks: Clicks | None = None, prev_mask_logits=None,
     ) -> FramePrediction:
         """B objects' masks on a frame from their memories (and optional clicks [B, N] and
         earlier low-res logits [B, 1, S/4, S/4] on this frame)."""
         pix_feat = self.condition_on_memory(features, selections, num_frames)
-        return self.model.choose_mask(self.propose(pix_feat, features, clicks, prev_mask_logits))
+        return choose_mask(self.model, self.propose(pix_feat, features, clicks, prev_mask_logits))
 
     def propose(
         self, pix_feat, features: FrameFeatures, clicks: Clicks | None, prev_mask_logits,
@@ -95,20 +104,21 @@ class TrackingEngine:
         if clicks is not None:
             coords, labels = self.arrays.asarray(clicks.coords), self.arrays.asarray(clicks.labels, integer=True)
         multimask = clicks is None or clicks.labels.shape[1] <= 1
-        return self.model.propose_masks(
-            pix_feat, features.high_res_feats, coords, labels, mask_logits=prev_mask_logits, multimask_output=multimask
+        return propose_masks(
+            self.model, pix_feat, features.high_res_feats, coords, labels, mask_logits=prev_mask_logits,
+            multimask_output=multimask,
         )
 
     def prediction_from_masks(self, features: FrameFeatures, masks) -> FramePrediction:
         """Binary mask prompts [B, 1, S, S] taken as the objects' masks on this frame."""
-        return self.model.prediction_from_mask(features.vision_feats, features.high_res_feats, self.arrays.asarray(masks))
+        return prediction_from_mask(self.model, features.vision_feats, features.high_res_feats, masks)
 
     def outputs(self, prediction: FramePrediction, memories=None) -> list[FrameOutput]:
         """One FrameOutput per object (holes filled, kept on the storage device), with its
         memory [B, mem_dim, h, w] when given."""
         low_res = prediction.low_res_masks
         if self.fill_hole_area > 0:
-            low_res = fill_holes(low_res, self.fill_hole_area)
+            low_res = fill_holes(low_res, self.fill_hole_area, self.arrays)
         return [
             FrameOutput(
                 pred_masks=self.arrays.store(low_res[i : i + 1]),
@@ -133,32 +143,34 @@ class TrackingEngine:
     def add_prompt_memories(self, features: FrameFeatures, outputs: list[FrameOutput]) -> None:
         """Fill in the memories of prompted outputs, encoded from their stored (hole-filled)
         masks, binarised: what the user saw is what is remembered."""
-        low_res = self.arrays.asarray(arrays.cat([o.pred_masks for o in outputs]))
+        ops = self.arrays
+        low_res = ops.asarray(ops.cat([o.pred_masks for o in outputs]))
         size = self.model.image_size
-        high_res = arrays.resize(low_res, (size, size))
-        scores = arrays.cat([o.object_score_logits for o in outputs])
+        high_res = ops.resize(low_res, (size, size))
+        scores = ops.cat([o.object_score_logits for o in outputs])
         memories = self.memory_features(features, high_res, scores, binarize=True)
         for out, memory in zip(outputs, memories):
             out.maskmem_features = memory[None]
 
     def condition_on_memory(
-        self, features: FrameFeatures, selections: list[MemorySelection | None], num_frames: int | None
+        self, features: FrameFeatures, selections: Sequence[MemorySelection | None], num_frames: int | None
     ):
         """Features of the frame for each object -> [B, C, h, w]. A None selection marks an
         object seen for the first time (no memory: `no_mem_embed` is added instead)."""
         feats = features.vision_feats
-        out = arrays.empty_like_rows(feats, len(selections))  # [B, C, h, w], the features' dtype (bfloat16 under autocast)
-        groups: dict[tuple[int, int] | None, list[int]] = {}
+        out = self.arrays.empty_rows(feats, len(selections))  # [B, C, h, w], the features' dtype (bfloat16 under autocast)
+        first_look = [i for i, selection in enumerate(selections) if selection is None]
+        if first_look:
+            out[first_look] = self.object_rows(feats, first_look) + self.model.no_mem_embed.reshape(1, -1, 1, 1)
+        groups: dict[tuple[int, int], list[tuple[int, MemorySelection]]] = {}  # layout -> (row, selection)
         for i, selection in enumerate(selections):
-            groups.setdefault(None if selection is None else selection.layout(), []).append(i)
+            if selection is not None:
+                groups.setdefault(selection.layout(), []).append((i, selection))
         step = self.attention_batch_size or len(selections)
-        for layout, rows in groups.items():
-            if layout is None:
-                out[rows] = self.object_rows(feats, rows) + self.model.no_mem_embed.reshape(1, -1, 1, 1)
-                continue
-            for start in range(0, len(rows), step):
-                chunk = rows[start : start + step]
-                out[chunk] = self._attend(features, chunk, [selections[i] for i in chunk], num_frames)
+        for members in groups.values():
+            for start in range(0, len(members), step):
+                rows = [i for i, _ in members[start : start + step]]
+                out[rows] = self._attend(features, rows, [s for _, s in members[start : start + step]], num_frames)
         return out
 
     def _attend(
@@ -166,37 +178,38 @@ class TrackingEngine:
     ):
         """Memory attention for the objects `rows` (banks of equal size) -> [B, C, h, w]."""
         banks = [self._memory_tokens(s, features.grid, num_frames) for s in selections]
-        memory = arrays.stack([b[0] for b in banks])  # [B, M, mem_dim]
-        memory_pos = arrays.stack([b[1] for b in banks])
+        ops = self.arrays
+        memory = ops.stack([b[0] for b in banks])  # [B, M, mem_dim]
+        memory_pos = ops.stack([b[1] for b in banks])
         feats = self.object_rows(features.vision_feats, rows)  # [B, C, h, w]
         pos = self.object_rows(features.vision_pos, rows)
         batch, c, h, w = feats.shape
         attended = self.model.memory_attention(
-            curr=arrays.tokens(feats), memory=memory,  # [B, hw, C], [B, M, mem_dim]
-            curr_pos=arrays.tokens(pos), memory_pos=memory_pos, num_obj_ptr_tokens=banks[0][2],
+            curr=ops.tokens(feats), memory=memory,  # [B, hw, C], [B, M, mem_dim]
+            curr_pos=ops.tokens(pos), memory_pos=memory_pos, num_obj_ptr_tokens=banks[0][2],
         )  # [B, hw, C]
-        return arrays.feature_maps(attended, h, w)
+        return ops.feature_maps(attended, h, w)
 
     def _memory_tokens(self, selection: MemorySelection, grid, num_frames: int | None):
         """One object's memory bank as tokens [M, mem_dim], their position codes [M, mem_dim]
         and the number of trailing object-pointer tokens."""
-        model, cfg, compute = self.model, self.model.config, self.arrays.compute
-        spatial_pos = arrays.tokens(self._memory_position(grid)[None])[0]  # [hw, mem_dim]
+        model, cfg, ops = self.model, self.model.config, self.arrays
+        spatial_pos = ops.tokens(self._memory_position(grid)[None])[0]  # [hw, mem_dim]
         tokens, positions = [], []
         for slot, out in selection.spatial:
-            tokens.append(arrays.tokens(compute(out.maskmem_features))[0])  # [hw, mem_dim]
+            tokens.append(ops.tokens(ops.compute(out.maskmem_features))[0])  # [hw, mem_dim]
             positions.append(spatial_pos + model.maskmem_tpos_enc[cfg.num_maskmem - slot - 1].reshape(1, -1))
         num_pointer_tokens = 0
         if selection.pointers:
-            distances = self.arrays.asarray([d for d, _ in selection.pointers], integer=True)  # [P]
-            pointers = arrays.cat([compute(out.obj_ptr) for _, out in selection.pointers])  # [P, C]
-            pointer_pos = model.pointer_position_encoding(distances, pointer_window(num_frames, cfg) - 1)
+            distances = ops.asarray([d for d, _ in selection.pointers], integer=True)  # [P]
+            pointers = ops.cat([ops.compute(out.obj_ptr) for _, out in selection.pointers])  # [P, C]
+            pointer_pos = pointer_positions(model, distances, pointer_window(num_frames, cfg))
             # Each C-wide pointer becomes C / mem_dim tokens that share its temporal code.
             split = model.hidden_dim // model.mem_dim
             tokens.append(pointers.reshape(-1, model.mem_dim))
-            positions.append(self.arrays.repeat_interleave(pointer_pos, split))
+            positions.append(ops.repeat_interleave(pointer_pos, split))
             num_pointer_tokens = len(selection.pointers) * split
-        return arrays.cat(tokens), arrays.cat(positions), num_pointer_tokens
+        return ops.cat(tokens), ops.cat(positions), num_pointer_tokens
 
     def _memory_position(self, grid: tuple[int, int]):
         """[mem_dim, h, w] spatial code of every memory (cached)."""

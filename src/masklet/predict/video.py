@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 from tqdm import tqdm
 
-from masklet.predict.prompts import require_sam2_model
+from masklet.backend.model import require_model
 from masklet.predict.results import FrameResult
 from masklet.predict.session import TrackingOptions, TrackingSession
 
@@ -52,7 +52,7 @@ class VideoPredictor:
         clear_non_cond_mem_around_input: bool = False, add_all_frames_to_correct_as_cond: bool = False,
         mask_threshold: float = 0.0, show_progress: bool = True, attention_batch_size: int | str | None = "auto",
     ) -> None:
-        self.model = require_sam2_model(model, allow_onnx=True).eval()
+        self.model = require_model(model).eval()
         self.options = TrackingOptions(
             fill_hole_area, non_overlap_masks, clear_non_cond_mem_around_input, add_all_frames_to_correct_as_cond,
             mask_threshold, attention_batch_size,
@@ -119,10 +119,12 @@ class VideoPredictor:
         points [N, 2] (x, y) with labels [N] (1 foreground, 0 background); box [4] x1, y1, x2,
         y2; pixels of the video unless `normalize_coords=False` (then in [0, 1]). With
         `clear_old_points=False` the clicks are added to the frame's earlier ones.
-        Returns (frame_idx, obj_ids, masks [num_objects, 1, H, W] logits on that frame).
+        Returns the reference's tuple (frame_idx, obj_ids, masks [num_objects, 1, H, W] logits
+        on that frame): a torch.Tensor, a numpy array on the ONNX backend.
         """
         result = inference_state.add_points_or_box(
-            frame_idx, obj_id, points, labels, box, clear_old_points, normalize_coords
+            frame_idx, obj_id, points=points, labels=labels, clear_old_points=clear_old_points,
+            normalize_coords=normalize_coords, box=box,
         )
         return result.frame_idx, result.obj_ids, result.logits[:, None]
 
@@ -190,11 +192,11 @@ class VideoPredictor:
             start = min(t for obj in state.objects.values() for t in obj.memory.cond)
         start = state.frames.check(start)
         if max_frames is None:
-            max_frames = state.num_frames
+            max_frames = state.frames.num_frames
         if max_frames < 0:
             raise ValueError(f"max_frame_num_to_track must be >= 0, got {max_frames}")
         if reverse:
             end = max(start - max_frames, 0)
             return range(start, end - 1, -1) if start > 0 else range(0)
-        end = min(start + max_frames, state.num_frames - 1)
+        end = min(start + max_frames, state.frames.num_frames - 1)
         return range(start, end + 1)

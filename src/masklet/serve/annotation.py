@@ -18,7 +18,14 @@ from masklet.serve.replay import apply_prompt, frame_masks
 from masklet.serve.sessions import SessionBusy, SessionPool
 from masklet.serve.settings import ServeSettings
 from masklet.serve.storage import Catalog, History, Masklets
-from masklet.serve.storage.records import Direction, FrameMasks, Media, Prompt, PromptKind, StoredMask
+from masklet.serve.storage.records import (
+    Direction,
+    FrameMasks,
+    Media,
+    Prompt,
+    PromptKind,
+    StoredMask,
+)
 
 _NOT_RLE = re.compile(r"[^0-o]")  # compressed COCO RLE counts use the characters '0' (48) to 'o' (111)
 

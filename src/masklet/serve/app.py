@@ -19,7 +19,16 @@ from masklet.serve.datadir import UnsafePath
 from masklet.serve.errors import ApiError
 from masklet.serve.export import FORMATS
 from masklet.serve.limits import BodyLimit
-from masklet.serve.routes import exports, history, media, objects, projects, propagation, suggestions, ui
+from masklet.serve.routes import (
+    exports,
+    history,
+    media,
+    objects,
+    projects,
+    propagation,
+    suggestions,
+    ui,
+)
 from masklet.serve.sessions import SessionBusy
 from masklet.serve.storage.catalog import MissingRecord, RecordConflict
 from masklet.serve.workspace import Workspace
@@ -85,7 +94,8 @@ def create_app(ws: Workspace) -> FastAPI:
         ws.close()
 
     app = FastAPI(title="masklet serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(same_origin), *([Depends(require_token)] if ws.settings.token else [])], docs_url=None, redoc_url=None, openapi_url=None)
+                  dependencies=[Depends(same_origin), *([Depends(require_token)] if ws.settings.token else [])],
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.workspace, app.state.settings = ws, ws.settings
     add_error_handlers(app)
     for module in (projects, media, objects, history, propagation, suggestions, exports):

@@ -12,7 +12,13 @@ from __future__ import annotations
 import secrets
 
 from fastapi import Request, Security
-from fastapi.security import APIKeyCookie, APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    APIKeyCookie,
+    APIKeyHeader,
+    APIKeyQuery,
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+)
 
 from masklet.serve.errors import Forbidden, Unauthorized
 

@@ -13,15 +13,17 @@ import secrets
 import shutil
 from pathlib import Path
 
+from masklet.errors import MaskletError
+
 MEDIA = "media"
 EXPORTS = "exports"
 
 
-class UnsafePath(ValueError):
+class UnsafePath(MaskletError, ValueError):
     """A path that would leave the data folder or pass through a symbolic link."""
 
 
-class ForeignMedia(ValueError):
+class ForeignMedia(MaskletError, ValueError):
     """The data folder's media belong to another database than the one given."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from masklet.errors import MaskletError
 
-class ApiError(Exception):
+
+class ApiError(MaskletError):
     status = 400
 
     def __init__(self, detail: str) -> None:

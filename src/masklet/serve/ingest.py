@@ -159,7 +159,7 @@ def _archive_frames(archive: zipfile.ZipFile, name: str, writer: FrameWriter, li
             raise PayloadTooLarge(f"{name}: member {member.filename!r} is compressed {member.file_size // member.compress_size}"
                                   f" to 1, more than {limits.max_compression_ratio:g}; it is refused as a zip bomb")
         frames.append((path, member))
-    for path, member in sorted(frames, key=lambda f: natural_sort_key(str(f[0]))):
+    for _path, member in sorted(frames, key=lambda f: natural_sort_key(str(f[0]))):
         with archive.open(member) as data:
             writer.add(data, f"{name}: {member.filename}", member.file_size)
 

@@ -15,6 +15,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from masklet.errors import MaskletError
 from masklet.serve.replay import frame_masks, planned_frames, propagation_results
 from masklet.serve.sessions import SessionPool, WaitCancelled
 from masklet.serve.storage.history import History
@@ -23,7 +24,7 @@ from masklet.serve.storage.records import Direction, FrameMasks, PropagationStat
 log = logging.getLogger("masklet.serve")
 
 
-class PropagationRunning(RuntimeError):
+class PropagationRunning(MaskletError, RuntimeError):
     """A video already has an unfinished propagation."""
 
 

@@ -14,8 +14,8 @@ from itertools import islice
 
 import numpy as np
 
+from masklet.backend.outputs import NO_OBJECT_LOGIT
 from masklet.io.rle import rle_decode
-from masklet.model.sam2 import NO_OBJECT_LOGIT
 from masklet.predict.results import FrameResult
 from masklet.predict.session import TrackingSession
 from masklet.predict.video import VideoPredictor
@@ -36,7 +36,9 @@ def apply_prompt(session: TrackingSession, prompt: Prompt) -> FrameResult | None
         points = None if prompt.points is None else np.array(prompt.points, np.float32)
         labels = None if prompt.labels is None else np.array(prompt.labels, np.int32)
         box = None if prompt.box is None else np.array(prompt.box, np.float32)
-        return session.add_points_or_box(prompt.frame_idx, prompt.obj_id, points, labels, box, prompt.clear_old_points)
+        return session.add_points_or_box(
+            prompt.frame_idx, prompt.obj_id, points=points, labels=labels, box=box, clear_old_points=prompt.clear_old_points
+        )
     if prompt.kind is PromptKind.MASK:
         size = [session.video_height, session.video_width]
         return session.add_mask(prompt.frame_idx, prompt.obj_id, rle_decode({"size": size, "counts": prompt.mask}))

@@ -21,15 +21,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from masklet.errors import MaskletError
 from masklet.io.video import VideoSource
 from masklet.predict.session import TrackingSession
 
 
-class SessionBusy(RuntimeError):
+class SessionBusy(MaskletError, RuntimeError):
     """The video's session (or every session slot) stayed busy for too long."""
 
 
-class WaitCancelled(RuntimeError):
+class WaitCancelled(MaskletError, RuntimeError):
     """The caller gave up waiting for a session."""
 
 

@@ -39,7 +39,6 @@ from masklet.train.optim import OptimConfig
 from masklet.train.pseudo_video import pseudo_video_settings
 from masklet.train.unroll import PromptSimulation
 
-
 _REQUIRED_KEYS = {
     "model": "a model config or model name, or a checkpoint path",
     "pretrained": "true: start from model's weights; false: from random weights of its config",

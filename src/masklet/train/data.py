@@ -6,7 +6,8 @@ All randomness comes from `rng` (a `numpy.random.Generator`), so a clip is a pur
 is what lets a resumed training run continue bit-exactly.
 
 Frames are resized straight to S x S (no aspect-preserving padding, as the predictors do) by
-antialiased bicubic interpolation of the 8-bit image, scaled to [0, 1] and ImageNet-normalised.
+the video predictor's rule (`masklet.predict.resize.video_frame_pixels`: PIL bicubic on the
+8-bit image), so what is trained is what is run, then ImageNet-normalised.
 Masks are resized to S x S by antialiased bilinear interpolation of the full-resolution binary
 mask, thresholded at 0.5.
 
@@ -42,7 +43,8 @@ from masklet.io.image import IMAGE_SUFFIXES, read_rgb
 from masklet.io.rle import rle_area, rle_decode
 from masklet.io.sav import SAV_FRAME_STRIDE, read_sav_json
 from masklet.io.vos_dataset import VosDataset
-from masklet.predict.transforms import IMAGENET_MEAN, IMAGENET_STD
+from masklet.model.arrays import TorchArrays
+from masklet.predict.resize import normalize, video_frame_pixels
 
 MIN_OBJECT_FRACTION = 0.001  # image sources drop objects under 0.1% of the image
 CLIP_ATTEMPTS = 10  # video clips resampled while their first frame shows no object
@@ -54,8 +56,7 @@ LAYOUTS = (
     "  COCO         <file>.json (instance annotations) with an images/ folder beside it"
 )
 
-_SCALE = 1 / torch.tensor(IMAGENET_STD).view(3, 1, 1)
-_SHIFT = -torch.tensor(IMAGENET_MEAN).view(3, 1, 1) * _SCALE
+_CPU = TorchArrays("cpu", torch.float32)
 
 
 @dataclass
@@ -94,18 +95,16 @@ class ImageSample:
 
 
 def normalise_frames(frames: torch.Tensor) -> torch.Tensor:
-    """RGB in [0, 1] [..., 3, S, S] -> ImageNet-normalised."""
-    return torch.addcmul(_SHIFT, frames, _SCALE)  # (x - mean) / std in one pass
+    """RGB in [0, 1] [..., 3, S, S] (CPU) -> ImageNet-normalised, as the predictors normalise."""
+    return normalize(frames, _CPU)
 
 
 def read_resized_rgb(path: Path, size: int) -> torch.Tensor:
-    """An image file -> float32 [3, S, S] in [0, 1], resized straight to S x S (antialiased
-    bicubic on the 8-bit image; JPEGs are decoded at a reduced scale where that still leaves at
+    """An image file -> float32 [3, S, S] in [0, 1], resized straight to S x S as the video
+    predictor resizes frames (JPEGs are decoded at a reduced scale where that still leaves at
     least S x S pixels)."""
     pixels = read_rgb(path, draft_size=(size, size))  # [H, W, 3] uint8
-    x = torch.from_numpy(pixels).permute(2, 0, 1)[None]  # [1, 3, H, W]
-    x = F.interpolate(x, (size, size), mode="bicubic", align_corners=False, antialias=True)
-    return x[0].float().div_(255)
+    return torch.from_numpy(np.ascontiguousarray(video_frame_pixels(pixels, size)))
 
 
 def label_masks(labels: np.ndarray, ids: list[int] | None = None) -> tuple[list[int], np.ndarray]:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from masklet.model.sam2 import FramePrediction, SAM2Model
+from masklet.backend.heads import choose_mask
+from masklet.backend.outputs import FramePrediction
+from masklet.model.sam2 import SAM2Model
 from masklet.predict.memory_bank import MemoryKind, ObjectMemory, select_memory
 from masklet.predict.prompts import MASK_LOGIT_LIMIT, Clicks
 from masklet.predict.tracking import FrameFeatures, TrackingEngine
@@ -115,12 +117,12 @@ class ClipUnroller:
             terms = step_losses(logits, proposals.ious, proposals.object_score_logits, truth, self.weights)
             for key, value in terms.items():
                 totals[key] = totals.get(key, 0) + value
-            prediction = self.model.choose_mask(proposals)
+            prediction = choose_mask(self.model, proposals)
             if step == rounds:
                 return prediction
             # The user clicks on an error of what they see; the earlier logits go back in as a
             # mask prompt (clamped as at inference), without gradient through the simulation.
             pred = prediction.high_res_masks[:, 0].detach() > 0  # [O, S, S], the truth's grid
             click = correction_clicks(pred, truth, generator)
-            clicks = click if clicks is None else clicks.followed_by(click)
+            clicks = click if clicks is None else clicks.followed_by(click, self.engine.arrays)
             prev_logits = prediction.low_res_masks.detach().clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)

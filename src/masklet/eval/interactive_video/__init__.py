@@ -4,11 +4,28 @@ frame; the video's J&F after each interaction makes a curve (see `protocol`, `an
 `summary` for the rules, `methods` for the method and its baselines)."""
 
 from masklet.eval.interactive_video.annotator import FirstPrompt, PromptFrame
-from masklet.eval.interactive_video.methods import METHODS, ImagePerFrame, ImageThenPropagate, VideoClicks
-from masklet.eval.interactive_video.protocol import ObjectRun, ProtocolSettings, run_object
+from masklet.eval.interactive_video.methods import (
+    METHODS,
+    ImagePerFrame,
+    ImageThenPropagate,
+    VideoClicks,
+)
+from masklet.eval.interactive_video.protocol import (
+    ObjectRun,
+    ProtocolSettings,
+    run_object,
+)
 from masklet.eval.interactive_video.report import InteractiveVideoReport
-from masklet.eval.interactive_video.run import build_segmenters, run_interactive_video, write_outputs
-from masklet.eval.interactive_video.summary import area_under_curve, interaction_ratio, interactions_to_reach
+from masklet.eval.interactive_video.run import (
+    build_segmenters,
+    run_interactive_video,
+    write_outputs,
+)
+from masklet.eval.interactive_video.summary import (
+    area_under_curve,
+    interaction_ratio,
+    interactions_to_reach,
+)
 
 __all__ = [
     "FirstPrompt", "ImagePerFrame", "ImageThenPropagate", "InteractiveVideoReport", "METHODS", "ObjectRun",

@@ -15,7 +15,11 @@ from typing import Iterator
 
 import numpy as np
 
-from masklet.eval.interactive import image_mask_folders, image_paths, read_image_mask_folder
+from masklet.eval.interactive import (
+    image_mask_folders,
+    image_paths,
+    read_image_mask_folder,
+)
 from masklet.io.davis import VOID_ID, read_davis_png
 from masklet.io.image import read_rgb
 from masklet.io.vos_dataset import SINGLE_OBJECT_ID, VosSequence, open_vos_dataset

@@ -16,7 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from masklet.eval.interactive_video.data import VideoObject
-from masklet.eval.vos_metrics import BOUNDARY_TOLERANCE, boundary_measure, region_similarity
+from masklet.eval.vos_metrics import (
+    BOUNDARY_TOLERANCE,
+    boundary_measure,
+    region_similarity,
+)
 
 
 @dataclass(frozen=True)

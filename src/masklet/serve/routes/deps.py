@@ -6,7 +6,13 @@ from fastapi import Request
 
 from masklet.io.palette import object_colour
 from masklet.serve.api_models import MaskOut, MediaOut, ObjectOut, ProjectOut, PromptOut
-from masklet.serve.storage.records import AnnotatedObject, FrameMasks, Media, Project, StoredMask
+from masklet.serve.storage.records import (
+    AnnotatedObject,
+    FrameMasks,
+    Media,
+    Project,
+    StoredMask,
+)
 from masklet.serve.workspace import Workspace
 
 

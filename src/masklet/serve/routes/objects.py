@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from masklet.serve.api_models import ClicksIn, FrameIn, MaskIn, ObjectIn, ObjectOut, PromptOut, RecordId
+from masklet.serve.api_models import (
+    ClicksIn,
+    FrameIn,
+    MaskIn,
+    ObjectIn,
+    ObjectOut,
+    PromptOut,
+    RecordId,
+)
 from masklet.serve.routes.deps import object_out, prompt_out, workspace
 from masklet.serve.storage.records import Prompt, PromptKind
 from masklet.serve.workspace import Workspace

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from masklet.serve.annotation import Annotator
-from masklet.serve.api_models import AcceptIn, AcceptOut, FramePath, RecordId, SuggestionOut, SuggestionsOut
+from masklet.serve.api_models import (
+    AcceptIn,
+    AcceptOut,
+    FramePath,
+    RecordId,
+    SuggestionOut,
+    SuggestionsOut,
+)
 from masklet.serve.errors import BadRequest
 from masklet.serve.routes.deps import object_out, prompt_out, workspace
 from masklet.serve.storage.records import Prompt, PromptKind

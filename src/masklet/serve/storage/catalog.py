@@ -6,17 +6,24 @@ import time
 
 from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
 
+from masklet.errors import MaskletError
 from masklet.io.davis import MAX_OBJECT_ID
 from masklet.serve.storage import schema
 from masklet.serve.storage.dialects import lock_row
-from masklet.serve.storage.records import AnnotatedObject, Media, MediaKind, Project, PromptKind
+from masklet.serve.storage.records import (
+    AnnotatedObject,
+    Media,
+    MediaKind,
+    Project,
+    PromptKind,
+)
 
 
-class MissingRecord(LookupError):
+class MissingRecord(MaskletError, LookupError):
     """A project, media or object that does not exist; the message names it."""
 
 
-class RecordConflict(ValueError):
+class RecordConflict(MaskletError, ValueError):
     """A write that the stored records do not allow; the message says why."""
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
+from masklet.errors import MaskletError
 from masklet.serve.storage import schema
 
 
-class SchemaError(RuntimeError):
+class SchemaError(MaskletError, RuntimeError):
     """The database cannot be used by this version of masklet."""
 
 

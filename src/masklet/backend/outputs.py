@@ -1,6 +1,6 @@
-"""What the model's per-frame steps return, and the logit constants of those outputs. Free of
-torch so that the tracking glue, which also runs on the ONNX backend's numpy arrays, can use
-them where torch is not installed: the fields hold torch tensors or numpy arrays."""
+"""What a backend's decoder and the shared head rules (`masklet.backend.heads`) return, and the
+logit constants of those outputs. The fields hold arrays of the backend's kind (torch tensors,
+numpy arrays)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,6 @@ class MaskProposals:
     masks: Any  # [B, M, S/4, S/4] float32 logits, M = 3 (multimask) or 1, before the
     # occlusion gate (choose_mask applies it)
     ious: Any  # [B, M] predicted IoU of each mask
-    tokens: Any  # [B, M or 1, C] output tokens the object pointer is made from (None where the
-    # pointer is already made, as the ONNX decoder graph does)
+    pointers: Any  # [B, M or 1, C] object pointer of each mask (one shared by all masks when
+    # the config makes pointers from the single-mask token), before the absent-object rule
     object_score_logits: Any  # [B, 1]; > 0 means the object is visible
