@@ -82,7 +82,7 @@ def _open_path(source: str | os.PathLike, prefetch: int, cache_bytes: int) -> Vi
         text = os.fsdecode(text)
     # PyAV is imported only once a video file or URL is opened.
     if _URL.match(text):
-        from masklet.io.video_av import open_av_stream
+        from masklet.io.video.pyav import open_av_stream
 
         return open_av_stream(text, prefetch=prefetch)
     path = Path(text)
@@ -92,7 +92,7 @@ def _open_path(source: str | os.PathLike, prefetch: int, cache_bytes: int) -> Vi
         return _open_folder(path, prefetch, cache_bytes)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return FrameSequence([path], name=str(path), prefetch=0, cache_bytes=cache_bytes)
-    from masklet.io.video_av import VideoFile
+    from masklet.io.video.pyav import VideoFile
 
     return VideoFile(path, prefetch=prefetch, cache_bytes=cache_bytes)
 
