@@ -35,8 +35,8 @@ from masklet.cli.errors import CliError
 from masklet.eval.baselines import CopyMaskPredictor, RandomWalkerClicker
 from masklet.eval.interactive import PredictorClicker, image_mask_folders, run_interactive
 from masklet.eval.run_vos import run_vos_benchmark
-from masklet.io.vos_dataset import open_vos_dataset
 from masklet.io.atomic import write_text_atomic
+from masklet.io.vos_dataset import open_vos_dataset
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data beside the repository
 

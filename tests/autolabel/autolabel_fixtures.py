@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import require_shared_data
+from PIL import Image
 
 from masklet.autolabel import MineOptions
 

@@ -7,9 +7,9 @@ import shutil
 
 import numpy as np
 import pytest
-from scipy import ndimage
 from autolabel_fixtures import *  # noqa: F401,F403
 from autolabel_fixtures import COCO_IMAGES, iou, tree
+from scipy import ndimage
 
 import masklet
 from masklet.io import read_coco_json, read_yolo_classes, read_yolo_labels

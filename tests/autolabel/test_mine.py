@@ -15,6 +15,7 @@ from masklet.autolabel.masklets import Masklet
 from masklet.autolabel.mining import deduplicated
 from masklet.io import read_sav_json
 
+
 def test_mining_finds_the_swan_as_a_masklet(swan_clip, tmp_path):
     report = masklet.mine(swan_clip.videos, output=tmp_path, options=NANO_MINING, progress=False)
     assert report.problems == []

@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import require_shared_data
+from conftest import run_cli as run
 from PIL import Image
-
-from conftest import require_shared_data, run_cli as run
 
 IMAGES = ("cat00_000000197528", "pizza00_000000197022")
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import micro_config, run_cli as run, seeded_model, visible_objects
+from conftest import micro_config, seeded_model, visible_objects
+from conftest import run_cli as run
 
 import masklet
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import micro_config, require_shared_data, run_cli as run, seeded_model, visible_objects
+from conftest import micro_config, require_shared_data, seeded_model, visible_objects
+from conftest import run_cli as run
 from PIL import Image
 
 import masklet

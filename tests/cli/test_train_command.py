@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from PIL import Image
 from conftest import run_cli as run
+from PIL import Image
 from train.tiny_training import TINY, MovingDiskSampler
 
 import masklet

@@ -15,9 +15,8 @@ from masklet.eval.interactive import Click, next_click
 from masklet.eval.interactive_video import ProtocolSettings, interaction_ratio, run_object
 from masklet.eval.interactive_video.annotator import PromptFrame, choose_prompt_frame, mask_box, worst_frame
 from masklet.eval.interactive_video.data import InteractiveVideo, VideoObject
-from masklet.eval.interactive_video.scoring import boundary_in_box
 from masklet.eval.interactive_video.report import InteractiveVideoReport, MethodResult
-from masklet.eval.vos_metrics import boundary_measure, region_similarity
+from masklet.eval.interactive_video.scoring import boundary_in_box
 from masklet.eval.interactive_video.summary import (
     Bound,
     area_under_curve,
@@ -25,6 +24,7 @@ from masklet.eval.interactive_video.summary import (
     ratio_at_method_best,
     summarize_curves,
 )
+from masklet.eval.vos_metrics import boundary_measure, region_similarity
 
 SIZE = (40, 48)  # H, W of the hand-made videos
 

@@ -13,7 +13,6 @@ from masklet.eval import evaluate_vos
 from masklet.io.rle import rle_decode
 from masklet.io.sav import read_sav_json
 
-
 KEPT_FROM = 108  # the example's last 13 annotated frames (object 3 first appears on frame 113)
 
 

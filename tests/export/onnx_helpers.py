@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from conftest import require_shared_data
+from PIL import Image
 
 ort = pytest.importorskip("onnxruntime", reason="the ONNX tests need onnxruntime (pip install 'masklet[onnx]')")
 pytest.importorskip("onnx", reason="the ONNX tests need onnx (pip install 'masklet[onnx]')")

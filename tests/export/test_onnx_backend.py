@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-import masklet
 from onnx_clip import CORRECTION_FRAME, as_array, run_clip, run_image, run_stream
 from onnx_helpers import davis_frame, nano_export, nano_model
+
+import masklet
 
 FRAMES = 6
 IOU_MIN = 0.99

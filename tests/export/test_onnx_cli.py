@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from PIL import Image
 import pytest
-from conftest import micro_config, require_shared_data, run_cli as run, seeded_model, visible_objects
+from conftest import micro_config, require_shared_data, seeded_model, visible_objects
+from conftest import run_cli as run
+from onnx_helpers import LOGIT_TOLERANCE
+from PIL import Image
 
 import masklet
 from masklet.cli import main as cli_main
 from masklet.io import read_davis_png
-from onnx_helpers import LOGIT_TOLERANCE
 
 
 @pytest.fixture(scope="module")

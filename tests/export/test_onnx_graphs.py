@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from onnx_helpers import LOGIT_TOLERANCE, davis_frame, max_diff, nano_graphs, nano_model
 
 from masklet.backend.heads import choose_mask, pointer_positions, propose_masks
 from masklet.backend.outputs import MaskProposals
 from masklet.predict.resize import video_frame_input
-from onnx_helpers import LOGIT_TOLERANCE, davis_frame, max_diff, nano_graphs, nano_model
 
 SEQ = "blackswan"
 
@@ -206,9 +206,9 @@ def test_rope_is_real_valued_and_equals_complex_rotation():
     pair, read as a complex number, by exp(i * angle); the exported memory attention holds
     no complex tensors."""
     import onnx
+    from onnx_helpers import nano_export
 
     from masklet.model.rope import axial_rope_angles, rotate
-    from onnx_helpers import nano_export
 
     angles = axial_rope_angles(64, 16, 16)  # [256, 32]
     x = torch.randn(2, 1, 256, 64, generator=torch.Generator().manual_seed(0))

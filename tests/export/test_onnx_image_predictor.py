@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from onnx_helpers import LOGIT_TOLERANCE, nano_export, nano_model
 
 import masklet
-from onnx_helpers import LOGIT_TOLERANCE, nano_export, nano_model
 
 IOU_MIN = 0.99
 

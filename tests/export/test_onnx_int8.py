@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 
+from onnx_clip import run_clip
+from onnx_helpers import nano_export, nano_model
+from test_onnx_backend import clip_inputs, masks_iou
+
 import masklet
 from masklet.export import export_onnx
-from onnx_helpers import nano_export, nano_model
-from onnx_clip import run_clip
-from test_onnx_backend import clip_inputs, masks_iou
 
 # Measured: the mask-prompted swan >= 0.96 on every frame, the clicked shore (an ambiguous,
 # low-contrast region) >= 0.90.

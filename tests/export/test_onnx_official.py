@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import seeded_model
+from onnx_helpers import LOGIT_TOLERANCE, Graphs, max_diff
 
 from masklet.backend.heads import choose_mask, pointer_positions, propose_masks
 from masklet.predict.resize import video_frame_input
-from conftest import seeded_model
-from onnx_helpers import LOGIT_TOLERANCE, Graphs, max_diff
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ import random
 import av
 import numpy as np
 import pytest
+from conftest import require_shared_data
 from PIL import Image
 
-from conftest import require_shared_data
 from masklet.io import VideoReadError, VideoSource, open_video
 
 BEDROOM_REF = sorted({0, 1, 5, 77, 120, 150, *range(165, 200)})

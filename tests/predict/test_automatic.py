@@ -10,10 +10,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, require_shared_data, seeded_model
 
 import masklet
-from masklet.io.rle import rle_decode, rle_encode
 from masklet.backend.heads import stability_score
+from masklet.io.rle import rle_decode, rle_encode
 from masklet.predict.automatic import MaskGenerator, _CropEmbedding
 from masklet.predict.automatic_ops import (
     batched_nms,
@@ -25,8 +26,6 @@ from masklet.predict.automatic_ops import (
     point_grid,
     remove_small_regions,
 )
-
-from conftest import REPO, require_shared_data, seeded_model
 
 FIXTURES = REPO / "tests" / "fixtures" / "parity" / "automask"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.npz") if p.stem != "nms")

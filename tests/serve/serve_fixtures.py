@@ -18,9 +18,8 @@ import pytest
 
 pytest.importorskip("fastapi", reason="masklet serve needs the 'serve' extra (pip install 'masklet[serve]')")
 
-from PIL import Image  # noqa: E402
-
 from conftest import require_shared_data  # noqa: E402
+from PIL import Image  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIP = "blackswan"

@@ -7,8 +7,7 @@ import io
 import zipfile
 
 from serve_fixtures import *  # noqa: F401,F403
-from serve_fixtures import inside_point, upload_frames
-from serve_fixtures import sse_events
+from serve_fixtures import inside_point, sse_events, upload_frames
 
 
 def _prompt_and_propagate(client, mid, truth):

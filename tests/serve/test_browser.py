@@ -137,7 +137,6 @@ def test_box_tool_suggestions_and_undo_keys(server, davis_clip):
     _require_browser()
     import httpx
     from playwright.sync_api import sync_playwright
-
     from serve_fixtures import upload_frames
 
     url, ws = server

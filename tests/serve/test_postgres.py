@@ -11,8 +11,7 @@ import threading
 
 import pytest
 from serve_fixtures import *  # noqa: F401,F403
-from serve_fixtures import inside_point, upload_frames
-from serve_fixtures import sse_events
+from serve_fixtures import inside_point, sse_events, upload_frames
 from sqlalchemy import create_engine, inspect, text
 
 from masklet.serve.storage import Catalog, History, Masklets, migrations, open_database

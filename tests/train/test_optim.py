@@ -4,11 +4,11 @@ import math
 
 import pytest
 import torch
+from tiny_training import MovingDiskSampler, register_tiny
 
 import masklet
 from masklet.train.optim import OptimConfig, build_optimizer, freeze, layer_scale, lr_factor, no_weight_decay
 from masklet.train.unroll import ClipUnroller
-from tiny_training import MovingDiskSampler, register_tiny
 
 
 def _groups_by_param(optimizer):

@@ -7,12 +7,11 @@ import csv
 import pytest
 import torch
 from PIL import Image
+from tiny_training import MovingDiskSampler, register_tiny
 
 import masklet
 from masklet.train.config import TrainConfig
 from masklet.train.trainer import Trainer
-
-from tiny_training import MovingDiskSampler, register_tiny
 
 TINY_NAME = register_tiny().name
 

@@ -26,10 +26,9 @@ import time
 
 import numpy as np
 import torch
-from PIL import Image
-
 from cases import REPO, SEED, SHARED_IMAGES
 from make_image_fixtures import build_reference
+from PIL import Image
 
 FIXTURES = REPO / "tests" / "fixtures" / "parity" / "automask"
 CONFIG = "sam2.1-hiera-tiny"

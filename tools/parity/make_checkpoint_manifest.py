@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from cases import FIXTURES, load_image
 from make_image_fixtures import build_reference
 

@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 import torch
-
 from cases import FIXTURES, PLANS, SEED, pack, run_plan
 from weights import fill_module
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from cases import FIXTURES
 from make_image_fixtures import build_reference
 

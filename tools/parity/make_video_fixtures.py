@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from make_image_fixtures import REFERENCE_CONFIG_FILES
 from video_cases import FIXTURES, SCENARIOS, SEED, apply_object_score_bias, frame_paths, pack, run_scenario
 from weights import fill_module

@@ -16,8 +16,8 @@ memory attention one object at a time on the CPU; decoder and memory encoder sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from masklet.backend.heads import (

@@ -25,6 +25,7 @@ from typing import Any, Iterator
 from tqdm import tqdm
 
 from masklet.backend.model import require_model
+from masklet.io.video import VideoSource, open_video
 from masklet.predict.results import FrameResult
 from masklet.predict.session import TrackingOptions, TrackingSession
 
@@ -91,8 +92,6 @@ class VideoPredictor:
         `async_loading_frames` are accepted for compatibility and change nothing.
         `offload_state_to_cpu` keeps per-frame outputs in CPU memory.
         """
-        from masklet.io.video import VideoSource, open_video
-
         video = video_path if isinstance(video_path, VideoSource) else open_video(video_path)
         storage = "cpu" if offload_state_to_cpu else None
         return TrackingSession.for_video(self.model, video, self.options, storage)

@@ -28,7 +28,9 @@ import numpy as np
 from av.container import InputContainer
 from av.video.stream import VideoStream
 
-from masklet.io.video import FrameStream, RandomAccessSource, VideoReadError
+from masklet.io.video.random_access import RandomAccessSource
+from masklet.io.video.source import VideoReadError
+from masklet.io.video.stream import FrameStream
 
 SUPPORTED_FORMATS = "MP4, MOV, WebM, MKV, AVI and the other formats FFmpeg reads"
 
