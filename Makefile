@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.masklet-installed
 
-.PHONY: venv demo test bench bench-video eval-nano eval-interactive-video clean
+.PHONY: venv demo test lint bench bench-video eval-nano eval-interactive-video clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# ruff (lint and import order, settings in pyproject.toml) and mypy over backend/, predict/, model/.
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks tools
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	$(PY) benchmarks/image.py

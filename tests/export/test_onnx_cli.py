@@ -42,7 +42,7 @@ def test_export_writes_graphs_and_manifest(exported):
     assert full["format"] == "masklet-onnx" and full["opset"] == 17
     assert full["model"]["config"]["image_size"] == 128
     assert set(full["graphs"]) == {
-        "image_encoder", "prompt_decoder", "mask_prompt", "memory_encoder", "memory_attention", "pointer_position"
+        "image_encoder", "prompt_decoder", "mask_decoder", "mask_prompt", "memory_encoder", "memory_attention", "pointer_position"
     }
     attention = full["graphs"]["memory_attention"]
     assert attention["inputs"]["memory"]["shape"] == ["objects", "memory_tokens", 64]

@@ -102,9 +102,10 @@ def test_prompt_decoder(scene, objects, kind, with_mask):
     assert out["multi_masks"].abs().max() > 1  # real logits, not a blank answer
 
 
-@pytest.mark.parametrize("objects,with_mask", [(1, True), (3, False)])
+@pytest.mark.parametrize("objects,with_mask", [(1, True), (3, True), (1, False)])
 def test_mask_decoder(scene, objects, with_mask):
-    """The decoder without point tokens (a mask-only image prompt) against the torch decoder."""
+    """The decoder without point tokens (a mask-only image prompt) against the torch decoder
+    (without a mask either, the prompt is the learned no-mask embedding of one image)."""
     model = nano_model()
     fpn = scene["fpn"]
     pix_feat = (fpn[2][:1] + model.no_mem_embed.view(1, -1, 1, 1)).expand(objects, -1, -1, -1)

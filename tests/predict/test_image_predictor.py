@@ -8,7 +8,10 @@ import torch
 from PIL import Image
 
 import masklet
+from masklet.model.arrays import TorchArrays
 from masklet.predict.postprocess import fill_holes_and_remove_sprinkles
+
+CPU = TorchArrays("cpu", torch.float32)
 
 SMALL = masklet.SAM2Config(
     name="test-small-256",
@@ -133,10 +136,10 @@ def test_hole_and_sprinkle_removal():
     logits[0, 0, 2:10, 2:10] = 5
     logits[0, 0, 5, 5] = -5  # a 1-pixel hole
     logits[0, 0, 0, 11] = 5  # a 1-pixel speck
-    out = fill_holes_and_remove_sprinkles(torch.from_numpy(logits), 0.0, 2, 2).numpy()
+    out = fill_holes_and_remove_sprinkles(torch.from_numpy(logits), 0.0, 2, 2, CPU).numpy()
     assert out[0, 0, 5, 5] > 0 and out[0, 0, 0, 11] < 0
     assert (out[0, 0, 2:10, 2:10] > 0).all()
-    same = fill_holes_and_remove_sprinkles(torch.from_numpy(logits), 0.0, 0, 0).numpy()
+    same = fill_holes_and_remove_sprinkles(torch.from_numpy(logits), 0.0, 0, 0, CPU).numpy()
     np.testing.assert_array_equal(same, logits)
 
 
@@ -149,7 +152,7 @@ def test_predictor_holes_option_changes_output():
     for p in (plain, cleaned):
         p.set_image(image)
         outs.append(p.predict(np.array([[30, 30]]), np.array([1]), return_logits=True)[2])
-    ref = fill_holes_and_remove_sprinkles(torch.from_numpy(outs[0]), 0.0, 64, 64).numpy()
+    ref = fill_holes_and_remove_sprinkles(torch.from_numpy(outs[0]), 0.0, 64, 64, CPU).numpy()
     np.testing.assert_allclose(outs[1], ref.clip(-32, 32), atol=1e-5)
 
 

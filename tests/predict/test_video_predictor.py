@@ -12,6 +12,7 @@ from conftest import micro_config, seeded_model, visible_objects
 
 import masklet
 from masklet.io.rle import rle_decode
+from masklet.model.arrays import TorchArrays
 from masklet.predict.postprocess import component_areas, fill_holes
 
 
@@ -170,7 +171,7 @@ def test_fill_holes_fills_only_small_background_regions():
     logits = torch.full((1, 1, 20, 20), 5.0)
     logits[..., 2:4, 2:4] = -3.0  # 4-pixel hole
     logits[..., 10:15, 10:15] = -3.0  # 25-pixel hole
-    filled = fill_holes(logits, max_area=8)
+    filled = fill_holes(logits, 8, TorchArrays("cpu", torch.float32))
     assert torch.all(filled[..., 2:4, 2:4] == 0.1)
     assert torch.all(filled[..., 10:15, 10:15] == -3.0)
     assert torch.equal(filled[logits > 0], logits[logits > 0])

@@ -34,6 +34,7 @@ class ArrayOps(Protocol):
 
     name: str  # "torch" or "numpy": which kind of array this backend computes with
     device: Any
+    dtype_name: str  # the compute dtype: "float32", "bfloat16", ...
 
     def inference(self) -> AbstractContextManager:
         """A context in which no gradients are recorded."""

@@ -98,7 +98,7 @@ def stability_score(mask_logits: Array, threshold: float, offset: float) -> Arra
     """IoU between the masks thresholded at threshold + offset and threshold - offset,
     [..., H, W] -> float [...]; 1 where both are empty (as the reference's decoder scores them).
     Used by the decoder's dynamic multimask fallback, automatic mask generation and mining."""
-    flat = mask_logits.reshape(*mask_logits.shape[:-2], -1)
+    flat = mask_logits.reshape(*mask_logits.shape[:-2], mask_logits.shape[-2] * mask_logits.shape[-1])
     inner = (flat > threshold + offset).sum(-1) * 1.0
     outer = (flat > threshold - offset).sum(-1) * 1.0
     empty = outer == 0  # then inner is 0 too

@@ -18,6 +18,7 @@ class NumpyArrays:
 
     name = "numpy"
     device = "cpu"
+    dtype_name = "float32"
 
     def inference(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()

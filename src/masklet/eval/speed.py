@@ -67,8 +67,7 @@ def measure_speed(model, model_name: str, frames: list[Path], image: Path, objec
         frame_ms[count] = full_memory_frame_ms(video.propagate(state), model.config.num_maskmem, synchronize)
     if parameters is None:
         parameters = sum(p.numel() for p in model.parameters())
-    dtype = str(model.dtype).removeprefix("torch.")
-    return SpeedRecord(side, model_name, dtype, device, parameters, encode_ms, decode_ms, frame_ms,
+    return SpeedRecord(side, model_name, model.arrays.dtype_name, device, parameters, encode_ms, decode_ms, frame_ms,
                        peak_memory_mib(device))
 
 

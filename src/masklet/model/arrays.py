@@ -19,6 +19,7 @@ class TorchArrays:
     def __init__(self, device, dtype: torch.dtype, storage_device=None) -> None:
         self.device, self.dtype = torch.device(device), dtype
         self.storage_device = torch.device(storage_device) if storage_device is not None else self.device
+        self.dtype_name = str(dtype).removeprefix("torch.")
 
     def inference(self) -> AbstractContextManager:
         return torch.inference_mode()

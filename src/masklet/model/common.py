@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -35,6 +37,23 @@ class MLP(nn.Module):
             x = layer(x)
             if i < last:
                 x = self.act(x)
+        return torch.sigmoid(x) if self.sigmoid_output else x
+
+    def _linears(self) -> list[nn.Linear]:
+        return [cast(nn.Linear, layer) for layer in self.layers]
+
+    def forward_float32(self, x: torch.Tensor) -> torch.Tensor:
+        """`forward` computed in float32 whatever the weights' dtype (float32 output): for
+        small heads whose outputs are compared with each other, where bfloat16's 8-bit
+        mantissa would round close scores to ties (also under autocast)."""
+        last = len(self.layers) - 1
+        x = x.float()
+        with torch.autocast(x.device.type, enabled=False):
+            for i, layer in enumerate(self._linears()):
+                bias = None if layer.bias is None else layer.bias.float()
+                x = torch.nn.functional.linear(x, layer.weight.float(), bias)
+                if i < last:
+                    x = self.act(x)
         return torch.sigmoid(x) if self.sigmoid_output else x
 
 

@@ -144,7 +144,7 @@ class MaskDecoder(nn.Module):
         )  # [B, 4, C/8]
         b, c8, uh, uw = upscaled.shape
         masks = (hyper @ upscaled.view(b, c8, uh * uw)).view(b, -1, uh, uw)
-        iou = self.iou_prediction_head(iou_token_out)
+        iou = self.iou_prediction_head.forward_float32(iou_token_out)  # [B, 4] float32, see MLP.forward_float32
         object_score_logits = self.pred_obj_score_head(object_score_token_out)
         return masks, iou, mask_tokens_out, object_score_logits
 
