@@ -33,7 +33,7 @@ def check_onnx_options(*, config=None, device="cpu", dtype=None) -> None:
     a device other than the CPU, a dtype other than float32 (None means the default)."""
     if config is not None:
         raise OptionError("backend='onnx' takes the config from the export's manifest.json; pass no config")
-    if str(device) != "cpu" or str(dtype).removeprefix("torch.") not in ("None", "float32", "auto"):
+    if str(device) != "cpu" or str(dtype).removeprefix("torch.") not in ("None", "float32"):
         raise OptionError(
             f"backend='onnx' runs on the cpu in float32, not {device} / {dtype}; use the cpu and the default dtype"
         )
