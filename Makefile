@@ -24,7 +24,7 @@ test: $(STAMP)
 
 # ruff (lint and import order, settings in pyproject.toml) and mypy over backend/, predict/, model/.
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks tools
+	$(PY) -m ruff check src tests benchmarks tools examples
 	$(PY) -m mypy
 
 bench: $(STAMP)
