@@ -7,9 +7,13 @@ checks of tests/checkpoint/test_hf.py cannot see it."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
-from conftest import seeded_model
+from conftest import require_shared_data, seeded_model, visible_objects
+from PIL import Image
 
 import masklet
 from masklet.backend.heads import image_embeddings
@@ -91,3 +95,57 @@ def test_a_model_saved_by_transformers_loads_in_masklet(checkpoints, truck_image
     for key, tensor in reference.state_dict().items():
         assert torch.equal(ours.state_dict()[key], tensor), key
     compare(ours, load_transformers(tmp_path / "saved"), truck_image)
+
+
+def test_video_tracking_matches_transformers(tmp_path):
+    """Two clicked objects tracked through 4 DAVIS frames (tiny at 512 px), then a correction click on frame 2
+    and the video tracked again: Masklet's low-res logits against transformers' Sam2VideoModel
+    on the same preprocessed frames, so the memory modules' mapping is checked numerically too.
+    (transformers' Sam2VideoProcessor needs torchvision, which is not installed beside this
+    torch: the clicks are handed to its inference session as the processor would hand them.)"""
+    from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
+
+    from masklet.predict.resize import video_frame_input
+
+    root = require_shared_data() / "davis2016-val" / "JPEGImages" / "480p" / "blackswan"
+    frames = [np.asarray(Image.open(root / f"{i:05d}.jpg").convert("RGB")) for i in range(4)]
+    height, width = frames[0].shape[:2]
+    config = dataclasses.replace(get_config("sam2.1-hiera-tiny"), name="tiny-512", image_size=512)  # a quarter of the work
+    masklet.save_model(visible_objects(seeded_model(config)), tmp_path / "tiny-hf", format="hf")
+    ours = masklet.load_model(tmp_path / "tiny-hf")
+    theirs = load_transformers(tmp_path / "tiny-hf", transformers.Sam2VideoModel)
+    session = Sam2VideoInferenceSession(
+        video=torch.stack([torch.from_numpy(video_frame_input(f, ours.image_size)) for f in frames]),
+        video_height=height, video_width=width, dtype=torch.float32,
+    )
+    predictor = masklet.VideoPredictor(ours, fill_hole_area=0, show_progress=False)  # transformers fills no holes
+    state = predictor.init_state(np.stack(frames))
+
+    def click(frame_idx: int, obj_id: int, points: list, labels: list, clear: bool = True) -> None:
+        predictor.add_new_points_or_box(state, frame_idx, obj_id, points=points, labels=labels, clear_old_points=clear)
+        obj_idx = session.obj_id_to_idx(obj_id)
+        coords = torch.tensor(points, dtype=torch.float32) * torch.tensor([ours.image_size / width, ours.image_size / height])
+        new = {"point_coords": coords[None, None], "point_labels": torch.tensor(labels, dtype=torch.int32)[None, None]}
+        old = session.point_inputs_per_obj[obj_idx].get(frame_idx)
+        if not clear and old is not None:
+            new = {k: torch.cat([old[k], new[k]], dim=2) for k in new}
+        session.add_point_inputs(obj_idx, frame_idx, new)
+        session.obj_with_new_inputs = [*(session.obj_with_new_inputs or []), obj_id]
+
+    def compare_tracks(start: int) -> None:
+        with torch.inference_mode():
+            got = {out.frame_idx: out.pred_masks for out in theirs.propagate_in_video_iterator(session, start_frame_idx=start)}
+        for result in predictor.propagate(state, start_frame_idx=start):
+            t = result.frame_idx
+            expected = torch.cat([state.objects[o].memory.get(t).pred_masks for o in (1, 2)])  # [2, 1, 256, 256]
+            assert expected.abs().max() > 1 and (got[t].reshape(expected.shape) - expected).abs().max() <= TOLERANCE, t
+
+    click(0, 1, [[400, 200]], [1])
+    click(0, 2, [[100, 400]], [1])
+    with torch.inference_mode():
+        theirs(inference_session=session, frame_idx=0)
+    compare_tracks(0)
+    click(2, 1, [[430, 300]], [0], clear=False)
+    with torch.inference_mode():
+        theirs(inference_session=session, frame_idx=2)
+    compare_tracks(0)

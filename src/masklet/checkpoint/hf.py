@@ -173,6 +173,7 @@ def hf_config_from(cfg: SAM2Config) -> dict:
     t = cfg.trunk
     dims = list(t.stage_dims)
     heads = [int(t.num_heads * t.head_mul**i) for i in range(len(t.stages))]
+    grid = cfg.image_embedding_size  # S / 16: transformers needs the feature sizes spelled out
     return {
         "model_type": "sam2_video",
         "architectures": ["Sam2VideoModel"],
@@ -189,6 +190,7 @@ def hf_config_from(cfg: SAM2Config) -> dict:
         "memory_attention_feed_forward_hidden_size": cfg.memory_attention_ffn_dim,
         "memory_attention_hidden_size": cfg.d_model,
         "memory_encoder_output_channels": cfg.mem_dim,
+        "memory_attention_rope_feat_sizes": [grid, grid],
         "rope_parameters": {"rope_theta": cfg.rope_theta, "rope_type": "axial"},
         "mask_decoder_config": {
             "model_type": "sam2_video_mask_decoder",
@@ -204,6 +206,7 @@ def hf_config_from(cfg: SAM2Config) -> dict:
             "backbone_channel_list": list(cfg.backbone_channel_list),
             "fpn_hidden_size": cfg.d_model,
             "fpn_top_down_levels": list(cfg.fpn_top_down_levels),
+            "backbone_feature_sizes": [[4 * grid, 4 * grid], [2 * grid, 2 * grid], [grid, grid]],
             "num_feature_levels": 4 - cfg.scalp,
             "backbone_config": {
                 "model_type": "sam2_hiera_det_model",
