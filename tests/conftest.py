@@ -92,3 +92,14 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
         code = e.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def davis_frame(seq: str, index: int):
+    """(RGB frame [H, W, 3] uint8, ground-truth mask [H, W] bool) of a DAVIS-2016 sequence."""
+    import numpy as np
+    from PIL import Image
+
+    root = require_shared_data() / "davis2016-val"
+    frame = np.asarray(Image.open(root / "JPEGImages" / "480p" / seq / f"{index:05d}.jpg").convert("RGB"))
+    mask = np.asarray(Image.open(root / "Annotations" / "480p" / seq / f"{index:05d}.png").convert("L")) > 127
+    return frame, mask

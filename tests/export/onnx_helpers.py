@@ -1,5 +1,5 @@
 """Helpers of the ONNX tests: the bundled model exported once per run, graphs run on torch
-tensors, real DAVIS frames. (Not a conftest.py: tests/conftest.py already owns that name.)"""
+tensors (real DAVIS frames: `conftest.davis_frame`). (Not a conftest.py: tests/conftest.py already owns that name.)"""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import require_shared_data
-from PIL import Image
 
 ort = pytest.importorskip("onnxruntime", reason="the ONNX tests need onnxruntime (pip install 'masklet[onnx]')")
 pytest.importorskip("onnx", reason="the ONNX tests need onnx (pip install 'masklet[onnx]')")
@@ -59,14 +57,6 @@ class Graphs:
 @functools.lru_cache(maxsize=None)
 def nano_graphs() -> Graphs:
     return Graphs(nano_export())
-
-
-def davis_frame(seq: str, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB frame [H, W, 3] uint8, ground-truth mask [H, W] bool) of a DAVIS-2016 sequence."""
-    root = require_shared_data() / "davis2016-val"
-    frame = np.asarray(Image.open(root / "JPEGImages" / "480p" / seq / f"{index:05d}.jpg").convert("RGB"))
-    mask = np.asarray(Image.open(root / "Annotations" / "480p" / seq / f"{index:05d}.png").convert("L")) > 127
-    return frame, mask
 
 
 def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import davis_frame
 from onnx_clip import CORRECTION_FRAME, as_array, run_clip, run_image, run_stream
-from onnx_helpers import davis_frame, nano_export, nano_model
+from onnx_helpers import nano_export, nano_model
 
 import masklet
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from onnx_helpers import LOGIT_TOLERANCE, davis_frame, max_diff, nano_graphs, nano_model
+from conftest import davis_frame
+from onnx_helpers import LOGIT_TOLERANCE, max_diff, nano_graphs, nano_model
 
 from masklet.backend.heads import choose_mask, pointer_positions, propose_masks
 from masklet.backend.outputs import MaskProposals

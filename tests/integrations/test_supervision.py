@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, require_shared_data
+from conftest import REPO, davis_frame
 from PIL import Image
 
 import masklet
@@ -20,10 +20,7 @@ sv = pytest.importorskip("supervision", reason="the supervision glue is tested w
 
 
 def davis(index: int) -> tuple[np.ndarray, np.ndarray]:
-    root = require_shared_data() / "davis2016-val"
-    frame = np.asarray(Image.open(root / "JPEGImages" / "480p" / "blackswan" / f"{index:05d}.jpg").convert("RGB"))
-    mask = np.asarray(Image.open(root / "Annotations" / "480p" / "blackswan" / f"{index:05d}.png").convert("L")) > 127
-    return frame, mask
+    return davis_frame("blackswan", index)
 
 
 def mask_box(mask: np.ndarray) -> list[float]:

@@ -12,8 +12,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from conftest import require_shared_data, seeded_model, visible_objects
-from PIL import Image
+from conftest import davis_frame, seeded_model, visible_objects
 
 import masklet
 from masklet.backend.heads import image_embeddings
@@ -107,8 +106,7 @@ def test_video_tracking_matches_transformers(tmp_path):
 
     from masklet.predict.resize import video_frame_input
 
-    root = require_shared_data() / "davis2016-val" / "JPEGImages" / "480p" / "blackswan"
-    frames = [np.asarray(Image.open(root / f"{i:05d}.jpg").convert("RGB")) for i in range(4)]
+    frames = [davis_frame("blackswan", i)[0] for i in range(4)]
     height, width = frames[0].shape[:2]
     config = dataclasses.replace(get_config("sam2.1-hiera-tiny"), name="tiny-512", image_size=512)  # a quarter of the work
     masklet.save_model(visible_objects(seeded_model(config)), tmp_path / "tiny-hf", format="hf")

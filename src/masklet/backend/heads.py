@@ -82,10 +82,7 @@ def prediction_from_mask(model: TrackingModel, pix_feat: Array, high_res_feats: 
     mask_input = model.downsample_mask(ops.compute(masks))
     pointers = choose_mask(model, propose_masks(model, pix_feat, high_res_feats, mask_logits=mask_input)).obj_ptr
     visible = (masks.reshape(masks.shape[0], -1) > 0).any(1)[:, None]  # [B, 1]
-    shape = tuple(visible.shape)
-    object_score_logits = ops.where(
-        visible, ops.full(shape, MASK_AS_OUTPUT_SCALE + MASK_AS_OUTPUT_BIAS), ops.full(shape, MASK_AS_OUTPUT_BIAS)
-    )
+    object_score_logits = ops.as_float(visible) * MASK_AS_OUTPUT_SCALE + MASK_AS_OUTPUT_BIAS
     return FramePrediction(low_res, high_res, pointer_or_absent(model, pointers, visible), object_score_logits)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -32,29 +34,28 @@ class MLP(nn.Module):
         self.sigmoid_output = sigmoid_output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < last:
-                x = self.act(x)
-        return torch.sigmoid(x) if self.sigmoid_output else x
-
-    def _linears(self) -> list[nn.Linear]:
-        return [cast(nn.Linear, layer) for layer in self.layers]
+        return self._stack(x, lambda layer, h: layer(h))
 
     def forward_float32(self, x: torch.Tensor) -> torch.Tensor:
         """`forward` computed in float32 whatever the weights' dtype (float32 output): for
         small heads whose outputs are compared with each other, where bfloat16's 8-bit
         mantissa would round close scores to ties (also under autocast)."""
-        last = len(self.layers) - 1
-        x = x.float()
         with torch.autocast(x.device.type, enabled=False):
-            for i, layer in enumerate(self._linears()):
-                bias = None if layer.bias is None else layer.bias.float()
-                x = torch.nn.functional.linear(x, layer.weight.float(), bias)
-                if i < last:
-                    x = self.act(x)
+            return self._stack(x.float(), _linear_in_float32)
+
+    def _stack(self, x: torch.Tensor, linear: Callable[[nn.Linear, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """The layers applied in turn by `linear(layer, x)`, the activation between them."""
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = linear(cast(nn.Linear, layer), x)
+            if i < last:
+                x = self.act(x)
         return torch.sigmoid(x) if self.sigmoid_output else x
+
+
+def _linear_in_float32(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    bias = None if layer.bias is None else layer.bias.float()
+    return F.linear(x, layer.weight.float(), bias)
 
 
 class LayerNorm2d(nn.Module):

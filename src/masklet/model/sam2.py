@@ -85,6 +85,7 @@ class SAM2Model(nn.Module):
             nn.Linear(hidden, mem) if config.proj_tpos_enc_in_obj_ptrs else nn.Identity()
         )
         self._init_embeddings()
+        self._arrays: TorchArrays | None = None  # see `arrays`
 
     def _init_embeddings(self) -> None:
         for p in (self.maskmem_tpos_enc, self.no_mem_embed, self.no_mem_pos_enc, self.no_obj_ptr):
@@ -112,8 +113,11 @@ class SAM2Model(nn.Module):
 
     @property
     def arrays(self) -> TorchArrays:
-        """The array operations of the prediction glue: tensors on this model's device and dtype."""
-        return TorchArrays(self.device, self.dtype)
+        """The array operations of the prediction glue: tensors on this model's device and dtype
+        (made again only after the model moves or changes dtype)."""
+        if self._arrays is None or (self._arrays.device, self._arrays.dtype) != (self.device, self.dtype):
+            self._arrays = TorchArrays(self.device, self.dtype)
+        return self._arrays
 
     def forward_image(self, images: torch.Tensor) -> dict:
         """Backbone features of normalised images [B, 3, S, S].

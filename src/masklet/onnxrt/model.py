@@ -83,12 +83,14 @@ class OnnxSAM2Model:
         if mask_input is not None:
             batch = max(batch, mask_input.shape[0])
         low = 4 * self.config.image_embedding_size
+        has_mask_input = np.array([0.0 if mask_input is None else 1.0], np.float32)
+        if mask_input is None:
+            mask_input = np.zeros((1, 1, low, low), np.float32)
         inputs = {
-            "image_embed": self.arrays.repeat_rows(image_embed, batch) if image_embed.shape[0] == 1 else image_embed,
+            "image_embed": self._rows(image_embed, batch),
             "high_res_feats_0": high_res_feats[0], "high_res_feats_1": high_res_feats[1],
-            "mask_input": np.zeros((batch, 1, low, low), np.float32) if mask_input is None
-            else self.arrays.repeat_rows(mask_input, batch) if mask_input.shape[0] == 1 else mask_input,
-            "has_mask_input": np.array([0.0 if mask_input is None else 1.0], np.float32),
+            "mask_input": self._rows(mask_input, batch),
+            "has_mask_input": has_mask_input,
         }
         if point_coords is None:
             out = self.graphs("mask_decoder", **inputs)
@@ -97,6 +99,10 @@ class OnnxSAM2Model:
                               point_labels=point_labels.astype(np.int64, copy=False))
         mode = "multi" if multimask_output else "single"
         return MaskProposals(out[f"{mode}_masks"], out[f"{mode}_ious"], out[f"{mode}_pointers"], out["object_score_logits"])
+
+    def _rows(self, x: np.ndarray, batch: int) -> np.ndarray:
+        """x [1 or batch, ...] -> [batch, ...] (the graphs take one row per prompt)."""
+        return self.arrays.repeat_rows(x, batch) if x.shape[0] == 1 else x
 
     def downsample_mask(self, masks) -> np.ndarray:
         return self.graphs("mask_prompt", masks=masks)["mask_input"]

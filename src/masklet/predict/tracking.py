@@ -169,8 +169,9 @@ class TrackingEngine:
         step = self.attention_batch_size or len(selections)
         for members in groups.values():
             for start in range(0, len(members), step):
-                rows = [i for i, _ in members[start : start + step]]
-                out[rows] = self._attend(features, rows, [s for _, s in members[start : start + step]], num_frames)
+                chunk = members[start : start + step]
+                rows = [i for i, _ in chunk]
+                out[rows] = self._attend(features, rows, [s for _, s in chunk], num_frames)
         return out
 
     def _attend(
