@@ -152,9 +152,16 @@ def test_box_tool_suggestions_and_undo_keys(server, davis_clip):
         page.set_default_timeout(120_000)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # The frame images are held back: the overlay must have the media's size before its first
+        # frame loads (it once took the size of the not-yet-loaded <img>, and a box dragged then,
+        # on a loaded machine, was lost).
+        held = []
+        page.route("**/api/media/*/frames/*", lambda route: held.append(route))
         page.goto(url)
         wait(page, "window.masklet.media && !window.masklet.loading && window.masklet.media.num_frames === 3")
+        assert page.evaluate("document.getElementById('frame').naturalWidth") == 0
         stage = page.locator("#overlay").bounding_box()
+        assert (round(stage["width"]), round(stage["height"])) == (width, height)
         page.keyboard.press("b")
         assert "active" in page.get_attribute("#tool-box", "class")
         page.mouse.move(stage["x"] + float(xs.min()), stage["y"] + float(ys.min()))
@@ -164,6 +171,11 @@ def test_box_tool_suggestions_and_undo_keys(server, davis_clip):
         wait(page, "window.masklet.masks.get(0) && window.masklet.masks.get(0).size === 1")
         boxed = rle_decode({"size": [height, width], "counts": page.evaluate("window.masklet.masks.get(0).get(1).counts")})
         assert boxed[truth[0]].mean() > 0.5  # the box found the swan
+        for route in held:
+            route.continue_()
+        page.unroute("**/api/media/*/frames/*")
+        page.wait_for_function("document.getElementById('frame').complete && document.getElementById('frame').naturalWidth > 0")
+        assert page.locator("#overlay").bounding_box() == stage
 
         page.keyboard.press("n")
         wait(page, "window.masklet.objects.length === 2 && window.masklet.active === 2")

@@ -149,7 +149,8 @@ async function loadMediaState(mediaId) {
   if (!m) { redraw(); renderTimeline(); return; }
   const canvas = $("overlay");
   canvas.width = m.width; canvas.height = m.height;
-  $("frame").width = m.width;
+  // Both attributes, so the stage (and the overlay over it) has its size before the first frame loads.
+  $("frame").width = m.width; $("frame").height = m.height;
   $("scrubber").max = m.num_frames - 1;
   await Promise.all([loadObjects(), loadMasks(), refreshHistory()]);
   const job = await call("GET", `/api/media/${m.id}/propagation`);
