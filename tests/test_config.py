@@ -47,7 +47,10 @@ def test_invalid_custom_configs_are_rejected():
         SAM2Config(trunk=dataclasses.replace(trunk, global_att_blocks=(50,)))
 
 
-def test_dict_round_trip_and_registration():
+def test_dict_round_trip_and_registration(monkeypatch):
+    from masklet.config import MODEL_CONFIGS
+
+    monkeypatch.setattr("masklet.config.MODEL_CONFIGS", dict(MODEL_CONFIGS))  # the registration ends with the test
     cfg = dataclasses.replace(masklet.get_config("small"), name="my-small-512", image_size=512)
     assert SAM2Config.from_dict(cfg.to_dict()) == cfg
     masklet.register_config(cfg)

@@ -9,7 +9,49 @@ directly or derived with `dataclasses.replace` / `SAM2Config.from_dict`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+
+from masklet.errors import ConfigError
+
+# Fields that count channels, blocks, heads or pixels: at least 1 and at most this, so a corrupt
+# config is refused instead of building a network that cannot fit in memory.
+_MAX_SIZE = 8192
+_COUNTS = {
+    "embed_dim", "num_heads", "stages", "window_spec", "window_pos_embed_bkg_spatial_size", "q_stride", "image_size",
+    "backbone_stride", "d_model", "decoder_mlp_dim", "mem_dim", "num_maskmem", "memory_attention_layers",
+    "memory_attention_ffn_dim", "max_obj_ptrs_in_encoder", "memory_temporal_stride_for_eval",
+}
+
+
+def _fits(value: object, kind: str) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "str":
+        return isinstance(value, str)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) if kind == "int" else math.isfinite(value)
+
+
+def _field_problems(config: object) -> list[str]:
+    """What is wrong with the fields' types and sizes (fields are annotated int, float, bool, str or tuple[...])."""
+    problems = []
+    for f in dataclasses.fields(config):  # type: ignore[arg-type]
+        value, kind = getattr(config, f.name), str(f.type)
+        if kind.startswith("tuple["):
+            element = "float" if "float" in kind else "int"
+            values = value if isinstance(value, tuple) else None
+            ok = values is not None and all(_fits(v, element) for v in values)
+        elif kind in ("int", "float", "bool", "str"):
+            values, ok = (value,), _fits(value, kind)
+        else:
+            continue
+        if not ok:
+            problems.append(f"{f.name} must be {kind}, got {value!r}")
+        elif f.name in _COUNTS and not all(1 <= v <= _MAX_SIZE for v in values):  # type: ignore[union-attr]
+            problems.append(f"{f.name} must be between 1 and {_MAX_SIZE}, got {value!r}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -29,6 +71,11 @@ class HieraConfig:
     head_mul: float = 2.0
     mlp_ratio: float = 4.0
     drop_path_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        problems = _field_problems(self)
+        if problems:
+            raise ConfigError("invalid HieraConfig: " + "; ".join(problems))
 
     @property
     def stage_dims(self) -> tuple[int, ...]:
@@ -72,7 +119,11 @@ class SAM2Config:
 
     def __post_init__(self) -> None:
         t = self.trunk
-        problems = []
+        if not isinstance(t, HieraConfig):
+            raise ConfigError(f"invalid SAM2Config: trunk must be a HieraConfig, got {type(t).__name__}")
+        problems = _field_problems(self)
+        if problems:
+            raise ConfigError(f"invalid SAM2Config {self.name!r}: " + "; ".join(problems))
         if len(t.window_spec) != len(t.stages):
             problems.append("trunk.window_spec needs one entry per stage")
         if any(b >= sum(t.stages) for b in t.global_att_blocks):
@@ -86,7 +137,7 @@ class SAM2Config:
         if self.proj_tpos_enc_in_obj_ptrs and not self.add_tpos_enc_to_obj_ptrs:
             problems.append("proj_tpos_enc_in_obj_ptrs needs add_tpos_enc_to_obj_ptrs")
         if problems:
-            raise ValueError(f"invalid SAM2Config {self.name!r}: " + "; ".join(problems))
+            raise ConfigError(f"invalid SAM2Config {self.name!r}: " + "; ".join(problems))
 
     @property
     def version(self) -> str:
@@ -107,10 +158,16 @@ class SAM2Config:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SAM2Config":
-        data = dict(data)
-        trunk = HieraConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("trunk", {}).items()})
-        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(trunk=trunk, **data)
+        """The config `to_dict` wrote (lists become tuples); a ConfigError names what does not fit."""
+        if not isinstance(data, dict) or not isinstance(data.get("trunk", {}), dict):
+            raise ConfigError(f"a SAM2Config is read from a dict with a 'trunk' dict, got {type(data).__name__}")
+        trunk = {k: tuple(v) if isinstance(v, list) else v for k, v in data.get("trunk", {}).items()}
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "trunk"}
+        for kind, values in ((cls, data), (HieraConfig, trunk)):
+            unknown = sorted(set(values) - {f.name for f in dataclasses.fields(kind)} - {"trunk"})  # type: ignore[arg-type]
+            if unknown:
+                raise ConfigError(f"unknown {kind.__name__} fields {unknown}")
+        return cls(trunk=HieraConfig(**trunk), **data)
 
 
 _TRUNKS = {

@@ -18,3 +18,7 @@ class CheckpointError(MaskletError, ValueError):
 
 class OptionError(MaskletError, ValueError):
     """An option the chosen backend, device or model cannot honour."""
+
+
+class ConfigError(MaskletError, ValueError):
+    """A model configuration with a wrong field, type or value (in code, a checkpoint or a manifest)."""
