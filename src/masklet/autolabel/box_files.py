@@ -109,6 +109,9 @@ def read_csv_boxes(path: str | Path) -> TableBoxes:
     missing = [c for c in CSV_COLUMNS if c not in header]
     if rows and missing:
         raise BoxFileError(f"{path}: the CSV header lacks {', '.join(missing)}; it needs {','.join(CSV_COLUMNS)}[,score]")
+    short = [line for line, row in enumerate(rows, start=2) if any(row.get(c) is None for c in CSV_COLUMNS)]
+    if short:
+        raise BoxFileError(f"{path}:{short[0]}: the row has fewer fields than the header ({','.join(CSV_COLUMNS)}[,score])")
     names = sorted({row["category"] for row in rows})
     ids = {name: number for number, name in enumerate(names, start=1)}
     table = TableBoxes({}, {number: name for name, number in ids.items()})

@@ -22,6 +22,7 @@ import torch
 from masklet.checkpoint import hf
 from masklet.checkpoint.errors import CheckpointError
 from masklet.config import MODEL_CONFIGS, SAM2Config
+from masklet.errors import ConfigError
 from masklet.io.atomic import atomic_output, write_text_atomic
 
 
@@ -49,15 +50,18 @@ def _read_meta(path: Path) -> LoadedCheckpoint:
         raise CheckpointError(
             f"{path}: refused to load - the file holds Python objects that are not plain tensors "
             f"and could run code when unpickled (only weights are loaded; weights_only=True). "
-            f"Details: {str(e).splitlines()[0]}"
+            f"Details: {_first_line(e)}"
         ) from None
     except Exception as e:  # torch.load raises many different types on garbage input
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): "
-            f"{str(e).splitlines()[0]}"
+            f"{_first_line(e)}"
         ) from None
     if isinstance(data, dict) and isinstance(data.get("model"), dict):
         state_dict = data["model"]
+        odd = [str(k) for k, v in state_dict.items() if not (isinstance(k, str) and isinstance(v, torch.Tensor))]
+        if odd:
+            raise CheckpointError(f"{path}: 'model' holds entries that are not named tensors: {odd[:5]}; the file is corrupt")
     elif isinstance(data, dict) and data and all(isinstance(v, torch.Tensor) for v in data.values()):
         state_dict = data
     else:
@@ -69,10 +73,18 @@ def _read_meta(path: Path) -> LoadedCheckpoint:
         )
     config = None
     if isinstance(data, dict) and isinstance(data.get("masklet_config"), dict):
-        config = SAM2Config.from_dict(data["masklet_config"])
+        try:
+            config = SAM2Config.from_dict(data["masklet_config"])
+        except ConfigError as e:
+            raise CheckpointError(f"{path}: its stored masklet_config is unusable ({e})") from None
     if hf.is_hf_state_dict(state_dict):
         state_dict = hf.hf_to_meta(state_dict)
     return LoadedCheckpoint(path, "meta", state_dict, config)
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _read_hf(path: Path) -> LoadedCheckpoint:

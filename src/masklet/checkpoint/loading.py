@@ -131,13 +131,21 @@ def _load_strict(model: SAM2Model, state_dict: dict, path: Path) -> None:
         for k, v in expected.items()
         if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
     ]
-    if missing or unexpected or mis_shaped:
+    mis_typed = [f"{k}: {state_dict[k].dtype}" for k, v in expected.items()
+                 if k in state_dict and v.is_floating_point() and not state_dict[k].is_floating_point()]
+    if not (missing or unexpected or mis_shaped or mis_typed):
+        not_finite = [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        if not_finite:
+            raise CheckpointError(f"{path}: {len(not_finite)} tensors hold NaN or infinite values ({', '.join(not_finite[:_SHOWN_KEYS])});"
+                                  " the file is corrupt or from a diverged training run")
+    if missing or unexpected or mis_shaped or mis_typed:
         try:
             hint = f"; the weights look like {detect_config(state_dict).name}"
         except CheckpointError:
             hint = ""
         parts = [f"{path}: does not fit config {model.config.name!r}{hint}"]
-        for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", mis_shaped)):
+        for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", mis_shaped),
+                             ("not floating-point", mis_typed)):
             if items:
                 more = f" ... (+{len(items) - _SHOWN_KEYS} more)" if len(items) > _SHOWN_KEYS else ""
                 parts.append(f"{label} ({len(items)}): {', '.join(items[:_SHOWN_KEYS])}{more}")

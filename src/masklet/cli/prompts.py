@@ -152,8 +152,8 @@ def prompts_from_file(path: str | Path, prompts: PromptSet) -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise CliError(f"cannot read prompt file {path} ({e.strerror or e})") from None
-    except json.JSONDecodeError as e:
-        raise CliError(f"prompt file {path} is not valid JSON ({e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CliError(f"prompt file {path} is not valid UTF-8 JSON ({e})") from None
     objects = data.get("objects") if isinstance(data, dict) else None
     if not isinstance(objects, list):
         raise CliError(f'prompt file {path}: expected {{"objects": [...]}} at the top level')

@@ -20,6 +20,7 @@ import numpy as np
 
 from masklet.io._validate import as_mask
 from masklet.io.atomic import write_text_atomic
+from masklet.io.errors import AnnotationError, checked_mask_size
 from masklet.io.polygons import outer_contours, rasterise_polygon
 from masklet.io.rle import rle_decode, rle_encode
 
@@ -117,6 +118,8 @@ def _segmentation_mask(segmentation, height: int, width: int) -> np.ndarray:
     if isinstance(segmentation, dict):
         return rle_decode(segmentation)
     # Polygons: lists of flat [x1, y1, x2, y2, ...] in pixel-edge coordinates, united.
+    if not isinstance(segmentation, list) or not all(isinstance(p, list) and len(p) % 2 == 0 for p in segmentation):
+        raise AnnotationError("a segmentation is an RLE dict or a list of polygons [x1, y1, x2, y2, ...]")
     mask = np.zeros((height, width), bool)
     for polygon in segmentation:
         mask |= rasterise_polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2), height, width)
@@ -130,9 +133,12 @@ def read_coco_json(path: str | Path) -> tuple[list[CocoImage], dict[int, str]]:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise AnnotationError(f"the top level is a {type(data).__name__}, not an object")
         categories = {int(c["id"]): str(c["name"]) for c in data.get("categories", [])}
         images = {
-            int(img["id"]): CocoImage(str(img["file_name"]), int(img["height"]), int(img["width"]), id=int(img["id"]))
+            int(img["id"]): CocoImage(str(img["file_name"]), *checked_mask_size(img["height"], img["width"], f"image {img['id']}"),
+                                      id=int(img["id"]))
             for img in data["images"]
         }
         for number, ann in enumerate(data.get("annotations", [])):
@@ -145,6 +151,6 @@ def read_coco_json(path: str | Path) -> tuple[list[CocoImage], dict[int, str]]:
             image.instances.append(
                 CocoInstance(mask, int(ann["category_id"]), ann.get("score"), int(ann.get("iscrowd", 0)))
             )
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path}: not a COCO instance-segmentation file ({e})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise AnnotationError(f"{path}: not a COCO instance-segmentation file ({type(e).__name__}: {e})") from None
     return list(images.values()), categories

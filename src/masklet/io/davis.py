@@ -15,6 +15,7 @@ from PIL import Image
 
 from masklet.io._validate import as_ids, as_mask_stack
 from masklet.io.atomic import atomic_output
+from masklet.io.errors import AnnotationError
 from masklet.io.image import open_image
 from masklet.io.palette import DAVIS_PALETTE
 
@@ -149,7 +150,7 @@ def read_davis_png(path: str | Path, grey: GreyRule = "labels") -> np.ndarray:
         if image.mode == "P":
             return np.array(image, dtype=np.uint8)
         if image.mode not in ("L", "1") and grey == "labels":
-            raise ValueError(f"{path}: a {image.mode} image is not a label map (expected an indexed or grayscale PNG)")
+            raise AnnotationError(f"{path}: a {image.mode} image is not a label map (expected an indexed or grayscale PNG)")
         values = np.array(image.convert("L"), dtype=np.uint8)  # "1" -> 0/255
     if grey == "binary" and values.max(initial=0) > 127:
         return (values > 127).astype(np.uint8)

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from masklet.io._validate import as_mask
+from masklet.io.errors import AnnotationError
 
 # Walking directions (dx, dy) with y pointing down, clockwise on screen: east, south, west, north.
 _STEPS = ((1, 0), (0, 1), (-1, 0), (0, -1))
@@ -69,6 +70,8 @@ def outer_contours(mask) -> list[np.ndarray]:
 def rasterise_polygon(polygon, height: int, width: int) -> np.ndarray:
     """bool [H, W]: the pixels whose centre lies inside the polygon [K, 2] (x, y) (even-odd)."""
     points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    if not np.isfinite(points).all():
+        raise AnnotationError("a polygon has a coordinate that is not a finite number")
     if len(points) < 3:
         return np.zeros((height, width), bool)
     x0, y0 = points[:, 0], points[:, 1]

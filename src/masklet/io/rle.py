@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from masklet.io.errors import AnnotationError, checked_mask_size
+
 
 def _counts_from_string(text: str) -> list[int]:
     counts: list[int] = []
@@ -18,7 +20,7 @@ def _counts_from_string(text: str) -> list[int]:
         value, shift, more = 0, 0, True
         while more:
             if pos >= len(text):
-                raise ValueError("truncated RLE string")
+                raise AnnotationError("truncated RLE string")
             group = ord(text[pos]) - 48
             value |= (group & 0x1F) << shift
             more = bool(group & 0x20)
@@ -47,16 +49,23 @@ def _counts_to_string(counts: list[int]) -> str:
 
 def rle_decode(rle: dict) -> np.ndarray:
     """{"size": [H, W], "counts": str | list[int]} -> bool mask [H, W]."""
+    if not isinstance(rle, dict) or not isinstance(rle.get("size"), (list, tuple)) or len(rle["size"]) != 2:
+        raise AnnotationError("an RLE must be a dict with 'size' [H, W] and 'counts'")
+    h, w = checked_mask_size(*rle["size"], what="RLE")
+    counts = rle.get("counts")
     try:
-        h, w = (int(v) for v in rle["size"])
-        counts = rle["counts"]
-    except (KeyError, TypeError, ValueError):
-        raise ValueError("an RLE must be a dict with 'size' [H, W] and 'counts'") from None
-    if isinstance(counts, bytes):
-        counts = counts.decode("ascii")
-    runs = _counts_from_string(counts) if isinstance(counts, str) else [int(c) for c in counts]
-    if sum(runs) != h * w or any(r < 0 for r in runs):
-        raise ValueError(f"RLE runs cover {sum(runs)} pixels, the {h}x{w} mask has {h * w}")
+        if isinstance(counts, bytes):
+            counts = counts.decode("ascii")
+        if isinstance(counts, str):
+            runs = _counts_from_string(counts)
+        elif isinstance(counts, (list, tuple)) and all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+            runs = list(counts)
+        else:
+            raise AnnotationError(f"RLE counts must be a string or a list of whole numbers, got {type(counts).__name__}")
+    except UnicodeDecodeError:
+        raise AnnotationError("RLE counts bytes are not ASCII") from None
+    if any(r < 0 for r in runs) or sum(runs) != h * w:
+        raise AnnotationError(f"RLE runs cover {sum(runs)} pixels (or some are negative), the {h}x{w} mask has {h * w}")
     values = np.zeros(len(runs), bool)
     values[1::2] = True
     flat = np.repeat(values, runs)

@@ -19,6 +19,7 @@ import numpy as np
 
 from masklet.io._validate import as_mask_stack
 from masklet.io.atomic import write_text_atomic
+from masklet.io.errors import AnnotationError, checked_mask_size
 from masklet.io.rle import rle_area, rle_decode, rle_encode
 
 SAV_FRAME_STRIDE = 4  # SA-V annotates every 4th frame of its 24 fps videos (6 fps)
@@ -85,19 +86,22 @@ def read_sav_json(path: str | Path) -> SavVideo:
     try:
         data = json.loads(path.read_text())
         masklet = data["masklet"]
+        height, width = checked_mask_size(data["video_height"], data["video_width"], "video size")
         video = SavVideo(
             video_id=str(data["video_id"]),
-            height=int(data["video_height"]),
-            width=int(data["video_width"]),
+            height=height,
+            width=width,
             frame_count=int(data["video_frame_count"]),
             object_ids=[int(i) for i in data["masklet_id"]],
             masklet=masklet,
             attributes={k: v for k, v in data.items() if k not in _VIDEO_KEYS + _STATISTIC_KEYS},
         )
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path}: not an SA-V annotation file ({e})") from None
-    if any(len(frame) != len(video.object_ids) for frame in masklet):
-        raise ValueError(f"{path}: some annotated frames do not hold one RLE per object")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise AnnotationError(f"{path}: not an SA-V annotation file ({type(e).__name__}: {e})") from None
+    if not isinstance(masklet, list) or any(not isinstance(frame, list) or len(frame) != len(video.object_ids) for frame in masklet):
+        raise AnnotationError(f"{path}: 'masklet' must list, per annotated frame, one RLE per object")
+    if any(not isinstance(r, dict) or r.get("size") != [video.height, video.width] for frame in masklet for r in frame):
+        raise AnnotationError(f"{path}: some RLEs are not of the video's size {video.height}x{video.width}")
     return video
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from masklet.io._validate import as_mask_stack
 from masklet.io.atomic import write_text_atomic
+from masklet.io.errors import AnnotationError
 from masklet.io.polygons import outer_contours, rasterise_polygon
 
 
@@ -51,8 +52,8 @@ def read_yolo_labels(path: str | Path, height: int, width: int) -> tuple[np.ndar
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read the label file ({e.strerror or e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise AnnotationError(f"{path}: cannot read the label file ({getattr(e, 'strerror', None) or e})") from None
     masks, classes = [], []
     scale = np.array([width, height], dtype=np.float64)
     for number, line in enumerate(text.splitlines(), start=1):
@@ -63,10 +64,10 @@ def read_yolo_labels(path: str | Path, height: int, width: int) -> tuple[np.ndar
             class_id = int(fields[0])
             coords = np.array([float(v) for v in fields[1:]], dtype=np.float64)
         except ValueError:
-            raise ValueError(f"{path}:{number}: expected '<class> x1 y1 x2 y2 ...' numbers, got {line!r}") from None
-        if len(coords) < 6 or len(coords) % 2:
-            raise ValueError(
-                f"{path}:{number}: a polygon needs at least 3 (x, y) pairs, got {len(coords)} numbers "
+            raise AnnotationError(f"{path}:{number}: expected '<class> x1 y1 x2 y2 ...' numbers, got {line!r}") from None
+        if len(coords) < 6 or len(coords) % 2 or not np.isfinite(coords).all():
+            raise AnnotationError(
+                f"{path}:{number}: a polygon needs at least 3 finite (x, y) pairs, got {len(coords)} numbers "
                 "(box labels '<class> cx cy w h' are not segmentation labels)"
             )
         masks.append(rasterise_polygon(coords.reshape(-1, 2) * scale, height, width))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -160,8 +161,36 @@ def _archive_frames(archive: zipfile.ZipFile, name: str, writer: FrameWriter, li
                                   f" to 1, more than {limits.max_compression_ratio:g}; it is refused as a zip bomb")
         frames.append((path, member))
     for _path, member in sorted(frames, key=lambda f: natural_sort_key(str(f[0]))):
-        with archive.open(member) as data:
-            writer.add(data, f"{name}: {member.filename}", member.file_size)
+        where = f"{name}: {member.filename}"
+        try:
+            packed = archive.open(member)
+        except _ZIP_DAMAGE as e:
+            raise _damaged(where, e) from None
+        with packed:
+            writer.add(_MemberReader(packed, where), where, member.file_size)
+
+
+# What zipfile raises on a damaged archive, by the damage: a bad header, bad deflate data, an
+# offset past the end, a cut-off member, an unknown compression method.
+_ZIP_DAMAGE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError)
+
+
+def _damaged(where: str, error: Exception) -> BadRequest:
+    return BadRequest(f"{where} cannot be unpacked ({error}); the zip is damaged")
+
+
+class _MemberReader:
+    """A zip member's stream whose read errors are a 400 naming the member (while errors writing
+    the frame to disk stay what they are)."""
+
+    def __init__(self, packed: BinaryIO, where: str) -> None:
+        self.packed, self.where = packed, where
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.packed.read(size)
+        except _ZIP_DAMAGE as e:
+            raise _damaged(self.where, e) from None
 
 
 def _video(part: UploadPart, name: PurePosixPath, folder: Path, limits: UploadLimits) -> IngestedMedia:

@@ -38,7 +38,7 @@ SUPPORTED_FORMATS = "MP4, MOV, WebM, MKV, AVI and the other formats FFmpeg reads
 def _open_container(target: str, timeout: tuple[float, float | None] | None = None) -> InputContainer:
     try:
         return av.open(target, mode="r", timeout=timeout)
-    except av.FFmpegError as e:
+    except (av.FFmpegError, UnicodeDecodeError) as e:  # FFmpeg's error, or metadata in no known encoding
         raise VideoReadError(f"cannot read {target} as a video ({e}); supported are {SUPPORTED_FORMATS}") from e
 
 
@@ -47,6 +47,8 @@ def _video_stream(container: InputContainer, target: str) -> VideoStream:
     if not container.streams.video:
         raise VideoReadError(f"{target} has no video stream (it may be audio only, or a video with zero frames)")
     stream = container.streams.video[0]
+    if stream.codec_context is None:
+        raise VideoReadError(f"{target}: FFmpeg has no decoder for its video stream; it may be corrupt or in an unknown codec")
     stream.thread_type = "AUTO"
     return stream
 

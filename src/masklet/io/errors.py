@@ -1,0 +1,30 @@
+"""`AnnotationError`, raised by the readers of mask and annotation formats (COCO RLE and JSON,
+SA-V, YOLO, DAVIS label maps), and the size bound every decoded mask is held to."""
+
+from __future__ import annotations
+
+from masklet.errors import MaskletError
+
+# The largest mask a file may declare (16384 x 16384): a corrupt size is refused, not allocated.
+MAX_MASK_PIXELS = 1 << 28
+
+
+class AnnotationError(MaskletError, ValueError):
+    """A mask or annotation file that cannot be read; the message says where and why."""
+
+
+def _whole(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or value.is_integer()
+
+
+def checked_mask_size(height: object, width: object, what: str) -> tuple[int, int]:
+    """(height, width) as ints (SA-V writes them as 848.0), refused when not whole numbers >= 0
+    or above MAX_MASK_PIXELS in all."""
+    if not (_whole(height) and _whole(width)):
+        raise AnnotationError(f"{what}: a mask size is two whole numbers [H, W], got {[height, width]!r}")
+    h, w = int(height), int(width)  # type: ignore[call-overload]
+    if h < 0 or w < 0 or h * w > MAX_MASK_PIXELS:
+        raise AnnotationError(f"{what}: mask size {h}x{w} is negative or above {MAX_MASK_PIXELS} pixels")
+    return h, w
