@@ -107,3 +107,22 @@ def test_stream_accepts_pil_frames_and_masks(micro_model, bedroom_frames):
     assert result.masks[0, 150, 200] and not result.masks[0, 10, 10]
     result = tracker.track(Image.fromarray(bedroom_frames[1]))
     assert result.obj_ids == [7] and result.frame_idx == 1
+
+
+def test_encoded_frames_are_shared_by_trackers(micro_model, bedroom_frames):
+    from masklet.predict.stream import encode_frame
+
+    prompts = [dict(points=[[210, 125]], labels=[1]), dict(box=[300, 100, 400, 225])]
+    sharing = [masklet.StreamTracker(micro_model) for _ in prompts]
+    alone = [masklet.StreamTracker(micro_model) for _ in prompts]
+    for frame_idx, frame in enumerate(bedroom_frames[:4]):
+        encoded = encode_frame(micro_model, frame)
+        assert not encoded.features.vision_feats.requires_grad
+        for shared, own, kwargs in zip(sharing, alone, prompts):
+            got, expected = shared.track(encoded), own.track(frame)
+            if frame_idx == 0:
+                got, expected = shared.add_new_points_or_box(1, **kwargs), own.add_new_points_or_box(1, **kwargs)
+            torch.testing.assert_close(got.logits, expected.logits, atol=0, rtol=0)
+    other = visible_objects(seeded_model(micro_config(64)))
+    with pytest.raises(ValueError, match="encoded by another model"):
+        sharing[0].track(encode_frame(other, bedroom_frames[4]))

@@ -172,9 +172,13 @@ class LiveFrames:
             raise ValueError(f"frame {self.current + 1} is {w}x{h}, the stream's frames are {sw}x{sh}")
         return array
 
-    def push(self, array: np.ndarray) -> int:
-        """Make a frame from `next_frame` the current one; returns its index."""
-        self._features = self.engine.frame_features(video_frame_input(array, self.engine.model.image_size))
+    def push(self, array: np.ndarray, features: FrameFeatures | None = None) -> int:
+        """Make a frame from `next_frame` the current one, with its image features when they
+        were computed already (`masklet.predict.stream.encode_frame`); returns its index."""
+        if features is None:
+            with self.engine.arrays.inference():
+                features = self.engine.frame_features(video_frame_input(array, self.engine.model.image_size))
+        self._features = features
         self.size = (int(array.shape[0]), int(array.shape[1]))
         self.current += 1
         return self.current

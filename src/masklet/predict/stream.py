@@ -15,11 +15,38 @@ forward (the offline predictor bounds object pointers by the video's length, a s
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import numpy as np
 
 from masklet.backend.model import require_model
+from masklet.io.video import as_rgb_frame
+from masklet.predict.resize import video_frame_input
 from masklet.predict.results import FrameResult
 from masklet.predict.session import TrackingOptions, TrackingSession
+from masklet.predict.tracking import FrameFeatures, TrackingEngine
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """A frame with its image-encoder features (`encode_frame`). Every `StreamTracker` of the
+    model that encoded it can `track` it, so a frame shown to several trackers (one per
+    annotation, per user, ...) goes through the image encoder once."""
+
+    pixels: np.ndarray  # [H, W, 3] uint8 RGB, read-only
+    features: FrameFeatures
+    model: Any = field(repr=False, compare=False)
+
+
+def encode_frame(model, frame) -> EncodedFrame:
+    """Run the image encoder of `model` on `frame` (as `StreamTracker.track` takes it)."""
+    model = require_model(model)
+    pixels = as_rgb_frame(frame, "the frame")
+    engine = TrackingEngine(model)
+    with engine.arrays.inference():
+        features = engine.frame_features(video_frame_input(pixels, model.image_size))
+    return EncodedFrame(pixels, features, model)
 
 
 class StreamTracker:
@@ -64,12 +91,17 @@ class StreamTracker:
         return self.session.frames.current
 
     def track(self, frame) -> FrameResult:
-        """Take the next frame ([H, W, 3] uint8 RGB array, grey or RGBA array, PIL image or
-        image path) and return every object's mask on it."""
+        """Take the next frame ([H, W, 3] uint8 RGB array, grey or RGBA array, PIL image, image
+        path, or an `EncodedFrame` of this tracker's model) and return every object's mask on it."""
         frames = self.session.frames
+        features = None
+        if isinstance(frame, EncodedFrame):
+            if frame.model is not self.model:
+                raise ValueError("the frame was encoded by another model: encode it with encode_frame(tracker.model, frame)")
+            frame, features = frame.pixels, frame.features
         array = frames.next_frame(frame)
         self.session.commit_prompts()
-        return self.session.track(frames.push(array))
+        return self.session.track(frames.push(array, features))
 
     def run(self, frames: Iterable, prompts: dict | None = None) -> Iterator[FrameResult]:
         """Track through an iterable of frames; `prompts` maps a frame index to a list of
