@@ -48,12 +48,13 @@ def create_app(backend: MaskletBackend, label_studio_url: str | None = None, lab
     """The ML backend over `backend`. `label_studio_url` / `label_studio_token` take precedence
     over what Label Studio's /setup call says (its own URL and the project owner's token)."""
     app = FastAPI(title="masklet label-studio", version=__version__, docs_url=None, redoc_url=None)
-    servers: dict[str, LabelStudioServer] = {}  # project id -> what its /setup call told
+    told: dict[str, tuple[str | None, str | None]] = {}  # project id -> (URL, token) its /setup call gave
+    servers: dict[tuple[str | None, str | None], LabelStudioServer] = {}  # one per (URL, token): keeps its access token
 
     def server_for(project) -> LabelStudioServer:
-        known = servers.get(project_id(project))
-        return LabelStudioServer(label_studio_url or (known.url if known else None),
-                                 label_studio_token or (known.token if known else None))
+        url, token = told.get(project_id(project), (None, None))
+        key = (label_studio_url or url, label_studio_token or token)
+        return servers.setdefault(key, LabelStudioServer(*key))
 
     @app.exception_handler(MaskletError)
     async def masklet_error(request: Request, exc: MaskletError) -> JSONResponse:
@@ -68,10 +69,7 @@ def create_app(backend: MaskletBackend, label_studio_url: str | None = None, lab
 
     @app.post("/setup")
     def setup(body: dict = Body(...)) -> dict:
-        pid = project_id(body.get("project"))
-        previous = servers.get(pid)
-        if body.get("hostname") or body.get("access_token") or previous is None:
-            servers[pid] = LabelStudioServer(body.get("hostname"), body.get("access_token"))
+        told[project_id(body.get("project"))] = (body.get("hostname") or None, body.get("access_token") or None)
         return {"model_version": backend.model_version}
 
     @app.post("/predict")
