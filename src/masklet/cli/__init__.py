@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         checkpoints,
         evaluate,
         export,
+        label_studio,
         mine,
         segment,
         serve,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     benchmark.register(sub)
     serve.register(sub)
+    label_studio.register(sub)
     export.register(sub)
     return parser
 
