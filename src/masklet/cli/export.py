@@ -1,4 +1,6 @@
-"""`masklet export --format onnx MODEL OUT/`: the network as ONNX graphs for ONNX Runtime."""
+"""`masklet export --format onnx MODEL OUT/`: the network as ONNX graphs for ONNX Runtime;
+`--format anylabeling` / `x-anylabeling`: an encoder / decoder pair with config.yaml for
+those labelling tools' SAM 2 loaders."""
 
 from __future__ import annotations
 
@@ -8,24 +10,29 @@ from pathlib import Path
 
 from masklet.cli.errors import CliError
 
-EXPORT_FORMATS = ("onnx",)
+EXPORT_FORMATS = ("onnx", "anylabeling", "x-anylabeling")
 
 
 def register(subparsers) -> None:
     export = subparsers.add_parser(
-        "export", help="export a model to ONNX (the whole video pipeline)",
-        description="Export a model as six ONNX graphs in OUT/: image_encoder, prompt_decoder (prompt encoder "
+        "export", help="export a model to ONNX (the whole video pipeline, or a SAM 2 model for AnyLabeling)",
+        description="Export a model as seven ONNX graphs in OUT/: image_encoder, prompt_decoder (prompt encoder "
         "+ mask decoder: points, boxes as two corner points, mask input, single and multimask outputs), "
         "mask_prompt, memory_encoder, memory_attention (any number of memory frames and object pointers; "
         "RoPE as real cos/sin) and pointer_position, with embeddings.npz and manifest.json (inputs, outputs, "
         "shapes with named dynamic axes, the model config). Each graph is checked against torch with "
         "onnxruntime on example inputs. Run the folder with `--model OUT/ --backend onnx` or "
-        "masklet.load_model('OUT/', backend='onnx'). Needs `pip install 'masklet[onnx]'`.",
-        epilog="example: masklet export --format onnx sam2.1-hiera-tiny tiny-onnx/",
+        "masklet.load_model('OUT/', backend='onnx'). --format anylabeling (or x-anylabeling) writes "
+        "image_encoder.onnx, prompt_decoder.onnx and config.yaml in the layout of that tool's SAM 2 loader: load "
+        "OUT/config.yaml there as a custom model. Needs `pip install 'masklet[onnx]'`.",
+        epilog="examples: masklet export --format onnx sam2.1-hiera-tiny tiny-onnx/ ; "
+        "masklet export --format anylabeling sam2.1-hiera-tiny tiny-anylabeling/",
     )
     export.add_argument("model", metavar="MODEL", help="official name, bundled masklet-nano, Meta .pt or HF file/folder")
     export.add_argument("dest", metavar="OUT", help="output folder (new or empty)")
-    export.add_argument("--format", choices=EXPORT_FORMATS, required=True, help="export format")
+    export.add_argument("--format", choices=EXPORT_FORMATS, required=True,
+                        help="onnx: the graphs for --backend onnx; anylabeling / x-anylabeling: a SAM 2 custom "
+                             "model (encoder, decoder, config.yaml) for that tool")
     export.add_argument("--opset", type=int, default=None, help="ONNX opset, 17..20 (default: 17)")
     export.add_argument("--weights", choices=("float32", "float16", "int8"), default="float32",
                         help="type the weights are stored in; float16 halves the files, arithmetic stays float32; "
@@ -43,7 +50,7 @@ def run_export(args: argparse.Namespace) -> int:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
 
-        from masklet.export import DEFAULT_OPSET, ExportError, export_onnx
+        from masklet.export import DEFAULT_OPSET, ExportError, export_anylabeling, export_onnx
     except ImportError as e:
         raise CliError(f"ONNX export needs the onnx and onnxruntime packages ({e}); pip install 'masklet[onnx]'") from None
     dest = Path(args.dest)
@@ -54,19 +61,34 @@ def run_export(args: argparse.Namespace) -> int:
     except (CheckpointError, DownloadError) as e:
         raise CliError(str(e).splitlines()[0]) from None
     opset = DEFAULT_OPSET if args.opset is None else args.opset
+    options = {"opset": opset, "weights": args.weights, "verify": not args.no_verify}
     try:
         with staged_folder(dest) as staging:
-            manifest = export_onnx(model, staging / "graphs", opset=opset, weights=args.weights, verify=not args.no_verify)
-            for path in manifest.parent.iterdir():
+            if args.format == "onnx":
+                written = export_onnx(model, staging / "graphs", **options)
+            else:
+                written = export_anylabeling(model, staging / "graphs", tool=args.format, **options)
+            for path in written.parent.iterdir():
                 path.rename(staging / path.name)
-            manifest.parent.rmdir()
+            written.parent.rmdir()
     except ExportError as e:
         raise CliError(str(e)) from None
-    summary = json.loads((dest / "manifest.json").read_text())
-    for graph in summary["graphs"].values():
-        size = (dest / graph["file"]).stat().st_size / 2**20
-        diff = graph.get("max_abs_diff_on_examples")
-        check = "" if diff is None else f", max |onnxruntime - torch| {diff:.1e}"
-        print(f"{graph['file']}: {size:.1f} MiB{check}")
-    print(f"wrote {dest}/ ({summary['model']['name']}, opset {opset}, {args.weights} weights)")
+    if args.format == "onnx":
+        graphs = json.loads((dest / written.name).read_text())["graphs"]
+        for graph in graphs.values():
+            print_graph(dest / graph["file"], graph.get("max_abs_diff_on_examples"))
+    else:
+        import yaml
+
+        config = yaml.safe_load((dest / written.name).read_text())
+        diffs = config["masklet"].get("max_abs_diff_on_examples", {})
+        for file in (config["encoder_model_path"], config["decoder_model_path"]):
+            print_graph(dest / file, diffs.get(Path(file).stem))
+        print(f"load {dest / written.name} in {args.format} as a custom model")
+    print(f"wrote {dest}/ ({model.config.name}, opset {opset}, {args.weights} weights)")
     return 0
+
+
+def print_graph(path: Path, max_diff: float | None) -> None:
+    check = "" if max_diff is None else f", max |onnxruntime - torch| {max_diff:.1e}"
+    print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB{check}")

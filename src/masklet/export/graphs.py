@@ -34,6 +34,7 @@ class GraphSpec:
     inputs: dict[str, tuple]  # name -> shape; str entries are dynamic axes
     outputs: dict[str, tuple]
     dtypes: dict[str, torch.dtype]  # inputs that are not float32
+    labels: tuple[str, ...] = ()  # float32 inputs that carry click labels (examples: 0 or 1)
 
     def example(self, sizes: dict[str, int], generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """Random inputs with every dynamic axis set from `sizes`."""
@@ -41,8 +42,8 @@ class GraphSpec:
         for name, shape in self.inputs.items():
             concrete = [sizes[d] if isinstance(d, str) else d for d in shape]
             dtype = self.dtypes.get(name, torch.float32)
-            if dtype == torch.int64:
-                out.append(torch.randint(0, 2, concrete, generator=generator))
+            if dtype == torch.int64 or name in self.labels:
+                out.append(torch.randint(0, 2, concrete, generator=generator).to(dtype))
             elif dtype == torch.bool:
                 out.append(torch.ones(concrete, dtype=torch.bool))
             else:

@@ -67,6 +67,15 @@ def check_exportable(model: SAM2Model, opset: int, weights: str) -> None:
         raise ExportError(f"{cfg.name}: image_size {cfg.image_size} is not a multiple of {cfg.backbone_stride * 4}")
 
 
+def empty_folder(folder: str | Path) -> Path:
+    """`folder`, created if missing; an existing one must be an empty folder."""
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ExportError(f"{folder} exists and is not an empty folder; give a new or empty folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def export_onnx(
     model: SAM2Model, folder: str | Path, opset: int = DEFAULT_OPSET, weights: str = "float32", verify: bool = True
 ) -> Path:
@@ -74,14 +83,11 @@ def export_onnx(
     return the manifest's path. With `verify`, each graph is run by onnxruntime on the
     example inputs and its largest difference from torch is recorded in the manifest."""
     check_exportable(model, opset, weights)
-    folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise ExportError(f"{folder} exists and is not an empty folder; give a new or empty folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = empty_folder(folder)
     model = copy.deepcopy(model).eval()
     graphs = {}
     for spec in graph_specs(model):
-        graphs[spec.name] = _export_graph(model, spec, folder, opset, weights, verify)
+        graphs[spec.name] = export_graph(model, spec, folder, opset, weights, verify)
     np.savez(folder / EMBEDDINGS_FILE, **_embeddings(model))
     import onnx
 
@@ -109,11 +115,18 @@ def _embeddings(model: SAM2Model) -> dict[str, np.ndarray]:
         return {k: v.detach().float().cpu().numpy() for k, v in tensors.items()}
 
 
-def _export_graph(model: SAM2Model, spec: GraphSpec, folder: Path, opset: int, weights: str, verify: bool) -> dict:
+def export_graph(
+    model: SAM2Model, spec: GraphSpec, folder: Path, opset: int, weights: str, verify: bool,
+    sizes: dict[str, int] | None = None,
+) -> dict:
+    """Write `spec`'s graph to folder/NAME.onnx with weights stored as `weights` and return its
+    manifest entry (file, weights, inputs and outputs; with `verify`, the largest difference
+    between onnxruntime and torch on the example inputs). `sizes`: the example's dynamic axes
+    (default `example_sizes(model)`)."""
     import onnx
 
     wrapper = spec.build(model).eval()
-    inputs = spec.example(example_sizes(model), torch.Generator().manual_seed(0))
+    inputs = spec.example(sizes or example_sizes(model), torch.Generator().manual_seed(0))
     path = folder / f"{spec.name}.onnx"
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):

@@ -23,7 +23,7 @@ from torch import nn
 from masklet.model.sam2 import SAM2Model
 
 
-def _decode_both_modes(model: SAM2Model, image_embed, high_res_feats, points, mask_input, has_mask_input):
+def decode_both_modes(model: SAM2Model, image_embed, high_res_feats, points, mask_input, has_mask_input):
     """Every output of one decoder pass in both modes (see the module docstring)."""
     prompts, decoder = model.sam_prompt_encoder, model.sam_mask_decoder
     sparse, dense_from_mask = prompts(points=points, boxes=None, masks=mask_input)
@@ -54,7 +54,7 @@ class PromptDecoderGraph(nn.Module):
     def forward(
         self, image_embed, high_res_feats_0, high_res_feats_1, point_coords, point_labels, mask_input, has_mask_input
     ) -> tuple[torch.Tensor, ...]:
-        return _decode_both_modes(
+        return decode_both_modes(
             self.model, image_embed, [high_res_feats_0, high_res_feats_1], (point_coords, point_labels), mask_input,
             has_mask_input,
         )
@@ -69,7 +69,7 @@ class MaskDecoderGraph(nn.Module):
         self.model = model
 
     def forward(self, image_embed, high_res_feats_0, high_res_feats_1, mask_input, has_mask_input) -> tuple[torch.Tensor, ...]:
-        return _decode_both_modes(
+        return decode_both_modes(
             self.model, image_embed, [high_res_feats_0, high_res_feats_1], None, mask_input, has_mask_input
         )
 
