@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.masklet-installed
 
-.PHONY: venv demo test lint bench bench-video eval-nano eval-interactive-video clean
+.PHONY: venv demo test lint fuzz bench bench-video eval-nano eval-interactive-video clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks tools examples
 	$(PY) -m mypy
+
+# Fuzz every reader of user files (tools/fuzz): FUZZ_SECONDS per target (15 targets), atheris
+# (coverage-guided) when it installs, else seeded mutation; findings go to out/fuzz/crashes/.
+FUZZ_SECONDS ?= 20
+fuzz: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check atheris || echo "atheris did not install: fuzzing by mutation"
+	$(PY) tools/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/image.py

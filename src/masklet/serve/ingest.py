@@ -225,10 +225,11 @@ def _ingest_into(parts: list[UploadPart], folder: Path, limits: UploadLimits) ->
                                        f"{'a zip' if zips[0] else 'not a zip'}; send {ACCEPTED}")
         writer = FrameWriter(folder, limits)
         try:
-            with zipfile.ZipFile(parts[0].file) as archive:
-                _archive_frames(archive, str(names[0]), writer, limits)
-        except zipfile.BadZipFile as e:
+            archive = zipfile.ZipFile(parts[0].file)
+        except (*_ZIP_DAMAGE, UnicodeDecodeError) as e:  # member names flagged UTF-8 that are not
             raise BadRequest(f"{names[0]} is a damaged zip ({e})") from None
+        with archive:
+            _archive_frames(archive, str(names[0]), writer, limits)
         count, width, height = writer.finish()
         return IngestedMedia(MediaKind.FRAMES, str(writer.folder), names[0].stem, count, width, height, None)
     formats = [_image_format(p.file) for p in parts]
