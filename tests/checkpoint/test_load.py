@@ -221,3 +221,25 @@ def test_half_precision_on_a_cpu_without_it_warns_that_it_is_slow(monkeypatch, r
     recwarn.clear()
     checkpoint.load_model("masklet-nano")
     assert not [w for w in recwarn if "no native" in str(w.message)]
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(dtype="float16"), "float16 needs device cuda or mps"),
+    (dict(dtype="int8"), "dtype 'int8' is not supported"),
+    (dict(dtype=torch.int64), "is not supported"),
+    (dict(device="tpu"), "unknown device 'tpu'"),
+    pytest.param(dict(device="cuda"), "sees no CUDA GPU",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")),
+])
+def test_device_and_dtype_the_machine_cannot_run_are_option_errors(options, message):
+    """Checked before the checkpoint is read (so before any download): OptionError, not torch's
+    AssertionError / TypeError from deep inside."""
+    from masklet.errors import OptionError
+
+    with pytest.raises(OptionError, match=message):
+        masklet.load_model("no-such-file.pt", **options)
+
+
+def test_dtype_by_name():
+    model = masklet.load_model("masklet-nano", dtype="bfloat16")
+    assert next(model.parameters()).dtype == torch.bfloat16

@@ -54,6 +54,39 @@ def test_every_command_has_help(capsys, command):
     assert code == 0 and out.startswith(f"usage: masklet {command}")
 
 
+# ---------------------------------------------------------------------- bad hardware settings
+
+
+def test_out_of_memory_is_one_line_and_leaves_no_output(capsys, tmp_path, data, checkpoint, monkeypatch):
+    """Memory running out (here: torch's CPU allocator failing in the image encoder) is a one-line
+    error with exit code 1, and the output folder is never made."""
+    from masklet.model.sam2 import SAM2Model
+
+    def exhausted(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 25920000 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(SAM2Model, "forward_image", exhausted)
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "segment", data / "images" / "groceries.jpg", "--point", "400,300",
+                       "--output", out_dir / "mask.png", "--model", checkpoint)
+    assert code == 1
+    assert err.startswith("masklet: error: out of memory (") and "Nothing was written" in err and "Traceback" not in err
+    assert not out_dir.exists()
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory(capsys, tmp_path, data, checkpoint, monkeypatch):
+    from masklet.model.sam2 import SAM2Model
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(SAM2Model, "forward_image", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        run(capsys, "segment", data / "images" / "groceries.jpg", "--point", "400,300",
+            "--output", tmp_path / "mask.png", "--model", checkpoint)
+
+
 # ---------------------------------------------------------------------- segment
 
 

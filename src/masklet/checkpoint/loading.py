@@ -22,6 +22,7 @@ from masklet.checkpoint.registry import (
     has_weights,
 )
 from masklet.config import SAM2Config, get_config, registered_name
+from masklet.errors import OptionError
 from masklet.model.sam2 import SAM2Model
 
 _SHOWN_KEYS = 8
@@ -86,6 +87,7 @@ def load_torch_model(
     progress: bool = True,
 ) -> SAM2Model:
     """`masklet.load_model` for the torch backend (see there)."""
+    device, dtype = torch_options(device, dtype)
     path = resolve_checkpoint(name_or_path, progress=progress)
     ckpt = read_checkpoint(path)
     if isinstance(config, str):
@@ -101,6 +103,33 @@ def load_torch_model(
     _load_strict(model, ckpt.state_dict, path)
     _warn_if_emulated(device, dtype)
     return model.to(device=device, dtype=dtype).eval()
+
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def torch_options(device, dtype) -> tuple[torch.device, torch.dtype]:
+    """`device` and `dtype` (names or torch objects) checked against this machine: an
+    OptionError says what is missing (no CUDA GPU, no MPS, float16 on the CPU) and what to use."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise OptionError(f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if isinstance(dtype, str):
+        dtype = DTYPES.get(dtype.removeprefix("torch."), dtype)
+    if dtype not in DTYPES.values():
+        raise OptionError(f"dtype {dtype!r} is not supported; use one of {', '.join(DTYPES)}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise OptionError("device cuda was asked for but PyTorch sees no CUDA GPU here; use device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise OptionError(f"device {device} was asked for but there are {torch.cuda.device_count()} CUDA GPUs here")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise OptionError("device mps was asked for but the Apple MPS backend is not available here; use device cpu")
+    if device.type == "cpu" and dtype == torch.float16:
+        raise OptionError("dtype float16 needs device cuda or mps; on cpu use float32 or bfloat16")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise OptionError(f"device {device} is not supported; use cpu, cuda or mps")
+    return device, dtype
 
 
 def cpu_has_native(dtype: torch.dtype) -> bool:

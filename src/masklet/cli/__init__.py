@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from masklet.cli.errors import CliError, CliParser
+from masklet.cli.errors import CliError, CliParser, out_of_memory
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,3 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("masklet: interrupted", file=sys.stderr)
         return 130
+    except (MemoryError, RuntimeError) as e:
+        message = out_of_memory(e)
+        if message is None:
+            raise
+        print(f"masklet: error: {message}", file=sys.stderr)
+        return 1

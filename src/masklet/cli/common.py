@@ -47,12 +47,13 @@ def embedded_model_path() -> Path | None:
 
 def check_device(device: str, dtype: str) -> None:
     """Fail with a clear message when the device is missing or cannot run the type."""
-    if device == "cuda" and not torch.cuda.is_available():
-        raise CliError("--device cuda was asked for but PyTorch sees no CUDA GPU here; use --device cpu")
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise CliError("--device mps was asked for but the Apple MPS backend is not available here; use --device cpu")
-    if device == "cpu" and dtype == "float16":
-        raise CliError("--dtype float16 needs --device cuda or mps; on cpu use float32 or bfloat16")
+    from masklet.checkpoint.loading import torch_options
+    from masklet.errors import OptionError
+
+    try:
+        torch_options(device, dtype)
+    except OptionError as e:
+        raise CliError(f"--{e}") from None
 
 
 def resolve_model(args: argparse.Namespace):
