@@ -72,15 +72,32 @@ def video_box(frame, x, y, w, h) -> dict:
             "value": {"framesCount": 4, "duration": 4 / 6, "sequence": [keyframe], "labels": ["swan"]}}
 
 
-def expected_mask(model, image: np.ndarray, points=None, labels=None, box=None) -> tuple[np.ndarray, float]:
-    """What Masklet's ImagePredictor gives for the prompt (the best of three for one click)."""
+def expected_logits(model, image: np.ndarray, points=None, labels=None, box=None) -> tuple[np.ndarray, float]:
+    """The logits [H, W] and IoU of what Masklet's ImagePredictor gives for the prompt (the best
+    of three for one click)."""
     predictor = masklet.ImagePredictor(model)
     predictor.set_image(image)
     multimask = box is None and len(points) == 1
-    masks, ious, _ = predictor.predict(point_coords=None if points is None else np.array(points, np.float32),
-                                       point_labels=None if labels is None else np.array(labels),
-                                       box=None if box is None else np.array(box, np.float32), multimask_output=multimask)
-    return masks[int(np.argmax(ious))], float(ious.max())
+    logits, ious, _ = predictor.predict(point_coords=None if points is None else np.array(points, np.float32),
+                                        point_labels=None if labels is None else np.array(labels),
+                                        box=None if box is None else np.array(box, np.float32), multimask_output=multimask,
+                                        return_logits=True)
+    return logits[int(np.argmax(ious))], float(ious.max())
+
+
+def expected_mask(model, image: np.ndarray, points=None, labels=None, box=None) -> tuple[np.ndarray, float]:
+    """What Masklet's ImagePredictor gives for the prompt, as a mask."""
+    logits, iou = expected_logits(model, image, points, labels, box)
+    return logits > 0, iou
+
+
+def assert_same_mask_from_another_process(actual: np.ndarray, logits: np.ndarray) -> None:
+    """`actual` (computed by the masklet label-studio process) equals the mask of `logits` (computed
+    here) wherever the logit is clear of the threshold: another process may sum in another order
+    (its own thread pool), which can flip a pixel whose logit is within rounding of 0."""
+    clear = np.abs(logits) > 1e-2
+    np.testing.assert_array_equal(actual[clear], (logits > 0)[clear])
+    assert (actual != (logits > 0)).sum() <= 10
 
 
 def expected_boxes(model, path: Path, frame: int, box_px, frames: int) -> dict[int, list[float] | None]:
@@ -423,15 +440,15 @@ def test_label_studio_server_end_to_end(label_studio, started, tmp_path, truck_i
                  json={"task": tid, "context": {"result": [keypoint(40, 50, width=width, height=height)]}})
     assert r.status_code == 200 and "errors" not in r.json(), r.text
     (region,) = r.json()["data"]["result"]
-    mask, _ = expected_mask(nano, truck_image, [[0.4 * width, 0.5 * height]], [1])
-    np.testing.assert_array_equal(rle_to_mask(region["value"]["rle"], height, width), mask)
+    logits, _ = expected_logits(nano, truck_image, [[0.4 * width, 0.5 * height]], [1])
+    assert_same_mask_from_another_process(rle_to_mask(region["value"]["rle"], height, width), logits)
 
     prediction = stored_prediction(api, pid, tid, [rectangle(10, 20, 50, 40, width=width, height=height)])
     (region,) = prediction["result"]
     assert (region["type"], region["from_name"], region["to_name"]) == ("brushlabels", "mask", "image")
-    mask, iou = expected_mask(nano, truck_image, box=[0.1 * width, 0.2 * height, 0.6 * width, 0.6 * height])
-    np.testing.assert_array_equal(rle_to_mask(region["value"]["rle"], height, width), mask)
-    assert prediction["score"] == pytest.approx(iou) and prediction["model_version"].startswith("masklet-")
+    logits, iou = expected_logits(nano, truck_image, box=[0.1 * width, 0.2 * height, 0.6 * width, 0.6 * height])
+    assert_same_mask_from_another_process(rle_to_mask(region["value"]["rle"], height, width), logits)
+    assert prediction["score"] == pytest.approx(iou, abs=1e-4) and prediction["model_version"].startswith("masklet-")
 
     # a video: a drawn box tracked through the clip
     clip = write_clip(tmp_path / "swan.mp4")
@@ -442,4 +459,5 @@ def test_label_studio_server_end_to_end(label_studio, started, tmp_path, truck_i
     expected = expected_boxes(nano, clip, 0, [80, 44, 240, 132], TRACK_FRAMES)
     assert set(expected) == {1, 2, 3, 4} and all(expected.values())  # the swan stays in sight
     del expected[1]
-    assert tracked_boxes(result) == {f: pytest.approx(b) for f, b in expected.items()} | {1: [25, 25, 50, 50]}
+    # boxes in percent; abs=0.5 (about a pixel of the 320x180 clip) allows a boundary pixel to flip as above
+    assert tracked_boxes(result) == {f: pytest.approx(b, abs=0.5) for f, b in expected.items()} | {1: [25, 25, 50, 50]}
