@@ -7,20 +7,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 
 import httpx
 import numpy as np
 from serve_fixtures import *  # noqa: F401,F403
-from serve_fixtures import REPO_ROOT, davis_frames, inside_point
+from serve_fixtures import davis_frames, inside_point, start_serve
 
 from masklet.io.rle import rle_decode
-
-TOKEN = "fault-test"
 
 
 def upload(http: httpx.Client, project_id: int, jpegs: list[bytes], folder: str) -> dict:
@@ -77,36 +71,10 @@ def test_four_sessions_propagate_at_once_under_the_lru(live_server):
     assert stats.builds >= 4 and stats.evictions >= 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(data_dir, database_url: str | None = None) -> tuple[subprocess.Popen, httpx.Client]:
-    port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
-    database = [] if database_url is None else ["--database-url", database_url]
-    process = subprocess.Popen([sys.executable, "-m", "masklet.cli", "serve", "--data", str(data_dir), "--port",
-                                str(port), "--token", TOKEN, *database], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, process.stdout.read().decode()
-        try:
-            if http.get("/api/info").status_code == 200:
-                return process, http
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "masklet serve did not start"
-        time.sleep(0.2)
-
-
 def test_kill_9_mid_propagation_loses_nothing_acknowledged(db_url, tmp_path):
     """On SQLite and on PostgreSQL (--database-url)."""
     jpegs, truth = davis_frames(16, (214, 120))
-    process, http = _start(tmp_path / "data", db_url)
+    process, http = start_serve(tmp_path / "data", db_url)
     try:
         project = http.post("/api/projects", json={"name": "crash"}).json()
         mid = upload(http, project["id"], jpegs, "blackswan")["id"]
@@ -134,7 +102,7 @@ def test_kill_9_mid_propagation_loses_nothing_acknowledged(db_url, tmp_path):
             process.kill()
         http.close()
 
-    process, http = _start(tmp_path / "data", db_url)
+    process, http = start_serve(tmp_path / "data", db_url)
     try:
         assert http.get(f"/api/media/{mid}/history").json()["steps"] == 3  # 2 prompts + the cut propagation
         shown = {m["frame_idx"]: m["counts"] for m in http.get(f"/api/media/{mid}/masks").json()["masks"]}

@@ -87,7 +87,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CliError(f"masklet serve needs the 'serve' extra ({e.name} is missing): pip install 'masklet[serve]'") from None
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from masklet.serve.datadir import ForeignMedia, UnsafePath
+    from masklet.serve.datadir import DataDirInUse, ForeignMedia, UnsafePath
     from masklet.serve.storage.dialects import shown_url
     from masklet.serve.storage.migrations import SchemaError
 
@@ -100,7 +100,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if settings.database_url:
             where = f"--database-url {shown_url(settings.database_url)}"
         raise CliError(f"cannot open {where}: {e}") from None
-    except (ForeignMedia, UnsafePath, OSError) as e:
+    except (DataDirInUse, ForeignMedia, UnsafePath, OSError) as e:
         raise CliError(f"cannot open --data {settings.data_dir}: {e}") from None
     except ImportError as e:
         raise CliError(f"--database-url needs a database driver that is not installed ({e.name}); "
