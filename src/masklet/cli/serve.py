@@ -87,14 +87,22 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CliError(f"masklet serve needs the 'serve' extra ({e.name} is missing): pip install 'masklet[serve]'") from None
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from masklet.serve.datadir import DataDirInUse, ForeignMedia, UnsafePath
+    from masklet.serve.datadir import DataDir, DataDirInUse, ForeignMedia, UnsafePath
     from masklet.serve.storage.dialects import shown_url
     from masklet.serve.storage.migrations import SchemaError
 
     settings = settings_from(args)
-    model = resolve_model(args)
+    try:  # the folder is taken (or refused) before the model is loaded, which can take a while
+        data = DataDir(settings.data_dir)
+    except (DataDirInUse, UnsafePath, OSError) as e:
+        raise CliError(f"cannot open --data {settings.data_dir}: {e}") from None
     try:
-        ws = Workspace(settings, model, model_name=args.model or "masklet-nano")
+        model = resolve_model(args)
+    except BaseException:
+        data.close()
+        raise
+    try:
+        ws = Workspace(settings, model, model_name=args.model or "masklet-nano", data=data)
     except SchemaError as e:
         where = f"--data {settings.data_dir}"
         if settings.database_url:

@@ -29,9 +29,11 @@ from masklet.serve.suggestions import SuggestionCache
 
 
 class Workspace:
-    def __init__(self, settings: ServeSettings, model, model_name: str = "model") -> None:
+    def __init__(self, settings: ServeSettings, model, model_name: str = "model", data: DataDir | None = None) -> None:
+        """`data`: the data folder already opened (locked), else it is opened here; either way
+        the workspace closes it (when it is closed, or fails to open)."""
         self.settings, self.model, self.model_name = settings, model.eval(), model_name
-        self.data = DataDir(settings.data_dir)  # locked by this workspace until it is closed
+        self.data = DataDir(settings.data_dir) if data is None else data  # locked until the workspace is closed
         try:
             self.engine = open_database(settings.database_url or sqlite_url(self.data.root))
         except BaseException:
