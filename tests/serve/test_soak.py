@@ -17,7 +17,8 @@ from soak.expected import ExpectedMedia, Step  # noqa: E402
 
 def test_short_soak_with_a_kill_passes_its_checks(tmp_path):
     output = tmp_path / "soak.json"
-    argv = ["--clients", "2", "--seconds", "12", "--lru-media", "3", "--frames", "3,4", "--restarts", "kill",
+    argv = ["--clients", "2", "--seconds", "10", "--lru-media", "3", "--lru-clip", "2,160x96", "--frames", "3,4",
+            "--restarts", "kill",
             "--output", str(output), "--workdir", str(tmp_path / "work")]
     code = run.main(argv)
     results = json.loads(output.read_text())

@@ -134,10 +134,11 @@ class SoakClient(threading.Thread):
     def upload(self) -> None:
         if sum(m.uncertain is None for m in self.media.values()) >= self.max_media:
             return self.delete_media()
-        self.new_media(str(self.rng.choice(list(UPLOADS))))
+        self.new_media(str(self.rng.choice(list(UPLOADS))), int(self.rng.integers(self.frames[0], self.frames[1] + 1)),
+                       self.frame_size)
 
-    def new_media(self, kind: str) -> ExpectedMedia | None:
-        clip = make_clip(self.rng, int(self.rng.integers(self.frames[0], self.frames[1] + 1)), *self.frame_size)
+    def new_media(self, kind: str, frames: int, size: tuple[int, int]) -> ExpectedMedia | None:
+        clip = make_clip(self.rng, frames, *size)
         files = UPLOADS[kind](clip, f"c{self.index}-{self.sent}")
         r = self.call(f"upload_{kind}", "POST", f"/api/projects/{self.project_id}/media", {201}, files=files)
         if r.status_code != 201:
@@ -147,12 +148,14 @@ class SoakClient(threading.Thread):
                                                 media["height"])
         return self.media[media["id"]]
 
-    def annotate_new_media(self) -> None:
-        """Upload a clip, add an object and click it: one more model session built."""
-        media = self.new_media("jpeg")
+    def annotate_new_media(self, frames: int, size: tuple[int, int]) -> None:
+        """Upload a clip of `frames` at `size`, add an object, click it and propagate it through
+        the clip: one more model session built, holding every frame's output and memory."""
+        media = self.new_media("jpeg", frames, size)
         if media is not None:
             self.add_object(media)
             self.click(media)
+            self.propagate(media, whole=True)
 
     def add_object(self, media: ExpectedMedia | None = None) -> None:
         media = media or self._pick_media(lambda m: len(m.objects) < 6)
@@ -246,26 +249,28 @@ class SoakClient(threading.Thread):
         if media is not None:
             self._move("redo", media)
 
-    def propagate(self) -> None:
-        media = self._pick_media(lambda m: bool(m.prompted() - m.removed()))
+    def propagate(self, media: ExpectedMedia | None = None, whole: bool = False) -> None:
+        """A propagation in a random direction and range, streamed, sometimes cancelled, sometimes
+        with a click sent while it runs (`whole`: forward through every frame, no more)."""
+        media = media or self._pick_media(lambda m: bool(m.prompted() - m.removed()))
         if media is None:
             return self.click()
-        body: dict = {"direction": str(self.rng.choice(["forward", "backward", "both"]))}
-        if self.rng.random() < 0.4:
+        body: dict = {"direction": "forward" if whole else str(self.rng.choice(["forward", "backward", "both"]))}
+        if not whole and self.rng.random() < 0.4:
             body["start_frame"] = self._frame(media)
-        if self.rng.random() < 0.3:
+        if not whole and self.rng.random() < 0.3:
             body["max_frames"] = int(self.rng.integers(0, media.num_frames))
         r = self.call("propagate", "POST", f"/api/media/{media.media_id}/propagations", {202, BUSY}, media, json=body)
         if r.status_code != 202:
             return
         job_id = r.json()["job_id"]
         probe = None
-        if self.rng.random() < 0.3:  # a click while it runs: refused (409), or taken once it has finished
+        if not whole and self.rng.random() < 0.3:  # a click while it runs: refused (409), or taken once it has finished
             obj_id = self._pick_object(media)
             if obj_id is not None:
                 probe = self.call("click_while_propagating", "POST", f"/api/media/{media.media_id}/objects/{obj_id}/clicks",
                                   {200, BUSY}, media, json={"frame_idx": 0, "points": [self._point(media)], "labels": [1]})
-        cancel_after = int(self.rng.integers(1, media.num_frames + 1)) if self.rng.random() < 0.4 else None
+        cancel_after = int(self.rng.integers(1, media.num_frames + 1)) if not whole and self.rng.random() < 0.4 else None
         frames = self._stream(media, job_id, cancel_after)
         try:
             job = self.call("job_state", "GET", f"/api/propagations/{job_id}", {200}).json()
@@ -277,7 +282,9 @@ class SoakClient(threading.Thread):
             self.recorder.violation(f"media {media.media_id}: job {job} streamed frames but has no step")
         if job["state"] not in ("done", "cancelled") or job["frames_done"] != len(frames["seen"]):
             self.recorder.violation(f"media {media.media_id}: job {job} after {len(frames.get('seen', []))} frames")
-        if job["step_id"] is not None:
+        if job["state"] == "failed":  # a violation already; whether its step was kept is not known
+            media.lose("propagation", set(range(media.num_frames)))
+        elif job["step_id"] is not None:
             media.add_step(Step(job["step_id"], "propagation", frames["masks"]))
         if probe is not None and probe.status_code == 200:
             out = probe.json()

@@ -61,6 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-sessions", type=int, default=2, help="the server's --max-sessions (LRU)")
     parser.add_argument("--max-session-mib", type=float, default=256, help="the server's --max-session-mib")
     parser.add_argument("--lru-media", type=int, default=8, help="clips annotated one by one in the LRU phase")
+    parser.add_argument("--lru-clip", default="16,320x192", help="FRAMES,WIDTHxHEIGHT of the LRU phase's clips")
     parser.add_argument("--frames", default="4,8", help="frames of an uploaded clip: MIN,MAX")
     parser.add_argument("--frame-size", default="160x96", help="WIDTHxHEIGHT of the clips")
     parser.add_argument("--max-media", type=int, default=3, help="media a client keeps before it deletes one")
@@ -69,6 +70,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--workdir", type=Path, help="data folder and server log go here (default: a temporary folder)")
     return parser.parse_args(argv)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """"WIDTHxHEIGHT" -> (width, height)"""
+    width, height = text.lower().split("x")
+    return int(width), int(height)
 
 
 class Soak:
@@ -81,7 +88,7 @@ class Soak:
         self.problems: dict[str, list[str]] = {}
         self.results: dict = {}
         self.frames = tuple(int(v) for v in args.frames.split(","))
-        self.frame_size = tuple(int(v) for v in args.frame_size.lower().split("x"))
+        self.frame_size = parse_size(args.frame_size)
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.server.url, headers={"Authorization": f"Bearer {self.server.token}"}, timeout=600)
@@ -96,13 +103,14 @@ class Soak:
         """Clips annotated one after another: RSS and resident sessions after each."""
         annotator = self.client(self.args.clients, ServerGate(1), float("inf"), 10**9)
         annotator.ensure_project()
+        frames, size = self.args.lru_clip.split(",")
         table = []
         for count in range(1, self.args.lru_media + 1):
-            annotator.annotate_new_media()
+            annotator.annotate_new_media(int(frames), parse_size(size))
             with self.http() as http:
                 stats = http.get("/api/stats").json()
             table.append({"media": count, "rss_mib": round(self.server.rss_mib(), 1), "sessions": stats["sessions"],
-                          "evictions": stats["evictions"]})
+                          "session_mib": round(stats["bytes"] / 2**20, 1), "evictions": stats["evictions"]})
         self.results["lru"] = {"max_sessions": self.args.max_sessions, "max_session_mib": self.args.max_session_mib,
                                "rss_by_media": table}
         return annotator
@@ -172,12 +180,18 @@ class Soak:
                                  "uncertain_media": sum(m.uncertain is not None for m in media)}
 
     def run(self) -> bool:
+        phases, began = {}, time.monotonic()
         self.server.start()
         try:
+            phases["start"] = time.monotonic() - began
             annotator = self.lru_phase()
+            phases["lru"] = time.monotonic() - began - sum(phases.values())
             clients = self.load_phase(annotator)
+            phases["load"] = time.monotonic() - began - sum(phases.values())
             self.final_checks([annotator, *clients])
+            phases["checks"] = time.monotonic() - began - sum(phases.values())
         finally:
+            self.results["phase_seconds"] = {k: round(v, 1) for k, v in phases.items()}
             if self.server.process.poll() is None:
                 self.server.stop(signal.SIGKILL)
         second = self.results.get("second_server")
