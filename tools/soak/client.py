@@ -1,7 +1,7 @@
 """One soak client: a thread that, until its deadline or request budget, picks weighted random
 operations on its own project's media (valid ones, which it records in its model of the
 acknowledged state, and invalid ones, which must be refused with the right 4xx) and reads
-what every client stored (masks, frames, exports)."""
+its media back (masks, frames, history, exports)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ import httpx
 import numpy as np
 
 from masklet.io.rle import rle_encode
+from soak.checks import EXPORT_FORMATS
 from soak.clips import UPLOADS, damaged_uploads, make_clip
 from soak.expected import ExpectedMedia, Step
 from soak.gate import ServerGate
 from soak.record import Recorder
 
-CHANGED = {200, 201, 202, 204}
 BUSY = 409  # the API's "busy video / all sessions busy", allowed on every change
-EXPORT_FORMATS = ("coco", "davis", "sav", "yolo")
 BIG_ID = 2**40
 PROMPTS = ("click", "mask", "clear", "click_while_propagating")  # changes of one frame's masks
 
@@ -341,10 +340,6 @@ class SoakClient(threading.Thread):
             self.call("read_deleted", "GET", f"/api/media/{media.json()['id']}", {404})
 
     # ------------------------------------------------------------------ reading
-
-    def _any_media_id(self) -> int | None:
-        ids = list(self.media)
-        return int(self.rng.choice(ids)) if ids else None
 
     def read_masks(self) -> None:
         media = self._pick_media()
