@@ -139,30 +139,38 @@ def clip_media(client, davis_clip):
     return project, upload_frames(client, project["id"], davis_clip[0])
 
 
+def serve_in_thread(ws, server_class=None, **config):
+    """(base url, server, thread): uvicorn (or `server_class`, a uvicorn.Server) serving the
+    workspace's app on a free loopback port, in a thread, once it has started."""
+    import uvicorn
+
+    from masklet.serve.app import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = (server_class or uvicorn.Server)(uvicorn.Config(create_app(ws), log_level="warning", lifespan="on", **config))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
+
+
 @pytest.fixture
 def live_server(nano, tmp_path):
     """live_server(**settings) -> (base url, workspace): a real uvicorn server on a free loopback
     port, in a thread, stopped at the end."""
-    import uvicorn
-
-    from masklet.serve.app import create_app
     from masklet.serve.workspace import Workspace
 
     running = []
 
     def start(**overrides):
         ws = Workspace(make_settings(tmp_path / f"data{len(running)}", **overrides), nano, "masklet-nano")
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(create_app(ws), log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
+        url, server, thread = serve_in_thread(ws)
         running.append((server, thread))
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{sock.getsockname()[1]}", ws
+        return url, ws
 
     yield start
     for server, thread in running:

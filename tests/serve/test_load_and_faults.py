@@ -8,11 +8,13 @@ import json
 import os
 import signal
 import threading
+import time
 
 import httpx
 import numpy as np
+import uvicorn
 from serve_fixtures import *  # noqa: F401,F403
-from serve_fixtures import davis_frames, inside_point, start_serve
+from serve_fixtures import davis_frames, inside_point, make_settings, serve_in_thread, start_serve
 
 from masklet.io.rle import rle_decode
 
@@ -131,3 +133,41 @@ def test_kill_9_mid_propagation_loses_nothing_acknowledged(db_url, tmp_path):
         process.send_signal(signal.SIGTERM)
         process.wait(30)
         http.close()
+
+
+def test_a_stop_refuses_waiting_requests_and_ends_event_streams(nano, tmp_path, davis_clip):
+    """As `masklet serve` begins to stop, a click waiting for a session slot gets a 503 at once
+    (it used to be cut off with a 500 once the graceful shutdown ran out, possibly after storing
+    its change) and a propagation's event stream ends with the job cancelled."""
+    from masklet.cli.serve import stopping_server
+    from masklet.serve.workspace import Workspace
+
+    ws = Workspace(make_settings(tmp_path / "data", max_sessions=1), nano, "masklet-nano")
+    url, server, thread = serve_in_thread(ws, stopping_server(uvicorn.Server, ws), timeout_graceful_shutdown=60)
+    jpegs, truth = davis_clip
+    with httpx.Client(base_url=url, timeout=120) as http:
+        project = http.post("/api/projects", json={"name": "stop"}).json()
+        a, b = (upload(http, project["id"], jpegs[:2], name)["id"] for name in ("a", "b"))
+        for mid in (a, b):
+            http.post(f"/api/media/{mid}/objects")
+        click = {"frame_idx": 0, "points": [inside_point(truth[0])], "labels": [1]}
+        assert http.post(f"/api/media/{a}/objects/1/clicks", json=click).status_code == 200
+        answers = {}
+        with ws.pool.use(a):  # holds the only session slot: the job queues, the click on b waits
+            job = http.post(f"/api/media/{a}/propagations").json()
+            waiting = [threading.Thread(target=lambda: answers.update(
+                           click=http.post(f"/api/media/{b}/objects/1/clicks", json=click))),
+                       threading.Thread(target=lambda: answers.update(events=stream(http, job["job_id"])))]
+            for request in waiting:
+                request.start()
+            time.sleep(1.0)
+            began = time.monotonic()
+            server.should_exit = True
+            for request in waiting:
+                request.join(30)
+        assert time.monotonic() - began < 30
+        assert answers["click"].status_code == 503 and "stopping" in answers["click"].json()["detail"]
+        kind, last = answers["events"][-1]
+        assert kind == "state" and last["state"] == "cancelled"
+    thread.join(60)
+    assert not thread.is_alive()

@@ -21,6 +21,7 @@ from soak.gate import ServerGate
 from soak.record import Recorder
 
 BUSY = 409  # the API's "busy video / all sessions busy", allowed on every change
+STOPPING = 503  # "the server is stopping": allowed while a stop is under way
 BIG_ID = 2**40
 PROMPTS = ("click", "mask", "clear", "click_while_propagating")  # changes of one frame's masks
 
@@ -106,7 +107,10 @@ class SoakClient(threading.Thread):
                 raise ServerGone from None
             self.recorder.violation(f"{op} {method} {url}: {type(e).__name__} while the server was up")
             raise ServerGone from None
-        self.recorder.request(op, response.status_code, time.perf_counter() - start)
+        stopping = response.status_code == STOPPING and not self.gate.up
+        self.recorder.request(op, response.status_code, time.perf_counter() - start, expected=stopping)
+        if stopping:  # refused, changing nothing, by a server on its way down
+            raise ServerGone
         if response.status_code not in expect:
             self.recorder.violation(f"{op} {method} {url}: {response.status_code} (expected {sorted(expect)}): "
                                     f"{response.text[:200]}")

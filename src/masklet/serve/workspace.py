@@ -96,6 +96,13 @@ class Workspace:
         self.forget_media(media.id)
         self.data.remove("/".join(PurePosixPath(media.path).parts[:2]))
 
+    def stop_waiting(self) -> None:
+        """The server has begun to stop: cancel the propagations (their event streams end, with
+        the frames stored so far) and refuse requests that would wait for a session (503), so
+        that the requests in flight end within the graceful shutdown instead of being cut off."""
+        self.jobs.cancel_all()
+        self.pool.stop_waiting()
+
     def close(self) -> None:
         self.jobs.shutdown()
         self.pool.close()
