@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.masklet-installed
 
-.PHONY: venv demo test lint fuzz bench bench-video eval-nano eval-interactive-video clean
+.PHONY: venv demo test lint fuzz soak bench bench-video eval-nano eval-interactive-video clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ FUZZ_SECONDS ?= 20
 fuzz: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check atheris || echo "atheris did not install: fuzzing by mutation"
 	$(PY) tools/fuzz/run.py --seconds $(FUZZ_SECONDS)
+
+# Soak masklet serve on loopback (tools/soak): SOAK_CLIENTS clients for SOAK_SECONDS, a kill -9 and
+# a SIGTERM under load, then every acknowledged change, the database and the exports checked;
+# results in benchmarks/results/serve_soak.json.
+SOAK_CLIENTS ?= 4
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	$(PY) tools/soak/run.py --clients $(SOAK_CLIENTS) --seconds $(SOAK_SECONDS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/image.py

@@ -9,6 +9,8 @@ import json
 import os
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -28,6 +30,7 @@ SIZE = (428, 240)  # half of DAVIS 480p
 
 
 POSTGRES_ENV = "MASKLET_TEST_POSTGRES_URL"
+TOKEN = "fault-test"  # of the `masklet serve` processes the tests start
 
 
 @pytest.fixture
@@ -136,30 +139,38 @@ def clip_media(client, davis_clip):
     return project, upload_frames(client, project["id"], davis_clip[0])
 
 
+def serve_in_thread(ws, server_class=None, **config):
+    """(base url, server, thread): uvicorn (or `server_class`, a uvicorn.Server) serving the
+    workspace's app on a free loopback port, in a thread, once it has started."""
+    import uvicorn
+
+    from masklet.serve.app import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = (server_class or uvicorn.Server)(uvicorn.Config(create_app(ws), log_level="warning", lifespan="on", **config))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
+
+
 @pytest.fixture
 def live_server(nano, tmp_path):
     """live_server(**settings) -> (base url, workspace): a real uvicorn server on a free loopback
     port, in a thread, stopped at the end."""
-    import uvicorn
-
-    from masklet.serve.app import create_app
     from masklet.serve.workspace import Workspace
 
     running = []
 
     def start(**overrides):
         ws = Workspace(make_settings(tmp_path / f"data{len(running)}", **overrides), nano, "masklet-nano")
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(create_app(ws), log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
+        url, server, thread = serve_in_thread(ws)
         running.append((server, thread))
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{sock.getsockname()[1]}", ws
+        return url, ws
 
     yield start
     for server, thread in running:
@@ -204,3 +215,37 @@ def sse_events(client, job_id: int) -> list[tuple[str, dict]]:
             elif line.startswith("data: "):
                 events.append((kind, json.loads(line[6:])))
     return events
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_process(data_dir: Path, port: int, database_url: str | None = None) -> subprocess.Popen:
+    """A real `masklet serve` process (with TOKEN) on a loopback port; its output is piped."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
+    database = [] if database_url is None else ["--database-url", database_url]
+    return subprocess.Popen([sys.executable, "-m", "masklet.cli", "serve", "--data", str(data_dir), "--port",
+                             str(port), "--token", TOKEN, *database], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+def start_serve(data_dir: Path, database_url: str | None = None):
+    """(process, httpx client with the token) of a `masklet serve` on a free port, once it answers."""
+    import httpx
+
+    port = free_port()
+    process = serve_process(data_dir, port, database_url)
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, process.stdout.read().decode()
+        try:
+            if http.get("/api/info").status_code == 200:
+                return process, http
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "masklet serve did not start"
+        time.sleep(0.2)

@@ -70,3 +70,24 @@ def test_delete_media_and_project_remove_files(client, clip_media, davis_clip):
     assert len(list((root / "media").iterdir())) == 1
     assert client.delete(f"/api/projects/{project['id']}").status_code == 204
     assert list((root / "media").iterdir()) == [] and client.get("/api/projects").json() == []
+
+
+def test_propagation_refused_while_an_object_has_no_prompts_left(client, clip_media):
+    """An object whose only prompts were cleared would fail the propagation's first step (the
+    model tracks every object from a prompt): the start is refused with a 409 instead of a job
+    that fails; removing the object (or clicking it again) lets it start."""
+    _, media = clip_media
+    mid = media["id"]
+    for _ in range(2):
+        client.post(f"/api/media/{mid}/objects")
+    client.post(f"/api/media/{mid}/objects/1/clicks", json={"frame_idx": 0, "box": [60, 40, 200, 160]})
+    client.post(f"/api/media/{mid}/objects/2/clicks", json={"frame_idx": 1, "points": [[5, 5]], "labels": [1]})
+    assert client.post(f"/api/media/{mid}/objects/2/clear", json={"frame_idx": 1}).status_code == 200
+    refused = client.post(f"/api/media/{mid}/propagations", json={"max_frames": 1})
+    assert refused.status_code == 409 and "object(s) 2 have no prompts left" in refused.json()["detail"]
+    steps = client.get(f"/api/media/{mid}/history").json()["steps"]
+    client.delete(f"/api/media/{mid}/objects/2")
+    job = client.post(f"/api/media/{mid}/propagations", json={"max_frames": 1})
+    assert job.status_code == 202, job.text
+    assert sse_events(client, job.json()["job_id"])[-1][1]["state"] == "done"
+    assert client.get(f"/api/media/{mid}/history").json()["steps"] == steps + 2  # the removal and the propagation

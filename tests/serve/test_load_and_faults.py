@@ -7,20 +7,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import numpy as np
+import uvicorn
 from serve_fixtures import *  # noqa: F401,F403
-from serve_fixtures import REPO_ROOT, davis_frames, inside_point
+from serve_fixtures import davis_frames, inside_point, make_settings, serve_in_thread, start_serve
 
 from masklet.io.rle import rle_decode
-
-TOKEN = "fault-test"
 
 
 def upload(http: httpx.Client, project_id: int, jpegs: list[bytes], folder: str) -> dict:
@@ -77,36 +73,10 @@ def test_four_sessions_propagate_at_once_under_the_lru(live_server):
     assert stats.builds >= 4 and stats.evictions >= 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(data_dir, database_url: str | None = None) -> tuple[subprocess.Popen, httpx.Client]:
-    port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
-    database = [] if database_url is None else ["--database-url", database_url]
-    process = subprocess.Popen([sys.executable, "-m", "masklet.cli", "serve", "--data", str(data_dir), "--port",
-                                str(port), "--token", TOKEN, *database], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, process.stdout.read().decode()
-        try:
-            if http.get("/api/info").status_code == 200:
-                return process, http
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "masklet serve did not start"
-        time.sleep(0.2)
-
-
 def test_kill_9_mid_propagation_loses_nothing_acknowledged(db_url, tmp_path):
     """On SQLite and on PostgreSQL (--database-url)."""
     jpegs, truth = davis_frames(16, (214, 120))
-    process, http = _start(tmp_path / "data", db_url)
+    process, http = start_serve(tmp_path / "data", db_url)
     try:
         project = http.post("/api/projects", json={"name": "crash"}).json()
         mid = upload(http, project["id"], jpegs, "blackswan")["id"]
@@ -134,7 +104,7 @@ def test_kill_9_mid_propagation_loses_nothing_acknowledged(db_url, tmp_path):
             process.kill()
         http.close()
 
-    process, http = _start(tmp_path / "data", db_url)
+    process, http = start_serve(tmp_path / "data", db_url)
     try:
         assert http.get(f"/api/media/{mid}/history").json()["steps"] == 3  # 2 prompts + the cut propagation
         shown = {m["frame_idx"]: m["counts"] for m in http.get(f"/api/media/{mid}/masks").json()["masks"]}
@@ -163,3 +133,41 @@ def test_kill_9_mid_propagation_loses_nothing_acknowledged(db_url, tmp_path):
         process.send_signal(signal.SIGTERM)
         process.wait(30)
         http.close()
+
+
+def test_a_stop_refuses_waiting_requests_and_ends_event_streams(nano, tmp_path, davis_clip):
+    """As `masklet serve` begins to stop, a click waiting for a session slot gets a 503 at once
+    (it used to be cut off with a 500 once the graceful shutdown ran out, possibly after storing
+    its change) and a propagation's event stream ends with the job cancelled."""
+    from masklet.cli.serve import stopping_server
+    from masklet.serve.workspace import Workspace
+
+    ws = Workspace(make_settings(tmp_path / "data", max_sessions=1), nano, "masklet-nano")
+    url, server, thread = serve_in_thread(ws, stopping_server(uvicorn.Server, ws), timeout_graceful_shutdown=60)
+    jpegs, truth = davis_clip
+    with httpx.Client(base_url=url, timeout=120) as http:
+        project = http.post("/api/projects", json={"name": "stop"}).json()
+        a, b = (upload(http, project["id"], jpegs[:2], name)["id"] for name in ("a", "b"))
+        for mid in (a, b):
+            http.post(f"/api/media/{mid}/objects")
+        click = {"frame_idx": 0, "points": [inside_point(truth[0])], "labels": [1]}
+        assert http.post(f"/api/media/{a}/objects/1/clicks", json=click).status_code == 200
+        answers = {}
+        with ws.pool.use(a):  # holds the only session slot: the job queues, the click on b waits
+            job = http.post(f"/api/media/{a}/propagations").json()
+            waiting = [threading.Thread(target=lambda: answers.update(
+                           click=http.post(f"/api/media/{b}/objects/1/clicks", json=click))),
+                       threading.Thread(target=lambda: answers.update(events=stream(http, job["job_id"])))]
+            for request in waiting:
+                request.start()
+            time.sleep(1.0)
+            began = time.monotonic()
+            server.should_exit = True
+            for request in waiting:
+                request.join(30)
+        assert time.monotonic() - began < 30
+        assert answers["click"].status_code == 503 and "stopping" in answers["click"].json()["detail"]
+        kind, last = answers["events"][-1]
+        assert kind == "state" and last["state"] == "cancelled"
+    thread.join(60)
+    assert not thread.is_alive()

@@ -284,8 +284,8 @@ def _ingest(path: Path, filename: str, content_type: str) -> None:
 
     data = path.parent / "data"
     try:
-        with path.open("rb") as file:
-            ingest([UploadPart(filename, content_type, file)], DataDir(data), _upload_limits())
+        with path.open("rb") as file, DataDir(data) as folder:
+            ingest([UploadPart(filename, content_type, file)], folder, _upload_limits())
     finally:
         shutil.rmtree(data, ignore_errors=True)
 

@@ -10,6 +10,7 @@ from masklet.cli.common import add_model_options, resolve_model
 from masklet.cli.errors import CliError
 
 MIB = 2**20
+GRACEFUL_SHUTDOWN_S = 15  # what the requests in flight get to finish once a stop begins
 
 
 def register(subparsers) -> None:
@@ -87,20 +88,28 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CliError(f"masklet serve needs the 'serve' extra ({e.name} is missing): pip install 'masklet[serve]'") from None
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from masklet.serve.datadir import ForeignMedia, UnsafePath
+    from masklet.serve.datadir import DataDir, DataDirInUse, ForeignMedia, UnsafePath
     from masklet.serve.storage.dialects import shown_url
     from masklet.serve.storage.migrations import SchemaError
 
     settings = settings_from(args)
-    model = resolve_model(args)
+    try:  # the folder is taken (or refused) before the model is loaded, which can take a while
+        data = DataDir(settings.data_dir)
+    except (DataDirInUse, UnsafePath, OSError) as e:
+        raise CliError(f"cannot open --data {settings.data_dir}: {e}") from None
     try:
-        ws = Workspace(settings, model, model_name=args.model or "masklet-nano")
+        model = resolve_model(args)
+    except BaseException:
+        data.close()
+        raise
+    try:
+        ws = Workspace(settings, model, model_name=args.model or "masklet-nano", data=data)
     except SchemaError as e:
         where = f"--data {settings.data_dir}"
         if settings.database_url:
             where = f"--database-url {shown_url(settings.database_url)}"
         raise CliError(f"cannot open {where}: {e}") from None
-    except (ForeignMedia, UnsafePath, OSError) as e:
+    except (DataDirInUse, ForeignMedia, UnsafePath, OSError) as e:
         raise CliError(f"cannot open --data {settings.data_dir}: {e}") from None
     except ImportError as e:
         raise CliError(f"--database-url needs a database driver that is not installed ({e.name}); "
@@ -111,6 +120,21 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"masklet serve: {ws.interrupted} propagation(s) were cut off by the last stop; their stored frames are kept")
     database = f", database: {shown_url(settings.database_url)}" if settings.database_url else ""
     print(f"masklet serve: http://{args.host}:{args.port}/ (data: {ws.data.root}{database})", flush=True)
-    # on Ctrl-C / SIGTERM, open event streams get 5 s before running propagations are cancelled
-    uvicorn.run(create_app(ws), host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(create_app(ws), host=args.host, port=args.port, log_level="warning",
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+    stopping_server(uvicorn.Server, ws)(config).run()
     return 0
+
+
+def stopping_server(server_class, ws):
+    """A uvicorn server class that, as it begins to stop (Ctrl-C, SIGTERM), cancels the
+    propagations and refuses requests that would wait for a session: the requests in flight
+    and the event streams then end by themselves, instead of being cut off (a 500) after
+    GRACEFUL_SHUTDOWN_S."""
+
+    class StoppingServer(server_class):
+        async def shutdown(self, sockets=None) -> None:
+            ws.stop_waiting()
+            await super().shutdown(sockets)
+
+    return StoppingServer

@@ -24,10 +24,27 @@ from masklet.serve.storage.records import (
     Media,
     Prompt,
     PromptKind,
+    Step,
     StoredMask,
 )
 
 _NOT_RLE = re.compile(r"[^0-o]")  # compressed COCO RLE counts use the characters '0' (48) to 'o' (111)
+
+
+def prompted_frames(steps: list[Step]) -> dict[int, set[int]]:
+    """{obj_id: frames with prompts} of the objects in the session these steps build (removed
+    ones left out): a propagation needs each to have a frame, since it tracks every object."""
+    frames: dict[int, set[int]] = {}
+    for step in steps:
+        if not isinstance(step, Prompt):
+            continue
+        if step.kind in (PromptKind.CLICKS, PromptKind.MASK):
+            frames.setdefault(step.obj_id, set()).add(step.frame_idx)
+        elif step.kind is PromptKind.CLEAR:
+            frames.get(step.obj_id, set()).discard(step.frame_idx)
+        else:
+            frames.pop(step.obj_id, None)
+    return frames
 
 
 @dataclass(frozen=True)
@@ -130,10 +147,13 @@ class Annotator:
         media = self.catalog.media(media_id)
         if start_frame is not None:
             self.check_frame(media, start_frame)
-        prompted = {s.obj_id for s in self.history.steps(media_id) if isinstance(s, Prompt)
-                    and s.kind in (PromptKind.CLICKS, PromptKind.MASK)}
-        if not prompted - {o.obj_id for o in self.catalog.objects(media_id) if o.removed}:
+        prompted = prompted_frames(self.history.steps(media_id))
+        if not prompted:
             raise Conflict("no object has prompts: click an object (or draw a box) on a frame first")
+        cleared = sorted(obj_id for obj_id, frames in prompted.items() if not frames)
+        if cleared:
+            raise Conflict(f"object(s) {', '.join(map(str, cleared))} have no prompts left (cleared on every frame "
+                           "they had them): click them again, or remove them, before propagating")
         try:
             return self.jobs.start(media_id, direction, start_frame, max_frames)
         except PropagationRunning as e:

@@ -26,7 +26,7 @@ ERRORS = {status: {"model": ErrorOut, "description": text} for status, text in (
     (400, "bad input"), (401, "missing or wrong token"), (403, "a change sent from another site's page"),
     (404, "no such record"),
     (409, "conflicts with the state (busy video, nothing to undo, removed object)"),
-    (413, "too large"), (415, "unsupported media type"),
+    (413, "too large"), (415, "unsupported media type"), (503, "the server is stopping; retry once it is back"),
 )}
 
 

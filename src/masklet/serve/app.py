@@ -29,7 +29,7 @@ from masklet.serve.routes import (
     suggestions,
     ui,
 )
-from masklet.serve.sessions import SessionBusy
+from masklet.serve.sessions import ServerStopping, SessionBusy
 from masklet.serve.storage.catalog import MissingRecord, RecordConflict
 from masklet.serve.workspace import Workspace
 
@@ -52,6 +52,7 @@ def add_error_handlers(app: FastAPI) -> None:
         MissingRecord: lambda e: (404, str(e)),
         RecordConflict: lambda e: (409, str(e)),
         SessionBusy: lambda e: (409, str(e)),
+        ServerStopping: lambda e: (503, str(e)),
         UnsafePath: lambda e: (400, str(e)),
     }
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

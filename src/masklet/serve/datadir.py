@@ -1,5 +1,10 @@
 """The data folder: the database, and every stored media file under `media/`.
 
+One server at a time: a `DataDir` holds an exclusive lock (`flock`) on `masklet.lock` in the
+folder until it is closed, so a second server on the same folder is refused at once, before
+it could sweep the first one's uploads in progress. The kernel drops the lock when its process
+ends, however it ends, so a server killed with `kill -9` never blocks its restart.
+
 Nothing a client sends becomes a path: media folders and files get names made here, and a
 stored path is only followed if, resolved, it stays inside the data folder through no
 symbolic link (`resolve`). Files are written under a temporary name, flushed to disk and
@@ -8,15 +13,18 @@ then renamed, with the folder flushed too, so a stored file is whole once acknow
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 from masklet.errors import MaskletError
 
 MEDIA = "media"
 EXPORTS = "exports"
+LOCK_FILE = "masklet.lock"
 
 
 class UnsafePath(MaskletError, ValueError):
@@ -25,6 +33,30 @@ class UnsafePath(MaskletError, ValueError):
 
 class ForeignMedia(MaskletError, ValueError):
     """The data folder's media belong to another database than the one given."""
+
+
+class DataDirInUse(MaskletError, RuntimeError):
+    """Another server (or another workspace in this process) has the data folder open."""
+
+
+def _lock(root: Path) -> BinaryIO:
+    """root/masklet.lock opened, holding its exclusive lock, with the holder's pid written in it;
+    DataDirInUse if another open file holds the lock."""
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    lock = os.fdopen(fd, "r+b", buffering=0)  # closed (and so unlocked) with the DataDir, or when collected
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = lock.read(32).decode(errors="replace").strip() or "unknown"
+        lock.close()
+        raise DataDirInUse(f"{root} is in use by another masklet serve (pid {holder}); stop it first, or give "
+                           "this server another --data folder") from None
+    except BaseException:
+        lock.close()
+        raise
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n".encode())
+    return lock
 
 
 def fsync_folder(folder: Path) -> None:
@@ -40,11 +72,26 @@ class DataDir:
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
         self.root = root.resolve()
-        for name in (MEDIA, EXPORTS):
-            folder = self.root / name
-            if folder.is_symlink():
-                raise UnsafePath(f"{folder} is a symbolic link; the data folder must hold its own {name}/ folder")
-            folder.mkdir(exist_ok=True)
+        self._lock = _lock(self.root)
+        try:
+            for name in (MEDIA, EXPORTS):
+                folder = self.root / name
+                if folder.is_symlink():
+                    raise UnsafePath(f"{folder} is a symbolic link; the data folder must hold its own {name}/ folder")
+                folder.mkdir(exist_ok=True)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Let another server open the folder (closing the lock file drops its lock)."""
+        self._lock.close()
+
+    def __enter__(self) -> DataDir:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
 
     def resolve(self, relative: str | Path) -> Path:
         """The absolute path of a stored relative path, checked to stay inside the data folder

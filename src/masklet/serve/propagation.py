@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from masklet.errors import MaskletError
 from masklet.serve.replay import frame_masks, planned_frames, propagation_results
-from masklet.serve.sessions import SessionPool, WaitCancelled
+from masklet.serve.sessions import ServerStopping, SessionPool, WaitCancelled
 from masklet.serve.storage.history import History
 from masklet.serve.storage.records import Direction, FrameMasks, PropagationState
 
@@ -92,7 +92,7 @@ class PropagationJob:
                     if self.cancel_requested.is_set():
                         break
             self.state = PropagationState.CANCELLED if self.cancel_requested.is_set() else PropagationState.DONE
-        except WaitCancelled:
+        except (WaitCancelled, ServerStopping):
             self.state = PropagationState.CANCELLED
         except Exception as e:  # the failure is reported to the listeners and stored with the step
             log.exception("propagation job %s on media %s failed", self.job_id, self.media_id)
@@ -142,12 +142,16 @@ class JobRegistry:
         job.thread.start()
         return job
 
-    def shutdown(self, timeout: float = 30.0) -> None:
-        """Cancel every job and wait for them to stop."""
+    def cancel_all(self) -> list[PropagationJob]:
+        """Cancel every job (each stops after the frame in progress); returns them."""
         with self._lock:
             jobs = list(self._jobs.values())
         for job in jobs:
             job.cancel()
-        for job in jobs:
+        return jobs
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Cancel every job and wait for them to stop."""
+        for job in self.cancel_all():
             if job.thread is not None:
                 job.thread.join(timeout)

@@ -9,7 +9,8 @@ redo, another server), is rebuilt from the stored steps on its next use.
 
 One user at a time: `use(media_id)` waits while another request or a propagation holds the
 same video, and while every slot is held by busy sessions; it gives up with `SessionBusy`
-after `wait_s`. A block that raises drops its session, so no half-applied change outlives it.
+after `wait_s`, and at once with `ServerStopping` once the server is stopping. A block that
+raises drops its session, so no half-applied change outlives it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class SessionBusy(MaskletError, RuntimeError):
 
 class WaitCancelled(MaskletError, RuntimeError):
     """The caller gave up waiting for a session."""
+
+
+class ServerStopping(MaskletError, RuntimeError):
+    """The server is stopping: a request that would wait for a session is refused at once."""
 
 
 @dataclass
@@ -75,6 +80,7 @@ class SessionPool:
         self._reserved = 0  # slots held by sessions being built
         self._changed = threading.Condition()
         self._peak = self._builds = self._evictions = 0
+        self._stopping = False
 
     def stats(self) -> PoolStats:
         with self._changed:
@@ -88,6 +94,8 @@ class SessionPool:
                 raise WaitCancelled(what)
             if ready():
                 return
+            if self._stopping:
+                raise ServerStopping("the server is stopping; retry this request once it is back")
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SessionBusy(what)
@@ -171,6 +179,12 @@ class SessionPool:
         self._bytes.pop(media_id, None)
         self._evictions += 1
         live.close()
+
+    def stop_waiting(self) -> None:
+        """From now on a caller that would wait for a video or a slot gets ServerStopping."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
 
     def drop(self, media_id: int) -> None:
         """Forget a video's session (rebuilt from its log when next used)."""

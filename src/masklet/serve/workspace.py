@@ -2,7 +2,8 @@
 the session pool (sessions built by replaying a video's stored log), the propagation jobs,
 the annotator and the suggestion cache.
 
-Opening a workspace after a stop marks the propagations left running as interrupted (the
+A workspace holds its data folder's lock (`DataDir`) until it is closed: one server per
+folder. Opening a workspace after a stop marks the propagations left running as interrupted (the
 frames they stored stay) and deletes media folders no stored media uses (an upload cut off),
 unless the database knows none of the folder's media (another database): then it refuses.
 """
@@ -28,15 +29,22 @@ from masklet.serve.suggestions import SuggestionCache
 
 
 class Workspace:
-    def __init__(self, settings: ServeSettings, model, model_name: str = "model") -> None:
+    def __init__(self, settings: ServeSettings, model, model_name: str = "model", data: DataDir | None = None) -> None:
+        """`data`: the data folder already opened (locked), else it is opened here; either way
+        the workspace closes it (when it is closed, or fails to open)."""
         self.settings, self.model, self.model_name = settings, model.eval(), model_name
-        self.data = DataDir(settings.data_dir)
-        self.engine = open_database(settings.database_url or sqlite_url(self.data.root))
+        self.data = DataDir(settings.data_dir) if data is None else data  # locked until the workspace is closed
+        try:
+            self.engine = open_database(settings.database_url or sqlite_url(self.data.root))
+        except BaseException:
+            self.data.close()
+            raise
         self.catalog, self.history, self.masklets = Catalog(self.engine), History(self.engine), Masklets(self.engine)
         try:
             self._check_media_belong_here()
         except BaseException:
             self.engine.dispose()
+            self.data.close()
             raise
         self.frames = FrameStore(self.data, cache_mib=settings.video_cache_mib)
         self.pool = SessionPool(self._build_session, self.history.signature, settings.max_sessions,
@@ -88,8 +96,16 @@ class Workspace:
         self.forget_media(media.id)
         self.data.remove("/".join(PurePosixPath(media.path).parts[:2]))
 
+    def stop_waiting(self) -> None:
+        """The server has begun to stop: cancel the propagations (their event streams end, with
+        the frames stored so far) and refuse requests that would wait for a session (503), so
+        that the requests in flight end within the graceful shutdown instead of being cut off."""
+        self.jobs.cancel_all()
+        self.pool.stop_waiting()
+
     def close(self) -> None:
         self.jobs.shutdown()
         self.pool.close()
         self.frames.close()
         self.engine.dispose()
+        self.data.close()

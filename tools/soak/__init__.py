@@ -1,0 +1,1 @@
+"""The soak test of `masklet serve` (run.py)."""
