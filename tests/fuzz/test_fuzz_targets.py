@@ -57,7 +57,8 @@ def _json(data) -> bytes:
 SAV = {"video_id": "v", "video_height": 2, "video_width": 2, "video_frame_count": 1, "masklet_id": [0]}
 GRAPH_FILES = {"image_encoder": {"file": "x" * 300}}
 
-# (target, input, what the error must say): one per finding of the fuzzer, made small by hand.
+# (target, input, what the error must say, or None where the input is valid and reads now): one
+# per finding of the fuzzer, made small by hand.
 FOUND = [
     ("rle", _json({"size": [2, 2], "counts": {"a": 1}}), "counts must be a string or a list"),  # was TypeError
     ("rle", _json({"size": "ab", "counts": "0"}), "'size' \\[H, W\\]"),  # was ValueError
@@ -86,6 +87,13 @@ FOUND = [
     ("onnx_manifest", _json({"format": "masklet-onnx", "version": 2, "model": {"config": {"d_model": 10**9}}}),
      "between 1 and 8192"),  # would build a network of 10**18 weights
     ("onnx_manifest", _json({"format": "masklet-onnx", "version": 2, "model": {"config": {"colour": 1}}}), "unknown SAM2Config fields"),
+    ("rle", _json({"size": [1e308, 0], "counts": "0"}), "above 268435456 pixels"),  # was numpy's "dimension exceeded"
+    ("sav_json", _json({**SAV, "masklet_id": [], "masklet": [[]]}), None),  # a frame without objects: np.stack failed
+    ("coco_boxes", _json({"images": [], "annotations": [], "categories": [{"id": float("inf"), "name": "a"}]}),
+     "not a COCO detection file"),  # was OverflowError
+    ("coco_json", _json({"images": [{"id": 1, "file_name": "a", "height": 16384, "width": 16384}],
+                         "annotations": [{"image_id": 1, "category_id": 1, "segmentation": [[0, 0, 1, 0, 1, 1]]}] * 9}),
+     "decode to more than"),  # 9 masks of 268 M pixels each from a small file
     ("checkpoint", bytes([0, 4, 0, 9, 0]), "NaN or infinite"),  # NaN weights loaded silently before
     ("checkpoint", bytes([1, 3, 0, 9, 3]), "not floating-point"),  # int64 weights were cast silently
 ]
@@ -98,8 +106,21 @@ def _ids(case) -> str:
 @pytest.mark.parametrize("case", FOUND, ids=_ids)
 def test_found_inputs_raise_masklet_errors(case, tmp_path):
     target, data, message = case
+    if message is None:  # reads now
+        _read(target, data, tmp_path)
+        return
     with pytest.raises(MaskletError, match=message):
         _read(target, data, tmp_path)
+
+
+def test_yolo_labels_of_a_huge_image_are_refused_before_decoding(tmp_path):
+    """Nine lines for a 16384 x 16384 image would decode to 2.4 G mask pixels."""
+    from masklet.io.yolo import read_yolo_labels
+
+    labels = tmp_path / "a.txt"
+    labels.write_text("0 0.1 0.1 0.5 0.1 0.5 0.5\n" * 9)
+    with pytest.raises(MaskletError, match="decode to more than"):
+        read_yolo_labels(labels, 16384, 16384)
 
 
 def test_manifest_json_keys_match_the_exporter():

@@ -90,7 +90,7 @@ def read_coco_boxes(path: str | Path) -> TableBoxes:
                 raise ValueError(f"annotation {ann.get('id', number)} has category {category}, not in categories")
             score = ann.get("score")
             table.add(name, Detection((x, y, x + w, y + h), category, None if score is None else float(score)))
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError) as e:
         raise BoxFileError(
             f"{path}: not a COCO detection file ({e}); it needs images, annotations with bbox and categories"
         ) from None

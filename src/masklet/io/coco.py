@@ -20,7 +20,7 @@ import numpy as np
 
 from masklet.io._validate import as_mask
 from masklet.io.atomic import write_text_atomic
-from masklet.io.errors import AnnotationError, checked_mask_size
+from masklet.io.errors import AnnotationError, check_decoded_total, checked_mask_size
 from masklet.io.polygons import outer_contours, rasterise_polygon
 from masklet.io.rle import rle_decode, rle_encode
 
@@ -141,16 +141,19 @@ def read_coco_json(path: str | Path) -> tuple[list[CocoImage], dict[int, str]]:
                                       id=int(img["id"]))
             for img in data["images"]
         }
+        decoded = 0
         for number, ann in enumerate(data.get("annotations", [])):
             image = images.get(int(ann["image_id"]))
             if image is None:
                 raise ValueError(f"annotation {ann.get('id', number)} refers to unknown image {ann['image_id']}")
+            decoded += image.height * image.width
+            check_decoded_total(decoded, str(path))
             mask = _segmentation_mask(ann["segmentation"], image.height, image.width)
             if mask.shape != (image.height, image.width):
                 raise ValueError(f"annotation {ann.get('id', number)}: mask size {mask.shape} differs from its image's")
             image.instances.append(
                 CocoInstance(mask, int(ann["category_id"]), ann.get("score"), int(ann.get("iscrowd", 0)))
             )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError, AttributeError) as e:
         raise AnnotationError(f"{path}: not a COCO instance-segmentation file ({type(e).__name__}: {e})") from None
     return list(images.values()), categories

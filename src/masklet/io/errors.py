@@ -9,6 +9,11 @@ from masklet.errors import MaskletError
 MAX_MASK_PIXELS = 1 << 28
 
 
+# The most mask pixels one file may decode to in all (2 GB of bool masks): a small file listing
+# many masks of a huge image is refused, not expanded.
+MAX_DECODED_PIXELS = 1 << 31
+
+
 class AnnotationError(MaskletError, ValueError):
     """A mask or annotation file that cannot be read; the message says where and why."""
 
@@ -25,6 +30,12 @@ def checked_mask_size(height: object, width: object, what: str) -> tuple[int, in
     if not (_whole(height) and _whole(width)):
         raise AnnotationError(f"{what}: a mask size is two whole numbers [H, W], got {[height, width]!r}")
     h, w = int(height), int(width)  # type: ignore[call-overload]
-    if h < 0 or w < 0 or h * w > MAX_MASK_PIXELS:
+    if not (0 <= h <= MAX_MASK_PIXELS and 0 <= w <= MAX_MASK_PIXELS and h * w <= MAX_MASK_PIXELS):
         raise AnnotationError(f"{what}: mask size {h}x{w} is negative or above {MAX_MASK_PIXELS} pixels")
     return h, w
+
+
+def check_decoded_total(pixels: int, what: str) -> None:
+    """Refuse a file whose masks decode to more than MAX_DECODED_PIXELS pixels in all."""
+    if pixels > MAX_DECODED_PIXELS:
+        raise AnnotationError(f"{what}: its masks decode to more than {MAX_DECODED_PIXELS} pixels; split it into smaller files")

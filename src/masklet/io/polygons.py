@@ -86,6 +86,7 @@ def rasterise_polygon(polygon, height: int, width: int) -> np.ndarray:
     cross_x = x0[edge] + (centre_y - y0[edge]) * (x1[edge] - x0[edge]) / (y1[edge] - y0[edge])
     # A crossing at x flips inside/outside for the pixels whose centre col + 0.5 is >= x.
     first_col = np.clip(np.ceil(cross_x - 0.5), 0, width).astype(np.int64)
-    flips = np.zeros((height, width + 1), np.int64)
+    # Parity is all that counts, so one byte per pixel (a uint8 sum wraps at 256, which is even).
+    flips = np.zeros((height, width + 1), np.uint8)
     np.add.at(flips, (row, first_col), 1)
-    return (np.cumsum(flips, axis=1)[:, :width] % 2).astype(bool)
+    return (np.cumsum(flips, axis=1, dtype=np.uint8)[:, :width] % 2).astype(bool)

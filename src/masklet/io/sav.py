@@ -69,7 +69,8 @@ class SavVideo:
 
     def masks(self, annotated_index: int) -> np.ndarray:
         """Bool masks [objects, H, W] of one annotated frame."""
-        return np.stack([rle_decode(r) for r in self.masklet[annotated_index]])
+        masks = [rle_decode(r) for r in self.masklet[annotated_index]]
+        return np.stack(masks) if masks else np.zeros((0, self.height, self.width), bool)
 
     def first_appearance(self) -> dict[int, int]:
         """Object id -> the annotated frame where its mask is first non-empty."""
@@ -96,7 +97,7 @@ def read_sav_json(path: str | Path) -> SavVideo:
             masklet=masklet,
             attributes={k: v for k, v in data.items() if k not in _VIDEO_KEYS + _STATISTIC_KEYS},
         )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError) as e:
         raise AnnotationError(f"{path}: not an SA-V annotation file ({type(e).__name__}: {e})") from None
     if not isinstance(masklet, list) or any(not isinstance(frame, list) or len(frame) != len(video.object_ids) for frame in masklet):
         raise AnnotationError(f"{path}: 'masklet' must list, per annotated frame, one RLE per object")

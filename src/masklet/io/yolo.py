@@ -17,7 +17,7 @@ import numpy as np
 
 from masklet.io._validate import as_mask_stack
 from masklet.io.atomic import write_text_atomic
-from masklet.io.errors import AnnotationError
+from masklet.io.errors import AnnotationError, check_decoded_total, checked_mask_size
 from masklet.io.polygons import outer_contours, rasterise_polygon
 
 
@@ -54,6 +54,8 @@ def read_yolo_labels(path: str | Path, height: int, width: int) -> tuple[np.ndar
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise AnnotationError(f"{path}: cannot read the label file ({getattr(e, 'strerror', None) or e})") from None
+    height, width = checked_mask_size(height, width, str(path))
+    check_decoded_total(height * width * sum(1 for line in text.splitlines() if line.split()), str(path))
     masks, classes = [], []
     scale = np.array([width, height], dtype=np.float64)
     for number, line in enumerate(text.splitlines(), start=1):
