@@ -390,14 +390,11 @@ def started_work(output: Path, launched: float) -> bool:
     return manifest.exists() and manifest.stat().st_mtime >= launched
 
 
-def kill_at_random(arguments: list[str], output: Path, timing: RunTiming, rng: np.random.Generator) -> dict:
-    """Start the run into `output` and SIGKILL it at a random point of its work: a random
-    number of items on (of those not yet done, the last excepted; 0: from the moment it
-    opened its manifest), after a further random part of an item's time. Kills land while
-    the model loads, while items are computed, and while their files are written."""
+def kill_at(arguments: list[str], output: Path, target: int, extra: float) -> dict:
+    """Start the run into `output` and SIGKILL it `extra` seconds after it has `target` items
+    done (counting from when it opens its manifest when it starts with that many). Kills so
+    land while the model loads, while items are computed, and while their files are written."""
     already = done_items(output)
-    target = int(rng.integers(already, max(timing.items - 1, already + 1)))
-    extra = rng.uniform(0, timing.per_item)
     launched = time.time()
     process, start, reached = launch(arguments, output), time.monotonic(), None
     while process.poll() is None:
@@ -417,21 +414,28 @@ def kill_at_random(arguments: list[str], output: Path, timing: RunTiming, rng: n
     }
 
 
-def delivered_kill(arguments: list[str], output: Path, timing: RunTiming, rng: np.random.Generator,
-                   tries: int = 3) -> dict:
-    """`kill_at_random` until a kill lands before the run ends: a run that finished first is
-    undone (the folder restored to what the previous kill left) and started again."""
+def delivered_kill(arguments: list[str], output: Path, timing: RunTiming, position: float,
+                   rng: np.random.Generator, tries: int = 3) -> dict:
+    """Kill the run at `position` seconds into its work (item `position // per_item`, or the
+    first not done yet, plus the rest), until a kill lands before the run ends: a run that
+    finished first is undone (the folder restored to what the previous kill left) and started
+    again, killed at a fresh random moment of the same item."""
     left_by_last_kill = output.with_name(output.name + "-before")
     shutil.rmtree(left_by_last_kill, ignore_errors=True)
     if output.exists():
         shutil.copytree(output, left_by_last_kill)
+    target = max(int(position // timing.per_item), done_items(output))
+    extra = position - target * timing.per_item
+    if not 0 <= extra < timing.per_item:  # the previous kill came later than estimated
+        extra = rng.uniform(0, timing.per_item)
     for attempt in range(1, tries + 1):
-        record = {**kill_at_random(arguments, output, timing, rng), "attempt": attempt}
+        record = {**kill_at(arguments, output, target, extra), "attempt": attempt}
         if record["killed"]:
             break
         shutil.rmtree(output)
         if left_by_last_kill.exists():
             shutil.copytree(left_by_last_kill, output)
+        extra = rng.uniform(0, timing.per_item)
     return record
 
 
@@ -444,7 +448,8 @@ def run_resume(args: argparse.Namespace) -> dict:
         for name in args.jobs.split(","):
             arguments, reference, output = commands[name], work / f"{name}-reference", work / f"{name}-killed"
             timing = RunTiming.of(arguments, reference)
-            kills = [delivered_kill(arguments, output, timing, rng) for _ in range(args.kills)]
+            positions = np.sort(rng.uniform(0, timing.items * timing.per_item, args.kills))  # s into the work
+            kills = [delivered_kill(arguments, output, timing, p, rng) for p in positions]
             check_finished(launch(arguments, output), "the last resumed run")
             expected, got = tree(reference), tree(output)
             differing = sorted(k for k in expected.keys() | got.keys() if expected.get(k) != got.get(k))
@@ -470,7 +475,8 @@ def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     return {"cpu": cpu, "usable_cpus": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "masklet": masklet.__version__}
+            "torch": torch.__version__, "python": platform.python_version(), "masklet": masklet.__version__,
+            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX")}  # glibc's arenas shape RSS (README)
 
 
 def print_summary(mode: str, report: dict) -> None:
