@@ -3,7 +3,7 @@ and resumed.
 
     .venv/bin/python benchmarks/long_runs.py stream    [--frames 10000] [--size 320x180]
     .venv/bin/python benchmarks/long_runs.py propagate [--frames 2000] [--size 480x270] [--tracker video|stream]
-    .venv/bin/python benchmarks/long_runs.py resume    [--kills 5] [--jobs images-coco,videos-sav,mine]
+    .venv/bin/python benchmarks/long_runs.py resume    [--kills 5] [--jobs images-coco,videos-sav,videos-davis,mine]
 
 Every mode writes benchmarks/results/long_runs_<mode>.json (or --output) and prints a summary.
 Frames are real: the 200 frames of ../shared/data/videos/bedroom played back and forth, seen
