@@ -113,6 +113,16 @@ def test_found_inputs_raise_masklet_errors(case, tmp_path):
         _read(target, data, tmp_path)
 
 
+def test_rle_sizes_and_counts_may_be_numpy_integers():
+    """The stricter checks still take what numpy-built RLEs hold (np.int64), as before them."""
+    import numpy as np
+
+    from masklet.io.rle import rle_decode
+
+    mask = rle_decode({"size": [np.int64(2), np.int64(2)], "counts": [np.int64(1), np.int64(2), np.int64(1)]})
+    assert mask.tolist() == [[False, True], [True, False]]
+
+
 def test_yolo_labels_of_a_huge_image_are_refused_before_decoding(tmp_path):
     """Nine lines for a 16384 x 16384 image would decode to 2.4 G mask pixels."""
     from masklet.io.yolo import read_yolo_labels

@@ -3,6 +3,8 @@ SA-V, YOLO, DAVIS label maps), and the size bound every decoded mask is held to.
 
 from __future__ import annotations
 
+import numbers
+
 from masklet.errors import MaskletError
 
 # The largest mask a file may declare (16384 x 16384): a corrupt size is refused, not allocated.
@@ -19,9 +21,10 @@ class AnnotationError(MaskletError, ValueError):
 
 
 def _whole(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """An int (numpy's included) or a float with no fraction; never a bool."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False
-    return isinstance(value, int) or value.is_integer()
+    return isinstance(value, numbers.Integral) or float(value).is_integer()
 
 
 def checked_mask_size(height: object, width: object, what: str) -> tuple[int, int]:

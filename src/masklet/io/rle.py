@@ -8,6 +8,8 @@ groups follow", bit 0x10 of the last group is the sign.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from masklet.io.errors import AnnotationError, checked_mask_size
@@ -58,8 +60,8 @@ def rle_decode(rle: dict) -> np.ndarray:
             counts = counts.decode("ascii")
         if isinstance(counts, str):
             runs = _counts_from_string(counts)
-        elif isinstance(counts, (list, tuple)) and all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
-            runs = list(counts)
+        elif isinstance(counts, (list, tuple)) and all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in counts):
+            runs = [int(c) for c in counts]  # numpy integers too
         else:
             raise AnnotationError(f"RLE counts must be a string or a list of whole numbers, got {type(counts).__name__}")
     except UnicodeDecodeError:
