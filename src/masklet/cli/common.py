@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from masklet.checkpoint.loading import DTYPES, torch_options
 from masklet.cli.errors import CliError
 from masklet.io.image import ImageReadError, read_rgb
 
 EMBEDDED_MODEL = "masklet-nano"
 DEVICES = ("cpu", "cuda", "mps")
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 BACKENDS = ("torch", "onnx")
@@ -47,7 +46,6 @@ def embedded_model_path() -> Path | None:
 
 def check_device(device: str, dtype: str) -> None:
     """Fail with a clear message when the device is missing or cannot run the type."""
-    from masklet.checkpoint.loading import torch_options
     from masklet.errors import OptionError
 
     try:
