@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,9 +124,9 @@ def _sav_seeds() -> list[bytes]:
 
     mask = _mask()
     video = SavVideo.from_masks("seed", [np.stack([mask, ~mask]), np.stack([~mask, mask])], [0, 1], frame_count=8)
-    path = Path(_scratch()) / "seed.json"
-    write_sav_json(path, video)
-    return [path.read_bytes(), *_shared("sav-example/sav_000001_manual.json")]
+    with tempfile.TemporaryDirectory() as folder:
+        written = write_sav_json(Path(folder) / "seed.json", video).read_bytes()
+    return [written, *_shared("sav-example/sav_000001_manual.json")]
 
 
 def _read_coco(path: Path) -> None:
@@ -336,17 +337,6 @@ def _checkpoint_seeds() -> list[bytes]:
     from checkpoints import seed_recipes
 
     return seed_recipes()
-
-
-_SCRATCH: list[str] = []
-
-
-def _scratch() -> str:
-    import tempfile
-
-    if not _SCRATCH:
-        _SCRATCH.append(tempfile.mkdtemp(prefix="masklet-fuzz-seeds-"))
-    return _SCRATCH[0]
 
 
 TARGETS = {t.name: t for t in [
