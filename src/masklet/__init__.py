@@ -34,6 +34,7 @@ _EXPORTS = {
     "SAM2AutomaticMaskGenerator": "masklet.predict.automatic",
     "ImagePredictor": "masklet.predict.image",
     "FrameResult": "masklet.predict.results",
+    "ReleasedFrameError": "masklet.predict.memory_bank",
     "TrackingOptions": "masklet.predict.session",
     "TrackingSession": "masklet.predict.session",
     "StreamTracker": "masklet.predict.stream",

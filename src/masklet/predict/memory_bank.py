@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import numpy as np
+
 from masklet.backend.arrays import ArrayOps
 from masklet.config import SAM2Config
+from masklet.errors import MaskletError
 
 
 @dataclass
@@ -47,16 +50,26 @@ class MemoryKind(Enum):
     TRACKED = "non_cond"
 
 
+class ReleasedFrameError(MaskletError, LookupError):
+    """A step needs a tracked frame's output that a bounded-memory session has released."""
+
+
 @dataclass
 class ObjectMemory:
-    """All outputs of one object: {frame index: FrameOutput}."""
+    """All outputs of one object: {frame index: FrameOutput}, and which tracked frames' outputs
+    a bounded-memory session has released (None until it first releases one)."""
 
     cond: dict[int, FrameOutput] = field(default_factory=dict)
     non_cond: dict[int, FrameOutput] = field(default_factory=dict)
+    released: np.ndarray | None = None  # [num_frames] bool
 
     def get(self, frame_idx: int) -> FrameOutput | None:
-        """The output on a frame, a conditioning one first."""
-        return self.cond.get(frame_idx, self.non_cond.get(frame_idx))
+        """The output on a frame, a conditioning one first; raises `ReleasedFrameError` where
+        the output was released."""
+        output = self.cond.get(frame_idx, self.non_cond.get(frame_idx))
+        if output is None:
+            self.require_kept(frame_idx)
+        return output
 
     def store(self, kind: MemoryKind, frame_idx: int, output: FrameOutput) -> None:
         """Remember an output; a conditioning output replaces a tracked one on its frame."""
@@ -65,6 +78,25 @@ class ObjectMemory:
             self.non_cond.pop(frame_idx, None)
         else:
             self.non_cond[frame_idx] = output
+        if self.released is not None:
+            self.released[frame_idx] = False
+
+    def release(self, frame_idx: int, num_frames: int) -> None:
+        """Drop a tracked frame's output, remembering that it existed."""
+        del self.non_cond[frame_idx]
+        if self.released is None:
+            self.released = np.zeros(num_frames, dtype=bool)
+        self.released[frame_idx] = True
+
+    def require_kept(self, frame_idx: int) -> None:
+        """Raise `ReleasedFrameError` if the frame's tracked output was released."""
+        if self.released is not None and 0 <= frame_idx < len(self.released) and self.released[frame_idx]:
+            raise ReleasedFrameError(
+                f"frame {frame_idx} was tracked, but its output was released: a session opened with "
+                "bounded_memory=True keeps only the frames near the current one and near prompted frames. "
+                "Propagate from a prompted frame through this frame again before prompting or reading it, "
+                "or open the session with bounded_memory=False"
+            )
 
 
 @dataclass
@@ -123,7 +155,10 @@ def select_memory(
     cond, unselected_cond = closest_cond_frames(frame_idx, memory.cond, config.max_cond_frames_in_attn)
 
     def tracked(t: int) -> FrameOutput | None:
-        return memory.non_cond.get(t, unselected_cond.get(t))
+        output = memory.non_cond.get(t, unselected_cond.get(t))
+        if output is None:
+            memory.require_kept(t)
+        return output
 
     spatial = [(0, out) for out in cond.values()]
     for slot in range(1, config.num_maskmem):

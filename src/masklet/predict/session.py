@@ -4,7 +4,9 @@ and `StreamTracker` (live frames) are thin adapters over it.
 
 A session reads frames from a frame source: `VideoFrames` (random access, the image features
 of the last few frames cached) or `LiveFrames` (the current frame only). What it keeps is set
-by a retention policy: `KeepEverything` (offline: prompts can come back to any frame) or
+by a retention policy: `KeepEverything` (offline: prompts can come back to any frame),
+`ReleaseFarFrames` (offline with bounded memory: results equal to keeping everything, but a
+frame far from the current one and from every prompt can no longer be prompted or read) or
 `ForgetUnreachable` (streams: drop what no future frame can attend to, so memory stays flat).
 
 The rules, each written once:
@@ -34,6 +36,7 @@ from masklet.predict.memory_bank import (
     MemoryKind,
     MemoryReach,
     ObjectMemory,
+    ReleasedFrameError,
     select_memory,
 )
 from masklet.predict.prompts import (
@@ -204,6 +207,29 @@ class KeepEverything:
         pass
 
 
+class ReleaseFarFrames:
+    """Bounded offline retention: after each frame, release every tracked output at least one
+    memory reach (`MemoryReach`: the farther of the spatial and pointer windows) away from the
+    current frame and from every prompted frame of any object. A pass that starts at a prompted
+    frame, in either direction, then reads only kept outputs, so results equal
+    `KeepEverything`'s; a step that would read a released output (a prompt on a released frame,
+    its result, a pass started elsewhere) raises `ReleasedFrameError` instead of differing.
+    Each object keeps at most about one reach of frames per prompt and one at the current
+    frame, whatever the video's length."""
+
+    def __init__(self, num_frames: int) -> None:
+        self.num_frames = num_frames
+
+    def after_frame(self, objects, frame_idx: int, config: SAM2Config) -> None:
+        reach = MemoryReach.of(config)
+        distance = max(reach.spatial, reach.pointers)
+        anchors = [frame_idx, *{t for obj in objects for t in (*obj.memory.cond, *obj.prompted_frames(), *obj.pending)}]
+        for obj in objects:
+            for frame in [f for f in obj.memory.non_cond if all(abs(f - a) >= distance for a in anchors)]:
+                obj.memory.release(frame, self.num_frames)
+                obj.tracked.pop(frame, None)
+
+
 class ForgetUnreachable:
     """Stream retention: after each frame, drop what no future frame can attend to: tracked
     frames' memories older than the spatial window, their pointers older than the pointer
@@ -238,7 +264,7 @@ class TrackingSession(Generic[FrameSource]):
     `["device"]` also work."""
 
     def __init__(self, model: TrackingModel, frames: FrameSource, engine: TrackingEngine,
-                 options: TrackingOptions, retention: KeepEverything | ForgetUnreachable) -> None:
+                 options: TrackingOptions, retention: KeepEverything | ReleaseFarFrames | ForgetUnreachable) -> None:
         self.model, self.engine = model, engine
         self.frames: FrameSource = frames
         self.options, self.retention = options, retention
@@ -246,13 +272,15 @@ class TrackingSession(Generic[FrameSource]):
 
     @classmethod
     def for_video(
-        cls, model: TrackingModel, video, options: TrackingOptions, storage_device=None
+        cls, model: TrackingModel, video, options: TrackingOptions, storage_device=None, bounded_memory: bool = False
     ) -> TrackingSession[VideoFrames]:
         engine = TrackingEngine(
             model, fill_hole_area=options.fill_hole_area, storage_device=storage_device,
             attention_batch_size=options.attention_batch_size,
         )
-        return TrackingSession(model, VideoFrames(video, engine), engine, options, KeepEverything())
+        frames = VideoFrames(video, engine)
+        retention = ReleaseFarFrames(frames.num_frames) if bounded_memory else KeepEverything()
+        return TrackingSession(model, frames, engine, options, retention)
 
     @classmethod
     def for_stream(cls, model: TrackingModel, options: TrackingOptions) -> TrackingSession[LiveFrames]:
@@ -315,7 +343,7 @@ class TrackingSession(Generic[FrameSource]):
             raise ValueError("give points (with labels) or a box")
         if clicks.coords.shape[0] != 1:
             raise ValueError("a video prompt is for one object: pass points as [N, 2] and a box as [4]")
-        obj = self.objects.setdefault(obj_id, TrackedObject())
+        obj = self._object_to_prompt(obj_id, t)
         if not clear_old_points and t in obj.points:
             clicks = obj.points[t].followed_by(clicks)
         obj.points[t] = clicks
@@ -336,12 +364,26 @@ class TrackingSession(Generic[FrameSource]):
         """A binary mask [H, W] for one object on a frame, taken as its mask there."""
         t = self.frames.check(frame_idx)
         masks = binary_mask_prompt(mask, self.model.image_size)
-        obj = self.objects.setdefault(obj_id, TrackedObject())
+        obj = self._object_to_prompt(obj_id, t)
         obj.mask_frames.add(t)
         obj.points.pop(t, None)
         prediction = self.engine.prediction_from_masks(self.frames.features(t), masks)
         self._hold(obj, t, self.engine.outputs(prediction)[0])
         return self.result(t)
+
+    def _object_to_prompt(self, obj_id, frame_idx: int) -> TrackedObject:
+        """The object a prompt on a frame is for (new if unknown), once it is sure that every
+        object's output there is at hand (the prompt's result shows them all)."""
+        self._require_kept(frame_idx)
+        return self.objects.setdefault(obj_id, TrackedObject())
+
+    def _require_kept(self, frame_idx: int) -> None:
+        """Raise `ReleasedFrameError` if an object's output on the frame was released."""
+        for obj_id, obj in self.objects.items():
+            try:
+                obj.memory.require_kept(frame_idx)
+            except ReleasedFrameError as e:
+                raise ReleasedFrameError(f"object {obj_id!r}: {e}") from None
 
     def _hold(self, obj: TrackedObject, frame_idx: int, output: FrameOutput) -> None:
         """Keep a prompt's output until the next commit; where it goes is decided now."""
@@ -418,7 +460,7 @@ class TrackingSession(Generic[FrameSource]):
                 features, prediction.high_res_masks, prediction.object_score_logits, binarize=False
             )
             for obj, out in zip(to_track, self.engine.outputs(prediction, memories)):
-                obj.memory.non_cond[t] = out
+                obj.memory.store(MemoryKind.TRACKED, t, out)
         for obj in self.objects.values():
             obj.tracked[t] = reverse
         self.retention.after_frame(self.objects.values(), t, self.model.config)
@@ -434,6 +476,7 @@ class TrackingSession(Generic[FrameSource]):
     def result(self, frame_idx: int) -> FrameResult:
         """Every object's latest logits on a frame at video resolution (NO_OBJECT_LOGIT where
         an object has no output there)."""
+        self._require_kept(frame_idx)
         ops = self.engine.arrays
         size: tuple[int, int] = self.size
         logits = ops.full((len(self.objects), 1, *size), NO_OBJECT_LOGIT)  # [N, 1, H, W]

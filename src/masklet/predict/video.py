@@ -83,6 +83,7 @@ class VideoPredictor:
         offload_video_to_cpu: bool = False,
         offload_state_to_cpu: bool = False,
         async_loading_frames: bool = False,
+        bounded_memory: bool = False,
     ) -> TrackingSession:
         """Open a video session.
 
@@ -91,10 +92,19 @@ class VideoPredictor:
         Frames are decoded lazily whatever the flags: `offload_video_to_cpu` and
         `async_loading_frames` are accepted for compatibility and change nothing.
         `offload_state_to_cpu` keeps per-frame outputs in CPU memory.
+
+        `bounded_memory` (Masklet's own): the session keeps each object's outputs only near the
+        frame being tracked and near prompted frames (about 16 frames either side with the
+        official configs), so its memory does not grow with the video's length. Passes that start
+        at a prompted frame (the default start), forwards or backwards, give the same masks as
+        without it; prompting or reading a frame whose output was released, or starting a pass
+        where released outputs would be read, raises `ReleasedFrameError`. For long videos tracked
+        from prompts given up front (as `masklet track` does); leave it off for interactive
+        corrections anywhere in the video.
         """
         video = video_path if isinstance(video_path, VideoSource) else open_video(video_path)
         storage = "cpu" if offload_state_to_cpu else None
-        return TrackingSession.for_video(self.model, video, self.options, storage)
+        return TrackingSession.for_video(self.model, video, self.options, storage, bounded_memory)
 
     def reset_state(self, inference_state: TrackingSession) -> None:
         """Forget every object, prompt and result (the video stays open)."""
