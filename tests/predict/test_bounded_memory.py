@@ -146,3 +146,23 @@ def test_prompted_frames_stay_readable(short_model, bedroom_frames):
     frame_idx, ids, masks = predictor.clear_all_prompts_in_frame(state, 6, 3)
     assert frame_idx == 6 and masks.shape == (2, 1, 270, 480)
 
+
+def test_track_command_gives_the_masks_of_a_session_that_keeps_everything(short_model, bedroom_frames):
+    """`masklet track` tracks with bounded memory and parks the results on disk: its label maps
+    equal those of an ordinary session's passes."""
+    from masklet.cli.prompts import FramePrompt
+    from masklet.cli.track import track
+    from masklet.io import logits_to_label_map, open_video
+    from masklet.io.frame_spill import FrameSpill
+
+    prompts = [FramePrompt(1, 6, points=[(210, 125)], labels=[1]), FramePrompt(2, 9, box=(300, 100, 400, 225))]
+    with open_video(bedroom_frames) as video, FrameSpill(len(bedroom_frames)) as results:
+        assert track(short_model, video, prompts, {}, len(bedroom_frames), "davis", results, False) == [1, 2]
+        predictor = new_predictor(short_model)
+        state = predictor.init_state(bedroom_frames)
+        predictor.add_new_points_or_box(state, 6, 1, points=[[210, 125]], labels=[1])
+        predictor.add_new_points_or_box(state, 9, 2, box=[300, 100, 400, 225])
+        expected = both_directions(predictor, state)
+        assert list(results) == sorted(expected)
+        for t, logits in expected.items():
+            assert np.array_equal(results[t], logits_to_label_map(logits[:, 0].numpy(), [1, 2], 0.0)), f"frame {t}"

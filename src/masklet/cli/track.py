@@ -31,6 +31,7 @@ from masklet.cli.prompts import (
     read_mask_file,
 )
 from masklet.io.davis import MAX_OBJECT_ID, logits_to_label_map
+from masklet.io.frame_spill import FrameSpill
 from masklet.predict.results import FrameResult
 
 FORMATS = {
@@ -110,9 +111,10 @@ def run_track(args: argparse.Namespace) -> int:
                  for p in prompts if p.mask is not None}
         model = resolve_model(args)
         try:
-            results, obj_ids = track(model, video, prompts, masks, num_frames, args.format,
-                                     show_progress=not args.no_progress)
-            write_results(args, video, results, obj_ids)
+            with FrameSpill(num_frames) as results:
+                obj_ids = track(model, video, prompts, masks, num_frames, args.format, results,
+                                show_progress=not args.no_progress)
+                write_results(args, video, results, obj_ids)
         except VideoReadError as e:
             raise CliError(f"cannot read video: {e}") from None
     print(f"tracked {len(obj_ids)} object(s) over {num_frames} frames; wrote {args.output}")
@@ -128,14 +130,16 @@ def check_prompts(prompts: list[FramePrompt], form: str, num_frames: int, width:
         check_clicks(prompt.points, prompt.labels, prompt.box, width, height, f"{prompt.where()}: ")
 
 
-def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int, form: str, show_progress: bool):
+def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int, form: str,
+          results: FrameSpill, show_progress: bool) -> list:
     """Prompt the objects, track them over frames 0..num_frames-1 (forward from the first
-    prompted frame, then backward from it) -> ({frame: what `frame_output` keeps for `form`},
-    object ids)."""
+    prompted frame, then backward from it), put what `frame_output` keeps for `form` of each
+    frame into `results`; returns the object ids. The session keeps only the memory the passes
+    read (`bounded_memory`) and the results wait on disk, so memory does not grow with the video."""
     from masklet import VideoPredictor
 
     predictor = VideoPredictor(model, show_progress=False)
-    state = predictor.init_state(video)
+    state = predictor.init_state(video, bounded_memory=True)
     for prompt in prompts:
         if prompt.mask is not None:
             predictor.add_new_mask(state, prompt.frame, prompt.obj_id, masks[prompt.obj_id, prompt.frame])
@@ -150,14 +154,13 @@ def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int
     passes = [predictor.propagate(state, start, num_frames - 1 - start)]
     if start > 0:
         passes.append(predictor.propagate(state, start, start, reverse=True))
-    results: dict[int, np.ndarray] = {}
     with tqdm(total=num_frames, desc="tracking", unit="frame", disable=not show_progress) as bar:
         for frames in passes:
             for result in frames:
                 if result.frame_idx not in results:
                     results[result.frame_idx] = frame_output(result, form)
                     bar.update()
-    return results, list(state.obj_ids)
+    return list(state.obj_ids)
 
 
 def frame_output(result: FrameResult, form: str) -> np.ndarray:
@@ -169,7 +172,7 @@ def frame_output(result: FrameResult, form: str) -> np.ndarray:
     return np.packbits(result.masks, axis=-1)
 
 
-def write_results(args: argparse.Namespace, video, results: dict, obj_ids: list) -> None:
+def write_results(args: argparse.Namespace, video, results: FrameSpill, obj_ids: list) -> None:
     """Write the tracked frames ({frame: `frame_output`}) in --format."""
     from masklet.io import (
         CocoImage,
