@@ -65,14 +65,20 @@ def run_vos_benchmark(predictor_or_model, dataset: str | Path, output: str | Pat
 
 
 def predict_sequence(predictor, sequence: VosSequence, out_dir: Path, later_objects: bool = False) -> None:
-    """Track the sequence's objects and write one label PNG per frame into `out_dir`."""
+    """Track the sequence's objects and write one label PNG per frame into `out_dir`. A
+    Masklet `VideoPredictor` tracks with bounded memory: one pass from the first prompt reads
+    only what that keeps, so long videos give the same masks without their state growing."""
     from masklet.io.video import open_video
+    from masklet.predict.video import VideoPredictor
 
     prompts = sequence.object_prompts(later_objects)
     written = set()
     if prompts:
         with open_video([str(p) for p in sequence.frames]) as video:
-            state = predictor.init_state(video)
+            if isinstance(predictor, VideoPredictor):
+                state = predictor.init_state(video, bounded_memory=True)
+            else:
+                state = predictor.init_state(video)
             for obj_id, prompt in prompts.items():
                 predictor.add_new_mask(state, prompt.frame_idx, obj_id, prompt.mask)
             for result in predictor.propagate(state):
