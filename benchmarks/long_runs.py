@@ -3,6 +3,7 @@ and resumed.
 
     .venv/bin/python benchmarks/long_runs.py stream    [--frames 10000] [--size 320x180]
     .venv/bin/python benchmarks/long_runs.py propagate [--frames 2000] [--size 480x270] [--tracker video|stream]
+                                                       [--bounded-memory]
     .venv/bin/python benchmarks/long_runs.py resume    [--kills 5] [--jobs images-coco,videos-sav,videos-davis,mine]
 
 Every mode writes benchmarks/results/long_runs_<mode>.json (or --output) and prints a summary.
@@ -16,9 +17,11 @@ stream: frames pushed one at a time through a `StreamTracker` of the bundled mas
   RSS over the second half of the run (KiB per 1000 frames): 0 for a flat memory.
 propagate: an H.264 MP4 made of the same frames, opened by `VideoPredictor` (default) or
   read in order by a `StreamTracker` (--tracker stream), --objects objects prompted with a box
-  on frame 0 and tracked to the end, sampling as above. The offline predictor keeps each
-  object's output on every frame (prompts may come back to any frame, as in the reference),
-  so its state grows by a fixed amount per frame: the report gives that amount.
+  on frame 0 and tracked to the end, sampling as above. By default the offline predictor keeps
+  each object's output on every frame (prompts may come back to any frame, as in the
+  reference), so its state grows by a fixed amount per frame: the report gives that amount.
+  With --bounded-memory the session keeps only the outputs near the current frame and the
+  prompts (`init_state(..., bounded_memory=True)`, what `masklet track` uses): its state is flat.
 resume: `masklet annotate` / `masklet mine` as a subprocess on a small dataset (COCO_MVal
   images with their ground-truth boxes, DAVIS clips at half size with boxes every 8th frame),
   run once uninterrupted (timing its items), then run again into a fresh folder, SIGKILLed at
@@ -251,13 +254,13 @@ def write_mp4(path: Path, frames: Iterator[np.ndarray], size: tuple[int, int], f
     return path
 
 
-def propagate_video(model, video, boxes: list[list[float]], sample: Callable[[int, Callable[[], dict]], None]
-                    ) -> Iterator:
+def propagate_video(model, video, boxes: list[list[float]], sample: Callable[[int, Callable[[], dict]], None],
+                    bounded_memory: bool = False) -> Iterator:
     """`VideoPredictor` over a whole video: boxes on frame 0, then forwards to the end."""
     import masklet
 
     predictor = masklet.VideoPredictor(model, show_progress=False)
-    state = predictor.init_state(video)
+    state = predictor.init_state(video, bounded_memory=bounded_memory)
     for obj_id, box in enumerate(boxes, start=1):
         predictor.add_new_points_or_box(state, 0, obj_id, box=box)
     for result in predictor.propagate(state):
@@ -265,9 +268,9 @@ def propagate_video(model, video, boxes: list[list[float]], sample: Callable[[in
         sample(result.frame_idx, lambda: {"state_bytes": state.nbytes(), "frame_cache_bytes": video.cached_bytes})
 
 
-def propagate_stream(model, video, boxes: list[list[float]], sample: Callable[[int, Callable[[], dict]], None]
-                     ) -> Iterator:
-    """The same with a `StreamTracker` reading the video in order."""
+def propagate_stream(model, video, boxes: list[list[float]], sample: Callable[[int, Callable[[], dict]], None],
+                     bounded_memory: bool = False) -> Iterator:
+    """The same with a `StreamTracker` reading the video in order (always bounded)."""
     import masklet
 
     tracker = masklet.StreamTracker(model)
@@ -301,7 +304,7 @@ def run_propagate(args: argparse.Namespace) -> dict:
         encode_seconds = time.perf_counter() - start
         start, count, visible = time.perf_counter(), 0, 0
         with masklet.io.open_video(path, cache_mib=args.cache_mib) as video:
-            for result in run(model, video, boxes, sample):
+            for result in run(model, video, boxes, sample, args.bounded_memory):
                 count += 1
                 visible += int(result.visible.sum())
         seconds = time.perf_counter() - start
@@ -309,7 +312,7 @@ def run_propagate(args: argparse.Namespace) -> dict:
     per_frame = summary["slopes"]["state_second_half_kib_per_1000_frames"] / 1000
     return {
         "frames": args.frames, "tracked_frames": count, "size": args.size, "objects": args.objects,
-        "tracker": args.tracker, "model": args.model, "cache_mib": args.cache_mib,
+        "tracker": args.tracker, "bounded_memory": args.bounded_memory, "model": args.model, "cache_mib": args.cache_mib,
         "encode_seconds": round(encode_seconds, 1), "frames_per_s": round(count / seconds, 2),
         "seconds": round(seconds, 1), "visible_object_frames": visible,
         "state_kib_per_object_frame": round(per_frame / args.objects, 2), **summary, "samples": log.samples,
@@ -506,6 +509,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     propagate.add_argument("--objects", type=int, choices=(1, 2), default=2)
     propagate.add_argument("--tracker", choices=("video", "stream"), default="video")
     propagate.add_argument("--cache-mib", type=float, default=256, help="decoded-frame cache (open_video's default)")
+    propagate.add_argument("--bounded-memory", action="store_true",
+                           help="open the video session with init_state(..., bounded_memory=True)")
     resume = modes.add_parser("resume", help="annotate / mine runs SIGKILLed at random moments and resumed")
     resume.add_argument("--kills", type=int, default=5)
     resume.add_argument("--jobs", default="images-coco,videos-sav,videos-davis,mine",

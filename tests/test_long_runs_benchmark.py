@@ -57,3 +57,12 @@ def test_resume_mode_gives_the_same_bytes(long_runs, tmp_path):
     job = report["jobs"]["images-coco"]
     assert job["items"] == 3 and len(job["kills"]) == 1
     assert job["byte_identical"] and report["byte_identical"]
+
+
+def test_propagate_mode_with_bounded_memory(long_runs, tmp_path):
+    report = run(long_runs, tmp_path, "propagate", "--bounded-memory", "--frames", "50", "--size", "160x90",
+                 "--sample-every", "10")
+    assert report["bounded_memory"] and report["tracked_frames"] == 50
+    samples = report["samples"]
+    # from frame 31 on each object keeps frames 1-15 (after its prompt) and the 16 up to the current one
+    assert samples[-2]["frame"] == 40 and samples[-2]["state_bytes"] == samples[-1]["state_bytes"]
