@@ -6,9 +6,9 @@ import argparse
 import json
 import os
 
+from masklet.checkpoint.loading import DTYPES
 from masklet.cli.common import (
     DEVICES,
-    DTYPES,
     EMBEDDED_MODEL,
     check_device,
     check_output_location,
