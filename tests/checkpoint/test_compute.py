@@ -5,6 +5,7 @@ default. Their accuracy against float32 is guarded in tests/predict/test_fast_dt
 from __future__ import annotations
 
 import argparse
+import weakref
 
 import pytest
 import torch
@@ -74,6 +75,18 @@ def test_int8_quantizes_the_image_encoder_only(tmp_path):
     assert isinstance(model.memory_attention.layers[0].linear1, torch.nn.Linear)  # int8 gains nothing there
     with pytest.raises(CheckpointError, match="cannot be saved.*float32"):
         masklet.save_model(model, tmp_path / "int8.pt")
+
+
+@pytest.mark.skipif(not CpuFeatures.detect().int8_kernels, reason="this CPU has no x86 int8 kernels")
+def test_int8_frees_the_float32_layers_it_replaces():
+    """The int8 model holds less memory than the float32 one: the replaced weights are gone
+    when quantization returns (they sit in reference cycles a later gc pass would free)."""
+    from masklet.model.int8 import quantize_image_encoder
+
+    model = masklet.build_model(micro_config(64))
+    replaced = weakref.ref(model.image_encoder.trunk.blocks[0].attn.qkv.weight)
+    quantize_image_encoder(model)
+    assert replaced() is None
 
 
 def test_system_report_names_the_cpu_and_the_choice(capsys):

@@ -113,6 +113,7 @@ def load_torch_model(
             raise CheckpointError(f"{path}: {e}") from None
     model = SAM2Model(config)
     _load_strict(model, ckpt.state_dict, path)
+    del ckpt  # the file's tensors are freed before casting or quantizing allocates new ones (lower peak memory)
     _warn_if_emulated(setting)
     return in_setting(model, setting)
 
@@ -127,20 +128,19 @@ def compute_setting(device="cpu", dtype="auto", cpu: CpuFeatures | None = None) 
     """The setting a model is loaded in: `dtype` "auto" (the rule of `choose_setting`), "int8",
     or a dtype that `torch_options` accepts, on `device`. An OptionError says what this machine
     cannot run and what to use instead."""
+    if dtype not in ("auto", "int8"):
+        device, torch_dtype = torch_options(device, dtype)
+        return ComputeSetting(str(device), str(torch_dtype).removeprefix("torch."), "asked for")
+    device, _ = torch_options(device, torch.float32)  # the device's checks
     if dtype == "auto":
-        device, _ = torch_options(device, torch.float32)
         return choose_setting(device, cpu)
-    if dtype == "int8":
-        device, _ = torch_options(device, torch.float32)
-        cpu = CpuFeatures.detect() if cpu is None else cpu
-        if device.type != "cpu":
-            raise OptionError(f"dtype int8 runs on the cpu only, not {device}; use dtype bfloat16 or auto there")
-        if not cpu.int8_kernels:
-            raise OptionError("dtype int8 needs torch's x86 int8 kernels (an AVX2 CPU and torch's fbgemm engine), "
-                              "which this machine lacks; use dtype float32 or auto")
-        return ComputeSetting(str(device), "int8", "asked for")
-    device, torch_dtype = torch_options(device, dtype)
-    return ComputeSetting(str(device), str(torch_dtype).removeprefix("torch."), "asked for")
+    cpu = CpuFeatures.detect() if cpu is None else cpu
+    if device.type != "cpu":
+        raise OptionError(f"dtype int8 runs on the cpu only, not {device}; use dtype bfloat16 or auto there")
+    if not cpu.int8_kernels:
+        raise OptionError("dtype int8 needs torch's x86 int8 kernels (an AVX2 CPU and torch's fbgemm engine), "
+                          "which this machine lacks; use dtype float32 or auto")
+    return ComputeSetting(str(device), "int8", "asked for")
 
 
 def torch_options(device, dtype) -> tuple[torch.device, torch.dtype]:
