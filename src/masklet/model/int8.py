@@ -3,10 +3,11 @@ attention projections and MLPs, most of the image encoder's arithmetic) become d
 quantized int8 layers: weights stored as int8 per output channel, activations quantized per
 call, the GEMMs run by torch's x86 int8 kernels (VNNI / AVX2). Everything else stays float32.
 
-Measured on sam2.1-hiera-tiny (one thread, AVX512 CPU): the trunk's linear layers in int8 cut
-the encode time about 2.7x; the memory attention's linear layers in int8 gained nothing (its
-time is in attention itself, which int8 does not touch), nor did the small decoder heads, so they
-stay float32. This uses `torch.ao.quantization.quantize_dynamic`, deprecated in favour of
+Measured on sam2.1-hiera-tiny (one thread, a Xeon with AVX512-VNNI): the trunk's linear layers
+in int8 cut the encode time 1.2x (median of interleaved runs; bfloat16 with AMX: 2.4x); the
+memory attention's linear layers in int8 gained nothing (its time is in attention itself, which
+int8 does not touch), so they and the small decoder heads stay float32. Not yet timed on an
+AVX2-only CPU, where `dtype="auto"` picks it. This uses `torch.ao.quantization.quantize_dynamic`, deprecated in favour of
 torchao, whose int8 layers ran slower than float32 on the CPU without `torch.compile` (torchao
 0.18, torch 2.13); its deprecation warnings are silenced here.
 """
