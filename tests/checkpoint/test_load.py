@@ -225,7 +225,7 @@ def test_half_precision_on_a_cpu_without_it_warns_that_it_is_slow(monkeypatch, r
 
 @pytest.mark.parametrize("options, message", [
     (dict(dtype="float16"), "float16 needs device cuda or mps"),
-    (dict(dtype="int8"), "dtype 'int8' is not supported"),
+    (dict(dtype="int4"), "dtype 'int4' is not supported"),
     (dict(dtype=torch.int64), "is not supported"),
     (dict(device="tpu"), "unknown device 'tpu'"),
     pytest.param(dict(device="cuda"), "sees no CUDA GPU",

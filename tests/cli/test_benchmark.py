@@ -34,6 +34,26 @@ def test_benchmark_writes_records_and_table(capsys, tmp_path, checkpoint):
     assert table.startswith("| model | dtype | side |") and "fps 2 obj" in table
 
 
+def test_fast_adds_each_fast_setting_of_the_machine_with_its_masks_compared(capsys, tmp_path, checkpoint):
+    """On this machine (AVX512-BF16 / AMX, or AVX2 only) --fast adds int8, and bfloat16 where
+    native; each record carries its settings and its masks' IoU with float32's."""
+    from masklet.eval.sides import fast_sides
+
+    output = tmp_path / "bench.json"
+    code, out, _ = run(capsys, "benchmark", "--models", checkpoint, "--fast", "--frames", "8", "--objects", "1",
+                       "--repeats", "1", "--threads", "1", "--output", output)
+    assert code == 0
+    records = json.loads(output.read_text())
+    expected = ["float32", *(side.dtype for side in fast_sides("cpu"))]
+    assert [r["dtype"] for r in records] == expected and "int8" in expected
+    for record in records:
+        assert record["settings"] == {"dtype": record["dtype"], "backend": "torch"}
+        assert record["parameters"] == records[0]["parameters"]
+        assert 0.5 <= record["mask_iou_vs_float32"] <= 1.0  # the micro model's masks: see test_fast_dtype.py
+    assert records[0]["mask_iou_vs_float32"] == 1.0
+    assert "mask IoU vs float32" in out and "| int8 | masklet |" in out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--frames", "7"], "--frames must be above 7"),
     (["--objects", "0"], "at least 1"),
@@ -52,10 +72,12 @@ def test_benchmark_times_the_onnx_runtime_backend_beside_torch(capsys, tmp_path,
     code, out, _ = run(capsys, "benchmark", "--models", checkpoint, "--onnx", "--frames", "8", "--objects", "1",
                        "--repeats", "1", "--threads", "1", "--output", output)
     assert code == 0
-    onnx, torch_record = json.loads(output.read_text())
+    torch_record, onnx = json.loads(output.read_text())
     assert (onnx["side"], torch_record["side"]) == ("masklet-onnx", "masklet")
     assert onnx["parameters"] == torch_record["parameters"] and onnx["dtype"] == "float32"
+    assert onnx["settings"] == {"dtype": "float32", "backend": "onnx"}
     assert onnx["encode_ms"] > 0 and onnx["frame_ms"]["1"] > 0 and onnx["weights_mb"] > 0
+    assert onnx["mask_iou_vs_float32"] >= 0.98  # the same float32 network on another runtime
     assert "| masklet-onnx |" in out
 
 

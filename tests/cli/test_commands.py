@@ -364,7 +364,7 @@ def error_cases(data, inputs, checkpoint, out):
         "no embedded model": ["segment", groceries, "--point", "1,1", "--output", out / "m.png"],
         "missing model file": ["segment", groceries, "--point", "1,1", "--output", out / "m.png",
                                "--model", inputs / "absent.pt"],
-        "bad dtype": ["segment", groceries, "--point", "1,1", "--output", out / "m.png", "--dtype", "int8", *model],
+        "bad dtype": ["segment", groceries, "--point", "1,1", "--output", out / "m.png", "--dtype", "int4", *model],
         "bad device": ["segment", groceries, "--point", "1,1", "--output", out / "m.png", "--device", "tpu", *model],
         "float16 on cpu": ["auto", groceries, "--output", out / "a.json", "--dtype", "float16", *model],
         "empty folder": ["auto", inputs / "empty", "--output", out / "a.json", *model],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pytest
 from conftest import micro_config, seeded_model, visible_objects
 
@@ -70,3 +71,42 @@ def test_a_failing_worker_is_reported_by_its_last_line(tmp_path):
 def test_frames_must_exist_in_the_video(tmp_path):
     with pytest.raises(BenchmarkError, match="cannot read frames"):
         write_frames(str(tmp_path / "missing.mp4"), 8, tmp_path / "frames")
+
+
+def test_fast_sides_follow_the_machine():
+    from masklet.checkpoint.compute import CpuFeatures
+    from masklet.eval.sides import Side, benchmark_sides, fast_sides
+
+    amx = CpuFeatures("AVX512", frozenset({"amx_bf16"}), True, ("x86",))
+    avx2 = CpuFeatures("AVX2", frozenset({"avx2"}), False, ("x86",))
+    bare = CpuFeatures("DEFAULT", frozenset(), False, ())
+    assert [s.dtype for s in fast_sides("cpu", amx)] == ["bfloat16", "int8"]
+    assert [s.dtype for s in fast_sides("cpu", avx2)] == ["int8"]
+    assert fast_sides("cpu", bare) == []
+    assert benchmark_sides(("bfloat16",), True, "cpu", amx) == [Side(), Side("bfloat16"), Side("int8")]
+    assert benchmark_sides(("bfloat16", "float32"), False, "cpu", amx) == [Side(), Side("bfloat16")]
+    assert Side(backend="onnx").name == "masklet-onnx" and Side("int8").checkpoint_dtype == "float32"
+
+
+def test_worst_mask_iou_is_the_lowest_over_image_and_frames(tmp_path):
+    from masklet.eval.speed import save_masks, worst_mask_iou
+
+    image = np.zeros((3, 4, 4), bool)
+    image[:, :2] = True  # 8 pixels per candidate
+    video = np.zeros((2, 1, 4, 4), bool)  # frames x objects: empty masks agree
+    save_masks(tmp_path / "base.npz", image, video)
+    changed = image.copy()
+    changed[1, 2, 0] = True  # 8 of 9 pixels shared
+    save_masks(tmp_path / "ours.npz", changed, video)
+    assert worst_mask_iou(tmp_path / "ours.npz", tmp_path / "base.npz") == pytest.approx(8 / 9)
+    assert worst_mask_iou(tmp_path / "base.npz", tmp_path / "base.npz") == 1.0
+    save_masks(tmp_path / "other.npz", image[:, :2], video)
+    with pytest.raises(BenchmarkError, match="cannot be compared"):
+        worst_mask_iou(tmp_path / "other.npz", tmp_path / "base.npz")
+
+
+def test_records_carry_settings_and_mask_iou_through_json():
+    original = record("masklet", {1: 150.0})
+    original.settings, original.mask_iou_vs_float32 = {"dtype": "int8", "backend": "torch"}, 0.99
+    assert SpeedRecord.from_dict(json.loads(json.dumps(original.to_dict()))) == original
+    assert "| 0.9900 |" in speed_table([original])

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BUNDLED_MODEL = "masklet-nano"
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """A model as workers load it: an official name or checkpoint path (None: the bundled
-    masklet-nano), a device and a weights type."""
+    masklet-nano), a device and an arithmetic (a `load_model` dtype name: float32, bfloat16,
+    float16, int8 or auto)."""
 
     source: str | None = None
     device: str = "cpu"
@@ -21,10 +19,11 @@ class ModelSpec:
 
     def load(self):
         from masklet.checkpoint import load_model
+        from masklet.checkpoint.loading import PRECISIONS
 
-        if self.dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {self.dtype!r}; use one of {', '.join(DTYPES)}")
-        return load_model(self.source or BUNDLED_MODEL, device=self.device, dtype=DTYPES[self.dtype], progress=False)
+        if self.dtype not in PRECISIONS:
+            raise ValueError(f"unknown dtype {self.dtype!r}; use one of {', '.join(PRECISIONS)}")
+        return load_model(self.source or BUNDLED_MODEL, device=self.device, dtype=self.dtype, progress=False)
 
 
 @dataclass(frozen=True)

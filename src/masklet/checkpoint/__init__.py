@@ -20,7 +20,8 @@ __all__ = [
 ]
 
 # Names served lazily from the torch side, `masklet.checkpoint.loading`.
-_TORCH_NAMES = ("average_models", "build_model", "cpu_has_native", "resolve_checkpoint", "save_model")
+_TORCH_NAMES = ("average_models", "build_model", "compute_setting", "cpu_has_native", "resolve_checkpoint",
+                "save_model")
 
 
 def __getattr__(name: str):
@@ -55,7 +56,14 @@ def load_model(
     safetensors file or folder; see `resolve_checkpoint` for how names and paths are told
     apart. The config (a `SAM2Config` or a name) comes from `config`, else from the file, else
     from the weights' keys and shapes. Loading is strict: any missing, unexpected or
-    mis-shaped tensor is an error. `dtype` defaults to torch.float32.
+    mis-shaped tensor is an error.
+
+    `dtype` (default float32, the bit-exact parity path): a torch dtype or its name
+    (float32, bfloat16, float16), "int8" (the image encoder's linear layers as int8 GEMMs, on
+    the CPU; see `masklet.model.int8`), or "auto": the fastest of these that stays accurate on
+    `device` (bfloat16 on CPUs with AVX512-BF16 or AMX and on GPUs that have it, int8 on other
+    AVX2 CPUs, else float32; `masklet info --system` shows the choice and
+    `masklet.checkpoint.compute` the rule).
 
     `backend="onnx"` loads a folder written by `masklet export --format onnx` as an
     `OnnxSAM2Model` run by onnxruntime on the CPU in float32, which `VideoPredictor`,

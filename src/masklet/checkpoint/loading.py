@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from masklet.checkpoint import download
+from masklet.checkpoint.compute import ComputeSetting, CpuFeatures, choose_setting, cpu_has_native
 from masklet.checkpoint.formats import (
     CheckpointError,
     detect_config,
@@ -23,16 +24,27 @@ from masklet.checkpoint.registry import (
 )
 from masklet.config import SAM2Config, get_config, registered_name
 from masklet.errors import OptionError
+from masklet.model.int8 import has_int8_layers, quantize_image_encoder
 from masklet.model.sam2 import SAM2Model
 
 _SHOWN_KEYS = 8
 
 
 def build_model(config: SAM2Config | str, device="cpu", dtype=torch.float32) -> SAM2Model:
-    """A randomly initialised model of `config` (a SAM2Config or a registered name)."""
+    """A randomly initialised model of `config` (a SAM2Config or a registered name), in eval
+    mode, on `device` in `dtype` (as `load_model` takes them)."""
     if isinstance(config, str):
         config = get_config(config)
-    return SAM2Model(config).to(device=device, dtype=dtype).eval()
+    return in_setting(SAM2Model(config), compute_setting(device, dtype))
+
+
+def in_setting(model: SAM2Model, setting: ComputeSetting) -> SAM2Model:
+    """`model` in eval mode on the setting's device, cast to its dtype, its image encoder
+    quantized for "int8" (in place: a float32 model on the CPU becomes the int8 one)."""
+    model = model.to(device=setting.device, dtype=setting.weights_dtype).eval()
+    if setting.dtype == "int8":
+        quantize_image_encoder(model)
+    return model
 
 
 def resolve_checkpoint(name_or_path: str | Path, progress: bool = True) -> Path:
@@ -87,7 +99,7 @@ def load_torch_model(
     progress: bool = True,
 ) -> SAM2Model:
     """`masklet.load_model` for the torch backend (see there)."""
-    device, dtype = torch_options(device, dtype)
+    setting = compute_setting(device, dtype)
     path = resolve_checkpoint(name_or_path, progress=progress)
     ckpt = read_checkpoint(path)
     if isinstance(config, str):
@@ -101,11 +113,34 @@ def load_torch_model(
             raise CheckpointError(f"{path}: {e}") from None
     model = SAM2Model(config)
     _load_strict(model, ckpt.state_dict, path)
-    _warn_if_emulated(device, dtype)
-    return model.to(device=device, dtype=dtype).eval()
+    del ckpt  # the file's tensors are freed before casting or quantizing allocates new ones (lower peak memory)
+    _warn_if_emulated(setting)
+    return in_setting(model, setting)
 
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# What `load_model(dtype=...)` takes by name: a dtype of DTYPES, "int8" (an int8 image encoder,
+# see masklet.model.int8) or "auto" (the fastest of them on the device, see checkpoint.compute).
+PRECISIONS = ("auto", *DTYPES, "int8")
+
+
+def compute_setting(device="cpu", dtype="auto", cpu: CpuFeatures | None = None) -> ComputeSetting:
+    """The setting a model is loaded in: `dtype` "auto" (the rule of `choose_setting`), "int8",
+    or a dtype that `torch_options` accepts, on `device`. An OptionError says what this machine
+    cannot run and what to use instead."""
+    if dtype not in ("auto", "int8"):
+        device, torch_dtype = torch_options(device, dtype)
+        return ComputeSetting(str(device), str(torch_dtype).removeprefix("torch."), "asked for")
+    device, _ = torch_options(device, torch.float32)  # the device's checks
+    if dtype == "auto":
+        return choose_setting(device, cpu)
+    cpu = CpuFeatures.detect() if cpu is None else cpu
+    if device.type != "cpu":
+        raise OptionError(f"dtype int8 runs on the cpu only, not {device}; use dtype bfloat16 or auto there")
+    if not cpu.int8_kernels:
+        raise OptionError("dtype int8 needs torch's x86 int8 kernels (an AVX2 CPU and torch's fbgemm engine), "
+                          "which this machine lacks; use dtype float32 or auto")
+    return ComputeSetting(str(device), "int8", "asked for")
 
 
 def torch_options(device, dtype) -> tuple[torch.device, torch.dtype]:
@@ -118,7 +153,7 @@ def torch_options(device, dtype) -> tuple[torch.device, torch.dtype]:
     if isinstance(dtype, str):
         dtype = DTYPES.get(dtype.removeprefix("torch."), dtype)
     if dtype not in DTYPES.values():
-        raise OptionError(f"dtype {dtype!r} is not supported; use one of {', '.join(DTYPES)}")
+        raise OptionError(f"dtype {dtype!r} is not supported; use one of {', '.join(PRECISIONS)}")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise OptionError("device cuda was asked for but PyTorch sees no CUDA GPU here; use device cpu")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
@@ -132,21 +167,11 @@ def torch_options(device, dtype) -> tuple[torch.device, torch.dtype]:
     return device, dtype
 
 
-def cpu_has_native(dtype: torch.dtype) -> bool:
-    """Whether this CPU computes `dtype` natively (bfloat16: AVX512-BF16 or AMX; float16:
-    AVX512-FP16 or AMX-FP16) rather than by slow emulation."""
-    if dtype == torch.bfloat16:
-        return torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    if dtype == torch.float16:
-        return torch.ops.mkldnn._is_mkldnn_fp16_supported()
-    return True
-
-
-def _warn_if_emulated(device, dtype: torch.dtype) -> None:
-    if torch.device(device).type == "cpu" and not cpu_has_native(dtype):
+def _warn_if_emulated(setting: ComputeSetting) -> None:
+    if torch.device(setting.device).type == "cpu" and not cpu_has_native(setting.weights_dtype):
         warnings.warn(
-            f"this CPU has no native {str(dtype).removeprefix('torch.')} arithmetic (AVX512-BF16 / AMX), so the "
-            "model runs several times slower than in float32 here; load it in float32 (the default) for speed",
+            f"this CPU has no native {setting.dtype} arithmetic (AVX512-BF16 / AMX), so the model runs several "
+            "times slower than in float32 here; load it with dtype 'auto' or float32 (the default) for speed",
             stacklevel=4,
         )
 
@@ -223,6 +248,9 @@ def average_models(
 
 def save_model(model: SAM2Model, path: str | Path, format: str = "meta") -> Path:
     """Save weights as a Meta `.pt` (`format="meta"`) or an HF folder (`format="hf"`)."""
+    if has_int8_layers(model):
+        raise CheckpointError("a model loaded with dtype int8 cannot be saved (its int8 layers are packed for this "
+                              "CPU's kernels); save the model loaded in float32")
     state_dict = model.state_dict()
     if format == "meta":
         return write_meta(path, state_dict, model.config)

@@ -8,8 +8,8 @@ import os
 
 from masklet.cli.common import (
     DEVICES,
-    DTYPES,
     EMBEDDED_MODEL,
+    PRECISIONS,
     check_device,
     check_output_location,
 )
@@ -24,9 +24,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="For each model and dtype, in a fresh process: parameters, weights size, image encode ms, "
         "decode ms per prompt, frames/s tracking 1, 3 and 8 objects at full memory, ms per object-frame (what one "
-        "more object costs) and peak memory. With --reference, Meta's sam2 package (in its own venv: "
-        "--reference-python, or $MASKLET_REFERENCE_PYTHON) runs the same checkpoint, image and frames, and the "
-        "reference / Masklet time ratios are printed.",
+        "more object costs), peak memory and the lowest IoU of its masks with float32's. --fast adds every fast "
+        "setting this machine supports (bfloat16 where native, int8 on AVX2 CPUs) as a side of its own. With "
+        "--reference, Meta's sam2 package (in its own venv: --reference-python, or $MASKLET_REFERENCE_PYTHON) runs "
+        "the same checkpoint, image and frames, and the reference / Masklet time ratios are printed.",
         epilog="example: masklet benchmark --models sam2.1-hiera-tiny --seeded --reference "
         "--reference-python /tmp/refvenv/bin/python --output bench.json",
     )
@@ -35,8 +36,11 @@ def register(subparsers) -> None:
     parser.add_argument("--seeded", action="store_true",
                         help="use random weights of the named configs instead of downloading their checkpoints "
                         "(speed does not depend on the weights' values)")
-    parser.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES), default=["float32"],
-                        help="weight types to measure (default: float32)")
+    parser.add_argument("--dtypes", nargs="+", choices=[p for p in PRECISIONS if p != "auto"], default=["float32"],
+                        help="arithmetic to measure (default: float32)")
+    parser.add_argument("--fast", action="store_true",
+                        help="also every fast setting this machine supports, each a side of its own beside float32 "
+                        "(see `masklet info --system`)")
     parser.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
     parser.add_argument("--video", help="a video file or folder of frames (default: a camera move over a photo)")
     parser.add_argument("--image", help="the image to encode (default: the first frame)")
@@ -82,7 +86,7 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
                 f"PATH or set ${REFERENCE_PYTHON_VARIABLE} (got {reference_python or 'nothing'})"
             )
     plan = BenchmarkPlan(
-        models=tuple(args.models), dtypes=tuple(args.dtypes), device=args.device, seeded=args.seeded,
+        models=tuple(args.models), dtypes=tuple(args.dtypes), fast=args.fast, device=args.device, seeded=args.seeded,
         video=args.video, image=args.image, frames=args.frames, objects=tuple(sorted(set(args.objects))),
         repeats=args.repeats, threads=args.threads, reference_python=reference_python, onnx=args.onnx,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from masklet.cli.common import DTYPES
+from masklet.checkpoint.loading import DTYPES
 from masklet.cli.errors import CliError
 
 CHECKPOINT_FORMATS = ("meta", "hf")
@@ -71,11 +71,14 @@ def register(subparsers) -> None:
     average.set_defaults(func=run_average)
 
     info = subparsers.add_parser(
-        "info", help="describe a checkpoint: format, config, version, parameters",
-        description="Print a checkpoint's format, model config, SAM version, parameter count and weight types.",
-        epilog="example: masklet info sam2.1_hiera_tiny.pt",
+        "info", help="describe a checkpoint (format, config, version, parameters) or this machine (--system)",
+        description="Print a checkpoint's format, model config, SAM version, parameter count and weight types; "
+        "with --system, this machine's arithmetic (torch, CPU instruction sets, bfloat16 and int8 support) and "
+        "the setting --dtype auto picks.",
+        epilog="examples: masklet info sam2.1_hiera_tiny.pt; masklet info --system",
     )
-    info.add_argument("checkpoint", metavar="CKPT", help="Meta .pt file or HF safetensors file/folder")
+    info.add_argument("checkpoint", metavar="CKPT", nargs="?", help="Meta .pt file or HF safetensors file/folder")
+    info.add_argument("--system", action="store_true", help="describe this machine and what --dtype auto picks")
     info.set_defaults(func=run_info)
 
 
@@ -190,6 +193,18 @@ def run_average(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from masklet.checkpoint.compute import system_report
+
+    if args.checkpoint is None and not args.system:
+        raise CliError("give a checkpoint to describe, or --system to describe this machine")
+    if args.system:
+        print("\n".join(system_report()))
+    if args.checkpoint is not None:
+        describe_checkpoint(args.checkpoint)
+    return 0
+
+
+def describe_checkpoint(path: str) -> None:
     from masklet.checkpoint import CheckpointError
     from masklet.checkpoint.formats import (
         describe_state_dict,
@@ -198,7 +213,7 @@ def run_info(args: argparse.Namespace) -> int:
     )
 
     try:
-        checkpoint = read_checkpoint(args.checkpoint)
+        checkpoint = read_checkpoint(path)
         facts = describe_state_dict(checkpoint.state_dict)
         config = checkpoint.config or detect_config(checkpoint.state_dict)
     except CheckpointError as e:
@@ -212,4 +227,3 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"parameters  {parameter_count(config):,}")
     print(f"tensors     {len(checkpoint.state_dict)}")
     print(f"dtypes      {', '.join(dtypes)}")
-    return 0

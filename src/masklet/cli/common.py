@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from masklet.checkpoint.loading import DTYPES, torch_options
+from masklet.checkpoint.loading import PRECISIONS, compute_setting
 from masklet.cli.errors import CliError
 from masklet.io.image import ImageReadError, read_rgb
 
@@ -30,7 +30,11 @@ def add_model_options(parser: argparse.ArgumentParser, backends: bool = False) -
                        help="official name (see `masklet models`), Meta .pt file or HF safetensors file/folder "
                             "(default: the model bundled with masklet)")
     group.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
-    group.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weights' type (default: float32)")
+    group.add_argument("--dtype", choices=PRECISIONS,
+                       help="arithmetic: float32 (exact, the reference's), bfloat16, float16 (GPUs), int8 (the image "
+                            "encoder's linear layers, on the cpu) or auto, the fastest of them on this machine "
+                            "(`masklet info --system` shows which) (default: auto for official model names on the "
+                            "cpu, float32 otherwise)")
     if backends:
         group.add_argument("--backend", choices=BACKENDS, default="torch",
                            help="what runs the network: torch, or onnx (ONNX Runtime on the cpu; --model is then a "
@@ -49,9 +53,22 @@ def check_device(device: str, dtype: str) -> None:
     from masklet.errors import OptionError
 
     try:
-        torch_options(device, dtype)
+        compute_setting(device, dtype)
     except OptionError as e:
         raise CliError(f"--{e}") from None
+
+
+def model_dtype(args: argparse.Namespace) -> str:
+    """--dtype, else its default: auto for an official model name on the cpu (bfloat16 or int8
+    where they are faster), float32 for the bundled masklet-nano (a small model that gains
+    little), checkpoint files and other devices."""
+    from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS
+    from masklet.config import registered_name
+
+    if args.dtype is not None:
+        return args.dtype
+    official = args.model is not None and registered_name(args.model) in OFFICIAL_CHECKPOINTS
+    return "auto" if official and args.device == "cpu" and not Path(args.model).exists() else "float32"
 
 
 def resolve_model(args: argparse.Namespace):
@@ -60,7 +77,8 @@ def resolve_model(args: argparse.Namespace):
 
     if getattr(args, "backend", "torch") == "onnx":
         return _resolve_onnx_model(args)
-    check_device(args.device, args.dtype)
+    dtype = model_dtype(args)
+    check_device(args.device, dtype)
     source = args.model or embedded_model_path()
     if source is None:
         raise CliError(
@@ -68,7 +86,7 @@ def resolve_model(args: argparse.Namespace):
             "pass --model NAME_OR_PATH (an official name from `masklet models`, or a checkpoint file)"
         )
     try:
-        return load_model(source, device=args.device, dtype=DTYPES[args.dtype], progress=False)
+        return load_model(source, device=args.device, dtype=dtype, progress=False)
     except (CheckpointError, DownloadError) as e:
         raise CliError(str(e).splitlines()[0]) from None
 
@@ -80,7 +98,7 @@ def _resolve_onnx_model(args: argparse.Namespace):
     if args.model is None:
         raise CliError("--backend onnx needs --model OUT/, a folder written by `masklet export --format onnx MODEL OUT/`")
     try:
-        return load_model(args.model, backend="onnx", device=args.device, dtype=args.dtype)
+        return load_model(args.model, backend="onnx", device=args.device, dtype=args.dtype or "float32")
     except ImportError as e:
         raise CliError(str(e)) from None
     except MaskletError as e:

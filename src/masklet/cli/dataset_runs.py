@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from masklet.cli.common import check_device
+from masklet.cli.common import check_device, model_dtype
 from masklet.cli.errors import CliError
 
 EXIT_WITH_PROBLEMS = 1
@@ -41,7 +41,8 @@ def run_dataset_command(args: argparse.Namespace, what: str, run: Callable[..., 
     from masklet.autolabel.manifest import ManifestMismatchError
     from masklet.checkpoint import CheckpointError
 
-    check_device(args.device, args.dtype)
+    dtype = model_dtype(args)
+    check_device(args.device, dtype)
     for option in ("workers", "threads", "sav_every"):
         if getattr(args, option) < 1:
             raise CliError(f"--{option.replace('_', '-')} must be >= 1, got {getattr(args, option)}")
@@ -49,7 +50,7 @@ def run_dataset_command(args: argparse.Namespace, what: str, run: Callable[..., 
         raise CliError("--ray-address is for --engine ray")
     try:
         report = run(engine=args.engine, workers=args.workers, threads=args.threads, ray_address=args.ray_address,
-                     model=args.model, device=args.device, dtype=args.dtype, restart=args.restart,
+                     model=args.model, device=args.device, dtype=dtype, restart=args.restart,
                      progress=not args.no_progress)
     except (BoxFileError, EngineError, SourceError, ManifestMismatchError, CheckpointError) as e:
         raise CliError(str(e).splitlines()[0]) from None

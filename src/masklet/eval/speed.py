@@ -1,9 +1,10 @@
 """How fast a model runs: image encode, decode per prompt, and tracking at full memory.
 
 `measure_speed` times one model in this process. `run_benchmark` (behind `masklet benchmark`)
-runs it in a fresh process per model and dtype, so peak memory is that run's own, and Meta's
-reference beside it through `reference_speed.py`, a script run by the reference's own Python
-on the same official-format checkpoint, image and JPEG frames.
+runs it in a fresh process per model and side (a dtype, and with `fast` every fast setting of
+the machine: `masklet.eval.sides`), so peak memory is that run's own, and Meta's reference
+beside it through `reference_speed.py`, a script run by the reference's own Python on the
+same official-format checkpoint, image and JPEG frames.
 
 Measured, on the given device and dtype:
   encode_ms   `set_image` on the image (resize, normalise, image encoder), median of repeats;
@@ -13,7 +14,10 @@ Measured, on the given device and dtype:
               conditioning frame and num_maskmem - 1 tracked frames);
   peak_mib    the process's peak resident memory (CPU) or peak allocated GPU memory.
 Derived (`SpeedRecord`): frames/s per object count, ms per object-frame (the slope of frame_ms
-over the object counts: what one more object costs) and the shared per-frame cost.
+over the object counts: what one more object costs) and the shared per-frame cost. Each
+Masklet side also writes its masks (the click's candidates on the image, every frame of the
+smallest object count's tracking), and its record carries `mask_iou_vs_float32`: the lowest
+IoU of those masks with the float32 side's.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from masklet.errors import MaskletError
+from masklet.eval.sides import BASELINE, Side, benchmark_sides
 from masklet.eval.timing import (
     SpeedRecord,
     click_grid,
@@ -38,11 +43,12 @@ from masklet.eval.timing import (
 
 
 def measure_speed(model, model_name: str, frames: list[Path], image: Path, objects: list[int], repeats: int,
-                  side: str = "masklet", parameters: int | None = None) -> SpeedRecord:
+                  side: str = "masklet", parameters: int | None = None, masks_file: Path | None = None) -> SpeedRecord:
     """Time a Masklet model (on its device, in its dtype) on an image and a clip of frames.
 
     `parameters` defaults to the model's own count (an ONNX Runtime model has no torch
-    parameters: pass the count of the model it was exported from)."""
+    parameters, an int8 one fewer: pass the count of the model it was made from). With
+    `masks_file`, the masks it predicted are saved there (`save_masks`)."""
     import torch
 
     from masklet.io.image import read_rgb
@@ -56,19 +62,55 @@ def measure_speed(model, model_name: str, frames: list[Path], image: Path, objec
     encode_ms = median_ms(lambda: predictor.set_image(pixels), repeats, synchronize)
     click = dict(point_coords=np.array([[pixels.shape[1] / 2, pixels.shape[0] / 2]]), point_labels=np.array([1]))
     decode_ms = median_ms(lambda: predictor.predict(**click), 5 * repeats, synchronize)
+    image_masks = predictor.predict(**click)[0]  # [3, H, W]: the click's candidates
 
     video = VideoPredictor(model, fill_hole_area=0, show_progress=False)
     height, width = read_rgb(frames[0]).shape[:2]
-    frame_ms = {}
+    frame_ms, tracked = {}, []  # tracked: the FrameResults of the first object count
     for count in objects:
         state = video.init_state([str(p) for p in frames])
         for obj_id, point in enumerate(click_grid(count, width, height), start=1):
             video.add_new_points_or_box(state, 0, obj_id, points=[point], labels=[1])
-        frame_ms[count] = full_memory_frame_ms(video.propagate(state), model.config.num_maskmem, synchronize)
+        results = video.propagate(state)
+        if count == objects[0]:
+            results = kept(results, tracked)
+        frame_ms[count] = full_memory_frame_ms(results, model.config.num_maskmem, synchronize)
+    if masks_file is not None:
+        save_masks(masks_file, image_masks, np.stack([r.masks for r in tracked]))
     if parameters is None:
         parameters = sum(p.numel() for p in model.parameters())
-    return SpeedRecord(side, model_name, model.arrays.dtype_name, device, parameters, encode_ms, decode_ms, frame_ms,
+    dtype = getattr(model, "precision", model.arrays.dtype_name)  # int8 models say so; ONNX ones have arrays only
+    return SpeedRecord(side, model_name, dtype, device, parameters, encode_ms, decode_ms, frame_ms,
                        peak_memory_mib(device))
+
+
+def kept(results, into: list):
+    """`results` passed through, each also appended to `into`."""
+    for result in results:
+        into.append(result)
+        yield result
+
+
+def save_masks(path: Path, image_masks: np.ndarray, video_masks: np.ndarray) -> None:
+    """image_masks [candidates, H, W] and video_masks [frames, objects, H', W'], bool, as an npz."""
+    np.savez_compressed(path, image=image_masks.astype(bool), video=video_masks.astype(bool))
+
+
+def worst_mask_iou(masks_file: Path, baseline_file: Path) -> float:
+    """The lowest IoU between the masks of `masks_file` and the corresponding ones of
+    `baseline_file` (two `save_masks` files of one model, image and frames); two empty masks
+    agree (IoU 1)."""
+    with np.load(masks_file) as ours, np.load(baseline_file) as theirs:
+        pairs = [(ours[k], theirs[k]) for k in ("image", "video")]
+    worst = 1.0
+    for a, b in pairs:
+        if a.shape != b.shape:
+            raise BenchmarkError(f"masks of shape {a.shape} cannot be compared with the float32 side's {b.shape}")
+        a, b = a.reshape(-1, a.shape[-2] * a.shape[-1]), b.reshape(-1, b.shape[-2] * b.shape[-1])
+        union = (a | b).sum(1)
+        ious = np.where(union > 0, (a & b).sum(1) / np.maximum(union, 1), 1.0)
+        worst = min(worst, float(ious.min(initial=1.0)))
+    return worst
 
 
 @dataclass(frozen=True)
@@ -76,7 +118,8 @@ class BenchmarkPlan:
     """What `run_benchmark` measures."""
 
     models: tuple[str, ...]  # names or checkpoint paths
-    dtypes: tuple[str, ...] = ("float32",)
+    dtypes: tuple[str, ...] = ("float32",)  # Masklet's, and the reference's (but int8: it has none)
+    fast: bool = False  # also every fast setting of this machine (`masklet.eval.sides.fast_sides`)
     device: str = "cpu"
     seeded: bool = False  # random weights of the named configs instead of their checkpoints
     video: str | None = None  # a video file or frame folder; None: the demo's camera move over a photo
@@ -97,9 +140,9 @@ class BenchmarkError(MaskletError, RuntimeError):
 
 
 def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
-    """Measure every model in every dtype (and the reference beside each, when asked)."""
-    from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS
-
+    """Measure every model on every side (and the reference beside each of `plan.dtypes`, when
+    asked); then ONNX Runtime, with `plan.onnx`."""
+    sides = benchmark_sides(plan.dtypes, plan.fast, plan.device)
     records = []
     with tempfile.TemporaryDirectory(prefix="masklet-bench-") as tmp:
         folder = Path(tmp)
@@ -109,27 +152,56 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
             "repeats": plan.repeats, "threads": plan.threads,
         }
         for name in plan.models:
-            config_name, checkpoints = write_checkpoints(name, plan.seeded, plan.dtypes, folder / "weights")
+            config_name, checkpoints, parameters = write_checkpoints(
+                name, plan.seeded, [side.checkpoint_dtype for side in sides], folder / "weights")
+            job = {**inputs, "model": config_name, "device": plan.device, "parameters": parameters}
+            masks = {}  # side -> its masks file
+            for side in sides:
+                checkpoint = checkpoints[side.checkpoint_dtype]
+                masks[side] = folder / f"{config_name}-{len(masks)}-masks.npz"
+                records.append(timed_side(side, {**job, "checkpoint": str(checkpoint)}, masks, folder,
+                                          checkpoint.stat().st_size, log))
+                if plan.reference_python is not None and side.dtype in plan.dtypes and side.dtype != "int8":
+                    reference = time_reference(plan.reference_python, config_name, checkpoints["float32"],
+                                               {**inputs, "device": plan.device, "dtype": side.dtype}, folder, log)
+                    records += [reference] if reference is not None else []
             if plan.onnx:
-                records.append(time_onnx_export(config_name, checkpoints["float32"], inputs, plan.device, folder, log))
-            official = OFFICIAL_CHECKPOINTS.get(config_name)
-            for dtype in plan.dtypes:
-                job = {**inputs, "model": config_name, "checkpoint": str(checkpoints[dtype]), "device": plan.device,
-                       "dtype": dtype}
-                records.append(timed(MASKLET_WORKER, job, folder, checkpoints[dtype].stat().st_size, log))
-                if plan.reference_python is None:
-                    continue
-                if official is None:
-                    log(f"reference: skipped for {config_name} (not an official config)")
-                    continue
-                job = {**job, "checkpoint": str(checkpoints["float32"]), "reference_config": official.reference_config}
-                script = Path(__file__).with_name("reference_speed.py")
-                records.append(timed([plan.reference_python, str(script)], job, folder,
-                                     checkpoints["float32"].stat().st_size, log))
+                records.append(time_onnx_export(checkpoints["float32"], job, masks, plan.device, folder, log))
     return records
 
 
-def time_onnx_export(config_name: str, checkpoint: Path, inputs: dict, device: str, folder: Path, log) -> SpeedRecord:
+def timed_side(side: Side, job: dict, masks: dict[Side, Path], folder: Path, weights_bytes: int, log) -> SpeedRecord:
+    """One Masklet side's record: timed by a worker on `job`, its masks compared with the
+    float32 side's (when that side ran first: `masks[BASELINE]`)."""
+    job = {**job, "dtype": side.dtype, "side": side.settings(), "masks": str(masks[side])}
+    record = run_worker(MASKLET_WORKER, job, folder)
+    record.weights_mb = weights_bytes / 2**20
+    record.settings = side.settings()
+    if BASELINE in masks:
+        record.mask_iou_vs_float32 = worst_mask_iou(masks[side], masks[BASELINE])
+    log(one_line(record))
+    return record
+
+
+def time_reference(python: str, config_name: str, checkpoint: Path, job: dict, folder: Path, log) -> SpeedRecord | None:
+    """Meta's reference timed by its own Python on the float32 checkpoint (None, logged, for a
+    config the reference does not have)."""
+    from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS
+
+    official = OFFICIAL_CHECKPOINTS.get(config_name)
+    if official is None:
+        log(f"reference: skipped for {config_name} (not an official config)")
+        return None
+    job = {**job, "model": config_name, "checkpoint": str(checkpoint), "reference_config": official.reference_config}
+    record = run_worker([python, str(Path(__file__).with_name("reference_speed.py"))], job, folder)
+    record.weights_mb = checkpoint.stat().st_size / 2**20
+    record.settings = {"dtype": job["dtype"]}
+    log(one_line(record))
+    return record
+
+
+def time_onnx_export(checkpoint: Path, job: dict, masks: dict[Side, Path], device: str, folder: Path,
+                     log) -> SpeedRecord:
     """Export the float32 checkpoint to ONNX graphs and time them on ONNX Runtime."""
     from masklet.checkpoint import load_model
     from masklet.export import ExportError, export_onnx
@@ -137,23 +209,15 @@ def time_onnx_export(config_name: str, checkpoint: Path, inputs: dict, device: s
     if device != "cpu":
         raise BenchmarkError(f"the ONNX Runtime backend runs on the cpu only, not {device}; drop --onnx")
     model = load_model(checkpoint, progress=False)
-    export_folder = folder / f"{config_name}-onnx"
+    export_folder = folder / f"{job['model']}-onnx"
     try:
         export_onnx(model, export_folder, verify=False)
     except ExportError as e:
-        raise BenchmarkError(f"{config_name} cannot be timed on ONNX Runtime: {e}") from None
-    job = {**inputs, "model": config_name, "checkpoint": str(export_folder), "backend": "onnx", "device": "cpu",
-           "dtype": "float32", "parameters": sum(p.numel() for p in model.parameters())}
+        raise BenchmarkError(f"{job['model']} cannot be timed on ONNX Runtime: {e}") from None
+    side = Side(backend="onnx")
+    masks[side] = folder / f"{job['model']}-onnx-masks.npz"
     weights_bytes = sum(f.stat().st_size for f in export_folder.iterdir())
-    return timed(MASKLET_WORKER, job, folder, weights_bytes, log)
-
-
-def timed(command: list[str], job: dict, folder: Path, weights_bytes: int, log) -> SpeedRecord:
-    """One worker's record, with the size of the weights it ran, logged as one line."""
-    record = run_worker(command, job, folder)
-    record.weights_mb = weights_bytes / 2**20
-    log(one_line(record))
-    return record
+    return timed_side(side, {**job, "checkpoint": str(export_folder)}, masks, folder, weights_bytes, log)
 
 
 def write_frames(video: str | None, count: int, folder: Path) -> list[Path]:
@@ -181,9 +245,9 @@ def write_frames(video: str | None, count: int, folder: Path) -> list[Path]:
     return paths
 
 
-def write_checkpoints(name: str, seeded: bool, dtypes, folder: Path) -> tuple[str, dict[str, Path]]:
-    """(config name, {dtype: Meta-format checkpoint}) of a model name or path, float32 always
-    included (the reference reads it)."""
+def write_checkpoints(name: str, seeded: bool, dtypes, folder: Path) -> tuple[str, dict[str, Path], int]:
+    """(config name, {dtype: Meta-format checkpoint}, parameter count) of a model name or path,
+    float32 always included (the reference reads it)."""
     import torch
 
     from masklet.checkpoint import build_model, load_model
@@ -201,7 +265,7 @@ def write_checkpoints(name: str, seeded: bool, dtypes, folder: Path) -> tuple[st
     for dtype in dict.fromkeys(["float32", *dtypes]):
         converted = {k: v.to(getattr(torch, dtype)) for k, v in weights.items()}
         paths[dtype] = write_meta(folder / f"{model.config.name}-{dtype}.pt", converted, model.config)
-    return model.config.name, paths
+    return model.config.name, paths, sum(p.numel() for p in model.parameters())
 
 
 def run_worker(command: list[str], job: dict, folder: Path) -> SpeedRecord:
@@ -217,27 +281,32 @@ def run_worker(command: list[str], job: dict, folder: Path) -> SpeedRecord:
 
 def one_line(record: SpeedRecord) -> str:
     frames = ", ".join(f"{n} obj {ms:.0f} ms" for n, ms in record.frame_ms.items())
+    iou = "" if record.mask_iou_vs_float32 is None else f", mask IoU vs float32 {record.mask_iou_vs_float32:.4f}"
     return (f"{record.side} {record.model} {record.dtype}: encode {record.encode_ms:.0f} ms, "
-            f"decode {record.decode_ms:.1f} ms, per frame {frames}, peak {record.peak_mib:.0f} MiB")
+            f"decode {record.decode_ms:.1f} ms, per frame {frames}, peak {record.peak_mib:.0f} MiB{iou}")
 
 
 def speed_table(records: list[SpeedRecord]) -> str:
-    """A markdown table of the records, then the reference / Masklet ratios of each pair."""
+    """A markdown table of the records, then the reference / Masklet ratios of each Masklet
+    side: against the reference in the same dtype, else (int8, other backends) in float32."""
     counts = sorted({n for r in records for n in r.frame_ms})
     head = ["model", "dtype", "side", "params (M)", "weights (MB)", "encode ms", "decode ms", "object-frame ms",
-            *(f"fps {n} obj" for n in counts), "peak MiB"]
+            *(f"fps {n} obj" for n in counts), "peak MiB", "mask IoU vs float32"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in records:
         fit = r.object_frame_fit()
         cells = [r.model, r.dtype, r.side, f"{r.parameters / 1e6:.1f}", f"{r.weights_mb:.0f}", f"{r.encode_ms:.0f}",
                  f"{r.decode_ms:.1f}", "-" if fit is None else f"{fit[0]:.0f}",
-                 *(f"{r.frames_per_second[n]:.2f}" if n in r.frame_ms else "-" for n in counts), f"{r.peak_mib:.0f}"]
+                 *(f"{r.frames_per_second[n]:.2f}" if n in r.frame_ms else "-" for n in counts), f"{r.peak_mib:.0f}",
+                 "-" if r.mask_iou_vs_float32 is None else f"{r.mask_iou_vs_float32:.4f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    references = {(r.model, r.dtype): r for r in records if r.side == "reference"}
     for ours in (r for r in records if r.side != "reference"):
-        theirs = next((r for r in records if r.side == "reference" and (r.model, r.dtype) == (ours.model, ours.dtype)), None)
+        theirs = references.get((ours.model, ours.dtype)) or references.get((ours.model, "float32"))
         if theirs is not None:
             lines.append("")
-            lines.append(f"{ours.model} {ours.dtype} ({ours.side}): reference / Masklet time: " + ratio_summary(theirs, ours))
+            lines.append(f"{ours.model} {ours.dtype} ({ours.side}): reference {theirs.dtype} / Masklet time: "
+                         + ratio_summary(theirs, ours))
     return "\n".join(lines)
 
 
@@ -261,12 +330,11 @@ def worker_main(argv: list[str]) -> None:
     if job.get("threads"):
         torch.set_num_threads(job["threads"])
     torch.set_grad_enabled(False)
-    backend = job.get("backend", "torch")
-    model = load_model(job["checkpoint"], device=job["device"], dtype=getattr(torch, job["dtype"]), progress=False,
-                       backend=backend)
+    side = Side(**job["side"])
+    model = load_model(job["checkpoint"], device=job["device"], dtype=side.dtype, progress=False, backend=side.backend)
     frames = [Path(p) for p in job["frames"]]
     record = measure_speed(model, job["model"], frames, Path(job["image"]), job["objects"], job["repeats"],
-                           side="masklet" if backend == "torch" else f"masklet-{backend}", parameters=job.get("parameters"))
+                           side=side.name, parameters=job.get("parameters"), masks_file=Path(job["masks"]))
     print(json.dumps(record.to_dict()))
 
 

@@ -25,6 +25,8 @@ class SpeedRecord:
     frame_ms: dict[int, float] = field(default_factory=dict)  # objects -> ms per frame
     peak_mib: float = 0.0
     weights_mb: float = 0.0  # the checkpoint's size in this dtype (set by the benchmark run)
+    settings: dict = field(default_factory=dict)  # what the side ran: dtype, backend, ... (set by the benchmark run)
+    mask_iou_vs_float32: float | None = None  # lowest IoU of its masks with Masklet float32's (benchmark run)
 
     @property
     def frames_per_second(self) -> dict[int, float]:
@@ -50,7 +52,8 @@ class SpeedRecord:
     def from_dict(cls, data: dict) -> SpeedRecord:
         fields = {k: data[k] for k in ("side", "model", "dtype", "device", "parameters", "encode_ms", "decode_ms",
                                        "peak_mib", "weights_mb")}
-        return cls(**fields, frame_ms={int(n): ms for n, ms in data["frame_ms"].items()})
+        return cls(**fields, frame_ms={int(n): ms for n, ms in data["frame_ms"].items()},
+                   settings=data.get("settings", {}), mask_iou_vs_float32=data.get("mask_iou_vs_float32"))
 
 
 def click_grid(num_objects: int, width: int, height: int) -> list[list[float]]:

@@ -18,6 +18,7 @@ from masklet.config import SAM2Config
 from masklet.model.arrays import TorchArrays
 from masklet.model.common import MLP
 from masklet.model.image_encoder import ImageEncoder
+from masklet.model.int8 import has_int8_layers
 from masklet.model.mask_decoder import MaskDecoder
 from masklet.model.memory_attention import MemoryAttention
 from masklet.model.memory_encoder import MemoryEncoder
@@ -110,6 +111,12 @@ class SAM2Model(nn.Module):
     @property
     def dtype(self) -> torch.dtype:
         return self.no_mem_embed.dtype
+
+    @property
+    def precision(self) -> str:
+        """The arithmetic the model runs in: "int8" once `masklet.model.int8.quantize_image_encoder`
+        ran on it, else its weights' dtype ("float32", "bfloat16", "float16")."""
+        return "int8" if has_int8_layers(self) else str(self.dtype).removeprefix("torch.")
 
     @property
     def arrays(self) -> TorchArrays:

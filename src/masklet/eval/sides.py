@@ -1,0 +1,76 @@
+"""The ways of running Masklet that `masklet benchmark` times, one row ("side") each.
+
+A `Side` is a setting of Masklet's own: the arithmetic (`load_model`'s dtype) and the
+backend. `fast_sides` lists every fast setting this machine supports (`--fast`); a new fast
+setting is one more entry of `FAST_SETTINGS`, with the test of whether a machine can run it.
+The float32 torch side is the baseline that every side's masks are compared with
+(`mask_iou_vs_float32`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from masklet.checkpoint.compute import CpuFeatures
+
+
+@dataclass(frozen=True)
+class Side:
+    """One setting of Masklet the benchmark measures."""
+
+    dtype: str = "float32"  # `load_model`'s dtype: float32, bfloat16, float16 or int8
+    backend: str = "torch"
+
+    @property
+    def name(self) -> str:
+        """The side column of the table: masklet, or masklet-BACKEND."""
+        return "masklet" if self.backend == "torch" else f"masklet-{self.backend}"
+
+    @property
+    def checkpoint_dtype(self) -> str:
+        """The dtype of the checkpoint file it loads (int8 quantizes a float32 model)."""
+        return "float32" if self.dtype == "int8" else self.dtype
+
+    def settings(self) -> dict:
+        """What distinguishes this side, as its JSON record carries it."""
+        return asdict(self)
+
+
+BASELINE = Side()
+
+
+def native_bfloat16(device: str, cpu: CpuFeatures) -> bool:
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    return device == "cpu" and cpu.native_bfloat16
+
+
+def int8_kernels(device: str, cpu: CpuFeatures) -> bool:
+    return device == "cpu" and cpu.int8_kernels
+
+
+# Each fast setting and the test of whether a device of this machine runs it fast.
+FAST_SETTINGS: tuple[tuple[Side, Callable[[str, CpuFeatures], bool]], ...] = (
+    (Side(dtype="bfloat16"), native_bfloat16),
+    (Side(dtype="int8"), int8_kernels),
+)
+
+
+def fast_sides(device: str, cpu: CpuFeatures | None = None) -> list[Side]:
+    """The fast settings that `device` on this machine (or one with CPU `cpu`) supports."""
+    cpu = CpuFeatures.detect() if cpu is None else cpu
+    return [side for side, supported in FAST_SETTINGS if supported(device, cpu)]
+
+
+def benchmark_sides(dtypes: tuple[str, ...], fast: bool, device: str, cpu: CpuFeatures | None = None) -> list[Side]:
+    """The Masklet sides of a run: one per asked dtype, then with `fast` every fast setting of
+    the machine, the float32 baseline first; no side twice."""
+    sides = [Side(dtype=d) for d in dtypes]
+    if fast:
+        sides = [BASELINE, *sides, *fast_sides(device, cpu)]
+    if BASELINE in sides:
+        sides.insert(0, BASELINE)
+    return list(dict.fromkeys(sides))
