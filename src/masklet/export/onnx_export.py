@@ -22,7 +22,7 @@ from masklet.export.graphs import GraphSpec, example_sizes, graph_specs
 from masklet.export.half import halve_weights
 from masklet.export.int8 import quantize_weights
 from masklet.model.sam2 import SAM2Model
-from masklet.onnxrt.manifest import (
+from masklet.exported.manifest import (
     EMBEDDINGS_FILE,
     FORMAT,
     VERSION,
