@@ -12,7 +12,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PREDICTORS = ("masklet.predict",)
-BACKENDS = ("masklet.model", "masklet.onnxrt")
+BACKENDS = ("masklet.model", "masklet.exported", "masklet.onnxrt", "masklet.openvino")
 SEAM = "masklet.backend"
 
 

@@ -1,6 +1,7 @@
-"""The clip the ONNX backend's tests run, free of torch so that it also runs in a process where
-torch cannot be imported: `python onnx_clip.py EXPORT_FOLDER INPUTS.npz OUT.npz` (with torch
-blocked) writes what `run_clip`, `run_stream` and `run_image` return on the ONNX backend."""
+"""The clip the tests of export-folder backends run, free of torch so that it also runs in a
+process where torch cannot be imported: `python onnx_clip.py EXPORT_FOLDER BACKEND INPUTS.npz
+OUT.npz` (with torch blocked) writes what `run_clip`, `run_stream` and `run_image` return on
+BACKEND (onnx or openvino)."""
 
 from __future__ import annotations
 
@@ -70,12 +71,12 @@ def as_array(logits) -> np.ndarray:
     return np.array(to_numpy(logits), dtype=np.float32)
 
 
-def main(folder: str, inputs_path: str, out_path: str) -> None:
+def main(folder: str, backend: str, inputs_path: str, out_path: str) -> None:
     import masklet
 
     with np.load(inputs_path) as stored:
         inputs = {k: stored[k] for k in stored.files}
-    model = masklet.load_model(folder, backend="onnx")
+    model = masklet.load_model(folder, backend=backend)
     out = {**run_clip(model, inputs), **run_stream(model, inputs), **run_image(model, inputs)}
     np.savez(out_path, torch_loaded=np.array(sys.modules.get("torch") is not None), **out)
 

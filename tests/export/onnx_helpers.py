@@ -1,20 +1,29 @@
 """Helpers of the ONNX tests: the bundled model exported once per run, graphs run on torch
-tensors (real DAVIS frames: `conftest.davis_frame`). (Not a conftest.py: tests/conftest.py already owns that name.)"""
+tensors by either backend of export folders (real DAVIS frames: `conftest.davis_frame`).
+(Not a conftest.py: tests/conftest.py already owns that name.)"""
 
 from __future__ import annotations
 
 import atexit
 import functools
+import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-ort = pytest.importorskip("onnxruntime", reason="the ONNX tests need onnxruntime (pip install 'masklet[onnx]')")
+pytest.importorskip("onnxruntime", reason="the ONNX tests need onnxruntime (pip install 'masklet[onnx]')")
 pytest.importorskip("onnx", reason="the ONNX tests need onnx (pip install 'masklet[onnx]')")
+
+# The backends that run an export folder, for tests parametrized over both (`backend`).
+EXPORT_BACKENDS = [
+    "onnx",
+    pytest.param("openvino", marks=pytest.mark.skipif(
+        importlib.util.find_spec("openvino") is None, reason="the OpenVINO tests need openvino (pip install 'masklet[openvino]')"
+    )),
+]
 
 # fp32 logits of an exported graph may differ from torch by at most this much.
 LOGIT_TOLERANCE = 1e-3
@@ -40,23 +49,21 @@ def nano_export() -> Path:
 
 
 class Graphs:
-    """Run the graphs of an export folder on torch tensors; outputs come back as a dict."""
+    """Run the graphs of an export folder on torch tensors with `backend`'s own graph runner
+    (float32); outputs come back as torch tensors, by name."""
 
-    def __init__(self, folder) -> None:
-        self.folder, self._sessions = folder, {}
+    def __init__(self, folder, backend: str = "onnx") -> None:
+        import masklet
+
+        self.runner = masklet.load_model(folder, backend=backend).graphs
 
     def __call__(self, name: str, **inputs) -> dict[str, torch.Tensor]:
-        if name not in self._sessions:
-            self._sessions[name] = ort.InferenceSession(str(self.folder / f"{name}.onnx"), providers=["CPUExecutionProvider"])
-        session = self._sessions[name]
-        feed = {k: np.ascontiguousarray(v.detach().numpy()) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
-        names = [o.name for o in session.get_outputs()]
-        return {n: torch.from_numpy(v) for n, v in zip(names, session.run(None, feed))}
+        return {n: torch.from_numpy(v) for n, v in self.runner(name, **inputs).items()}
 
 
 @functools.lru_cache(maxsize=None)
-def nano_graphs() -> Graphs:
-    return Graphs(nano_export())
+def nano_graphs(backend: str = "onnx") -> Graphs:
+    return Graphs(nano_export(), backend)
 
 
 def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:

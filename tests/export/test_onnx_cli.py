@@ -1,5 +1,6 @@
-"""`masklet export --format onnx` and `masklet track --backend onnx` on a tiny seeded model
-(float16 weights differ from float32 ones there, unlike the bundled model's)."""
+"""`masklet export --format onnx`, and `masklet track` / `segment` with `--backend onnx` or
+`openvino` on a tiny seeded model (float16 weights differ from float32 ones there, unlike the
+bundled model's)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import micro_config, require_shared_data, seeded_model, visible_objects
 from conftest import run_cli as run
-from onnx_helpers import LOGIT_TOLERANCE
+from onnx_helpers import EXPORT_BACKENDS, LOGIT_TOLERANCE
 from PIL import Image
 
 import masklet
@@ -68,39 +69,42 @@ def test_export_errors(capsys, checkpoint, exported, tmp_path):
     assert code == 0 and "memory_attention" in out
 
 
-def test_track_with_onnx_backend_matches_torch(capsys, tmp_path, checkpoint, exported):
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
+def test_track_with_exported_backend_matches_torch(capsys, tmp_path, checkpoint, exported, backend):
     video = require_shared_data() / "videos" / "bedroom"
     prompts = ["--max-frames", 3, "--obj", 1, "--point", "480,270", "--obj", 2, "--box", "600,100,900,500"]
     outputs = {}
-    for backend, model in (("torch", checkpoint), ("onnx", exported["float32"])):
-        outputs[backend] = tmp_path / backend
-        code, _, err = run(capsys, "track", video, *prompts, "--output", outputs[backend], "--model", model, "--backend", backend)
+    for side, model in (("torch", checkpoint), (backend, exported["float32"])):
+        outputs[side] = tmp_path / side
+        code, _, err = run(capsys, "track", video, *prompts, "--output", outputs[side], "--model", model, "--backend", side)
         assert code == 0, err
     pngs = sorted(p.name for p in outputs["torch"].iterdir())
-    assert len(pngs) == 3 and pngs == sorted(p.name for p in outputs["onnx"].iterdir())
+    assert len(pngs) == 3 and pngs == sorted(p.name for p in outputs[backend].iterdir())
     for name in pngs:
-        torch_labels, onnx_labels = (read_davis_png(outputs[b] / name) for b in ("torch", "onnx"))
-        assert np.mean(torch_labels == onnx_labels) >= 0.99
+        torch_labels, exported_labels = (read_davis_png(outputs[b] / name) for b in ("torch", backend))
+        assert np.mean(torch_labels == exported_labels) >= 0.99
 
 
-def test_track_backend_errors(capsys, tmp_path, checkpoint):
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
+def test_track_backend_errors(capsys, tmp_path, checkpoint, backend):
     video = require_shared_data() / "videos" / "bedroom"
-    args = ["track", video, "--obj", 1, "--point", "480,270", "--output", tmp_path / "o", "--backend", "onnx"]
+    args = ["track", video, "--obj", 1, "--point", "480,270", "--output", tmp_path / "o", "--backend", backend]
     code, _, err = run(capsys, *args)
-    assert code == 2 and "--backend onnx needs --model OUT/" in err
+    assert code == 2 and f"--backend {backend} needs --model OUT/" in err
     code, _, err = run(capsys, *args, "--model", checkpoint)
     assert code == 2 and "masklet export --format onnx" in err
-    code, _, err = run(capsys, *args, "--model", checkpoint, "--dtype", "bfloat16")
+    code, _, err = run(capsys, *args, "--model", checkpoint, "--dtype", "float16")
     assert code == 2 and "cpu in float32" in err
 
 
-def test_segment_with_onnx_backend_matches_torch(capsys, tmp_path, checkpoint, exported):
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
+def test_segment_with_exported_backend_matches_torch(capsys, tmp_path, checkpoint, exported, backend):
     image = require_shared_data() / "images" / "groceries.jpg"
     masks = {}
-    for backend, model in (("torch", checkpoint), ("onnx", exported["float32"])):
-        path = tmp_path / f"{backend}.png"
+    for side, model in (("torch", checkpoint), (backend, exported["float32"])):
+        path = tmp_path / f"{side}.png"
         code, _, err = run(capsys, "segment", image, "--point", "400,300", "--box", "200,150,600,450",
-                           "--output", path, "--model", model, "--backend", backend)
+                           "--output", path, "--model", model, "--backend", side)
         assert code == 0, err
-        masks[backend] = np.asarray(Image.open(path)) > 0
-    assert np.mean(masks["torch"] == masks["onnx"]) >= 0.99
+        masks[side] = np.asarray(Image.open(path)) > 0
+    assert np.mean(masks["torch"] == masks[backend]) >= 0.99

@@ -1,5 +1,6 @@
-"""Each exported graph of masklet-nano against the torch model on real DAVIS frames, at two
-sizes of every dynamic axis (objects, points, memory frames, pointers)."""
+"""Each exported graph of masklet-nano, run by each backend of export folders (ONNX Runtime,
+OpenVINO in float32), against the torch model on real DAVIS frames, at two sizes of every
+dynamic axis (objects, points, memory frames, pointers)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import davis_frame
-from onnx_helpers import LOGIT_TOLERANCE, max_diff, nano_graphs, nano_model
+from onnx_helpers import EXPORT_BACKENDS, LOGIT_TOLERANCE, max_diff, nano_graphs, nano_model
 
 from masklet.backend.heads import choose_mask, pointer_positions, propose_masks
 from masklet.backend.outputs import MaskProposals
@@ -43,9 +44,10 @@ def box_from_mask(mask: torch.Tensor) -> torch.Tensor:
     return torch.tensor([float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())])
 
 
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
 @pytest.mark.parametrize("batch", [1, 3])
-def test_image_encoder(scene, batch):
-    out = nano_graphs()("image_encoder", images=scene["images"][:batch])
+def test_image_encoder(backend, scene, batch):
+    out = nano_graphs(backend)("image_encoder", images=scene["images"][:batch])
     fpn, pos = scene["fpn"], scene["pos"]
     assert max_diff(out["high_res_feats_0"], fpn[0][:batch]) <= LOGIT_TOLERANCE
     assert max_diff(out["high_res_feats_1"], fpn[1][:batch]) <= LOGIT_TOLERANCE
@@ -70,8 +72,9 @@ def prompts(scene, objects: int, kind: str) -> tuple[torch.Tensor, torch.Tensor]
     return torch.stack(coords), torch.tensor(labels, dtype=torch.int64)
 
 
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
 @pytest.mark.parametrize("objects,kind,with_mask", [(1, "click", False), (3, "box+clicks", True)])
-def test_prompt_decoder(scene, objects, kind, with_mask):
+def test_prompt_decoder(backend, scene, objects, kind, with_mask):
     """Against the torch decoder (heads.propose_masks) in both output modes, every mask's
     pointer and the chosen one; the image features are shared by all objects (image_batch 1)."""
     model = nano_model()
@@ -80,7 +83,7 @@ def test_prompt_decoder(scene, objects, kind, with_mask):
     coords, labels = prompts(scene, objects, kind)
     low = model.sam_prompt_encoder.mask_input_size
     mask_input = (F.interpolate(scene["gt"], low, mode="bilinear") * 20 - 10).repeat(2, 1, 1, 1)[:objects]
-    out = nano_graphs()(
+    out = nano_graphs(backend)(
         "prompt_decoder", image_embed=pix_feat.contiguous(), high_res_feats_0=fpn[0][:1], high_res_feats_1=fpn[1][:1],
         point_coords=coords, point_labels=labels, mask_input=mask_input,
         has_mask_input=torch.tensor([1.0 if with_mask else 0.0]),
@@ -103,8 +106,9 @@ def test_prompt_decoder(scene, objects, kind, with_mask):
     assert out["multi_masks"].abs().max() > 1  # real logits, not a blank answer
 
 
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
 @pytest.mark.parametrize("objects,with_mask", [(1, True), (3, True), (1, False)])
-def test_mask_decoder(scene, objects, with_mask):
+def test_mask_decoder(backend, scene, objects, with_mask):
     """The decoder without point tokens (a mask-only image prompt) against the torch decoder
     (without a mask either, the prompt is the learned no-mask embedding of one image)."""
     model = nano_model()
@@ -112,7 +116,7 @@ def test_mask_decoder(scene, objects, with_mask):
     pix_feat = (fpn[2][:1] + model.no_mem_embed.view(1, -1, 1, 1)).expand(objects, -1, -1, -1)
     low = model.sam_prompt_encoder.mask_input_size
     mask_input = (F.interpolate(scene["gt"], low, mode="bilinear") * 20 - 10)[:objects]
-    out = nano_graphs()(
+    out = nano_graphs(backend)(
         "mask_decoder", image_embed=pix_feat.contiguous(), high_res_feats_0=fpn[0][:1], high_res_feats_1=fpn[1][:1],
         mask_input=mask_input, has_mask_input=torch.tensor([1.0 if with_mask else 0.0]),
     )
@@ -127,22 +131,24 @@ def test_mask_decoder(scene, objects, with_mask):
     assert out["multi_masks"].abs().max() > 1
 
 
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
 @pytest.mark.parametrize("objects", [1, 3])
-def test_mask_prompt(scene, objects):
-    out = nano_graphs()("mask_prompt", masks=scene["gt"][:objects])
+def test_mask_prompt(backend, scene, objects):
+    out = nano_graphs(backend)("mask_prompt", masks=scene["gt"][:objects])
     with torch.no_grad():
         expected = nano_model().mask_downsample(scene["gt"][:objects])
     assert max_diff(out["mask_input"], expected) <= LOGIT_TOLERANCE
 
 
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
 @pytest.mark.parametrize("objects,binarize", [(1, True), (3, False)])
-def test_memory_encoder(scene, objects, binarize):
+def test_memory_encoder(backend, scene, objects, binarize):
     """Masks as high-res logits of the real objects; vision features shared (image_batch 1)."""
     model = nano_model()
     logits = scene["gt"][:objects] * 20 - 10 + torch.linspace(-3, 3, model.image_size)  # [B, 1, S, S]
     scores = torch.tensor([[2.0], [-1.0], [0.5]])[:objects]  # one object judged absent
     vision = scene["fpn"][2][:1]
-    out = nano_graphs()(
+    out = nano_graphs(backend)(
         "memory_encoder", vision_feats=vision, masks=logits, object_score_logits=scores,
         binarize=np.array([binarize]),
     )
@@ -174,13 +180,14 @@ def memory_bank(scene, frames: int, pointers: int):
     )
 
 
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
 @pytest.mark.parametrize("frames,pointers", [(1, 0), (3, 5)])
-def test_memory_attention(scene, frames, pointers):
+def test_memory_attention(backend, scene, frames, pointers):
     model = nano_model()
     memory, memory_pos, ptrs, ptr_pos = memory_bank(scene, frames, pointers)
     curr = scene["fpn"][2][2:3].flatten(2).transpose(1, 2)  # frame 10 [1, hw, C]
     curr_pos = scene["pos"][2][2:3].flatten(2).transpose(1, 2)
-    out = nano_graphs()(
+    out = nano_graphs(backend)(
         "memory_attention", curr=curr, curr_pos=curr_pos, memory=memory, memory_pos=memory_pos,
         obj_ptrs=ptrs, obj_ptrs_pos=ptr_pos,
     )
@@ -192,12 +199,13 @@ def test_memory_attention(scene, frames, pointers):
     assert max_diff(out["conditioned"], expected) <= LOGIT_TOLERANCE
 
 
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
 @pytest.mark.parametrize("pointers", [2, 9])
-def test_pointer_position(pointers):
+def test_pointer_position(backend, pointers):
     model = nano_model()
     window = model.config.max_obj_ptrs_in_encoder
     distances = torch.arange(-pointers // 2, pointers - pointers // 2)
-    out = nano_graphs()("pointer_position", positions=(distances.float() / (window - 1)))
+    out = nano_graphs(backend)("pointer_position", positions=(distances.float() / (window - 1)))
     with torch.no_grad():
         expected = pointer_positions(model, distances, window)
     assert max_diff(out["pointer_pos"], expected) <= LOGIT_TOLERANCE

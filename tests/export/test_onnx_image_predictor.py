@@ -1,21 +1,23 @@
-"""ImagePredictor on the ONNX Runtime backend against torch on a real photo: clicks, a box with
-clicks, several prompts at once, and a mask input from an earlier call, with clicks or alone."""
+"""ImagePredictor on each backend of export folders (ONNX Runtime, OpenVINO in float32) against
+torch on a real photo: clicks, a box with clicks, several prompts at once, and a mask input from
+an earlier call, with clicks or alone."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx_helpers import LOGIT_TOLERANCE, nano_export, nano_model
+from onnx_helpers import EXPORT_BACKENDS, LOGIT_TOLERANCE, nano_export, nano_model
 
 import masklet
 
 IOU_MIN = 0.99
 
 
-@pytest.fixture(scope="module")
-def predictors(truck_image):
+@pytest.fixture(scope="module", params=EXPORT_BACKENDS)
+def predictors(request, truck_image):
+    """(torch's, the backend's) image predictors on the truck photo."""
     out = []
-    for model in (nano_model(), masklet.load_model(nano_export(), backend="onnx")):
+    for model in (nano_model(), masklet.load_model(nano_export(), backend=request.param)):
         predictor = masklet.ImagePredictor(model)
         predictor.set_image(truck_image)
         out.append(predictor)

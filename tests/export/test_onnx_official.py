@@ -1,5 +1,6 @@
 """The official sam2.1-hiera-tiny and sam2.1-hiera-base-plus configs (1024 px, seeded weights),
-each exported once and every graph checked against torch on the real truck photo, the graphs
+each exported once and every graph, run by each backend of export folders (ONNX Runtime,
+OpenVINO in float32), checked against torch on the real truck photo, the graphs
 chained as tracking chains them: image features -> decoder masks -> memories -> memory attention.
 The two differ in the Hiera trunk (base+: width 112, 24 blocks in stages of 2, 3, 16, 3)."""
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import seeded_model
-from onnx_helpers import LOGIT_TOLERANCE, Graphs, max_diff
+from onnx_helpers import EXPORT_BACKENDS, LOGIT_TOLERANCE, Graphs, max_diff
 
 from masklet.backend.heads import choose_mask, pointer_positions, propose_masks
 from masklet.predict.resize import video_frame_input
@@ -25,11 +26,13 @@ def official(request, tmp_path_factory):
     model = request.getfixturevalue("tiny_model") if name == "sam2.1-hiera-tiny" else seeded_model(name)
     folder = tmp_path_factory.mktemp("onnx") / name
     export_onnx(model, folder, verify=False)  # the checks below run on real inputs instead
-    return model.eval(), Graphs(folder)
+    return model.eval(), folder
 
 
-def test_official_graphs(official, truck_image):
-    model, graphs = official
+@pytest.mark.parametrize("backend", EXPORT_BACKENDS)
+def test_official_graphs(official, truck_image, backend):
+    model, folder = official
+    graphs = Graphs(folder, backend)
     size = model.image_size
     image = torch.from_numpy(video_frame_input(truck_image, size))[None]  # [1, 3, 1024, 1024]
     height, width = truck_image.shape[:2]

@@ -135,7 +135,7 @@ def test_yolo_labels_of_a_huge_image_are_refused_before_decoding(tmp_path):
 
 def test_manifest_json_keys_match_the_exporter():
     """The manifest regressions above are only meaningful while format / version are the real ones."""
-    from masklet.onnxrt.manifest import FORMAT, VERSION
+    from masklet.exported.manifest import FORMAT, VERSION
 
     assert (FORMAT, VERSION) == ("masklet-onnx", 2)
 

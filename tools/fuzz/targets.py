@@ -311,7 +311,7 @@ def _read_upload_video(path: Path) -> None:
 
 
 def _read_manifest(path: Path) -> None:
-    from masklet.onnxrt.manifest import EMBEDDINGS_FILE, GRAPHS, read_manifest
+    from masklet.exported.manifest import EMBEDDINGS_FILE, GRAPHS, read_manifest
 
     for name in [*(f"{g}.onnx" for g in GRAPHS), EMBEDDINGS_FILE]:
         (path.parent / name).touch()
@@ -320,7 +320,7 @@ def _read_manifest(path: Path) -> None:
 
 def _manifest_seeds() -> list[bytes]:
     from masklet.config import get_config
-    from masklet.onnxrt.manifest import FORMAT, GRAPHS, VERSION
+    from masklet.exported.manifest import FORMAT, GRAPHS, VERSION
 
     config = get_config("sam2.1-hiera-tiny").to_dict()
     graphs = {g: {"file": f"{g}.onnx"} for g in GRAPHS}

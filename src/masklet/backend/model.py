@@ -1,7 +1,7 @@
 """`TrackingModel`: what a backend's model must offer the predictors.
 
 A backend is one module that implements this protocol (`masklet.model.sam2.SAM2Model` for torch,
-`masklet.onnxrt.model.OnnxSAM2Model` for ONNX Runtime): the network's steps as primitives, plus
+`masklet.exported.model.ExportedSAM2Model` for ONNX Runtime and OpenVINO): the network's steps as primitives, plus
 its `ArrayOps`. The rules between the steps (which mask to keep, the object pointer of an absent
 object, a mask prompt taken as output) live once in `masklet.backend.heads`, so every backend
 follows them. Predictors see models only through this protocol and never import a backend.

@@ -1,7 +1,7 @@
 """Models from checkpoints: official names, Meta `.pt` files, HF safetensors (torch), and
-ONNX export folders (onnxruntime). Importing this package does not import torch: the torch
-side (`masklet.checkpoint.loading`) loads on first use, so the ONNX backend runs where torch
-is not installed."""
+ONNX export folders (onnxruntime or OpenVINO). Importing this package does not import torch:
+the torch side (`masklet.checkpoint.loading`) loads on first use, so the backends of export
+folders run where torch is not installed."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from masklet.checkpoint.errors import CheckpointError
 from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS, cached_path, masklet_home
 
 __all__ = [
-    "CheckpointError", "DownloadError", "OFFICIAL_CHECKPOINTS", "average_models", "build_model", "download",
-    "load_model", "masklet_home", "resolve_checkpoint", "save_model",
+    "BACKENDS", "CheckpointError", "DownloadError", "EXPORT_BACKENDS", "OFFICIAL_CHECKPOINTS", "average_models",
+    "build_model", "download", "load_exported_model", "load_model", "masklet_home", "resolve_checkpoint", "save_model",
 ]
 
 # Names served lazily from the torch side, `masklet.checkpoint.loading`.
@@ -38,6 +38,23 @@ def download(name: str, progress: bool = True) -> Path:
     if not path.exists():
         download_file(OFFICIAL_CHECKPOINTS[name].url, path, progress=progress)
     return path
+
+
+# Backends that run the graphs of an export folder (`masklet export --format onnx`).
+EXPORT_BACKENDS = ("onnx", "openvino")
+BACKENDS = ("torch", *EXPORT_BACKENDS)
+
+
+def load_exported_model(backend: str, folder, config=None, device="cpu", dtype=None, threads: int | None = None):
+    """An export folder as the model of `backend` ("onnx" or "openvino"); `threads`: the
+    runtime's inference threads (default: its own choice)."""
+    if backend == "onnx":
+        from masklet.onnxrt.model import load_onnx_model
+
+        return load_onnx_model(folder, config, device, dtype, threads)
+    from masklet.openvino.model import load_openvino_model
+
+    return load_openvino_model(folder, config, device, dtype, threads)
 
 
 def load_model(
@@ -65,16 +82,16 @@ def load_model(
     AVX2 CPUs, else float32; `masklet info --system` shows the choice and
     `masklet.checkpoint.compute` the rule).
 
-    `backend="onnx"` loads a folder written by `masklet export --format onnx` as an
-    `OnnxSAM2Model` run by onnxruntime on the CPU in float32, which `VideoPredictor`,
-    `StreamTracker` and `ImagePredictor` take in place of a SAM2Model; it does not need torch.
+    `backend="onnx"` loads a folder written by `masklet export --format onnx` as a model run by
+    onnxruntime on the CPU in float32; `backend="openvino"` loads the same folder compiled by
+    OpenVINO for the CPU, in float32 or (dtype bfloat16, where the CPU computes it natively)
+    bfloat16. `VideoPredictor`, `StreamTracker` and `ImagePredictor` take either in place of a
+    SAM2Model; neither needs torch.
     """
-    if backend == "onnx":
-        from masklet.onnxrt.model import load_onnx_model
-
-        return load_onnx_model(name_or_path, config, device, dtype)
+    if backend in EXPORT_BACKENDS:
+        return load_exported_model(backend, name_or_path, config, device, dtype)
     if backend != "torch":
-        raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     from masklet.checkpoint.loading import load_torch_model
 
     if dtype is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from masklet.checkpoint import BACKENDS, EXPORT_BACKENDS
 from masklet.checkpoint.loading import PRECISIONS, compute_setting
 from masklet.cli.errors import CliError
 from masklet.io.image import ImageReadError, read_rgb
@@ -20,11 +21,8 @@ EMBEDDED_MODEL = "masklet-nano"
 DEVICES = ("cpu", "cuda", "mps")
 
 
-BACKENDS = ("torch", "onnx")
-
-
 def add_model_options(parser: argparse.ArgumentParser, backends: bool = False) -> None:
-    """--model, --device and --dtype (and --backend for commands that run on ONNX Runtime too)."""
+    """--model, --device and --dtype (and --backend for commands that run export folders too)."""
     group = parser.add_argument_group("model")
     group.add_argument("--model", metavar="NAME_OR_PATH",
                        help="official name (see `masklet models`), Meta .pt file or HF safetensors file/folder "
@@ -37,8 +35,9 @@ def add_model_options(parser: argparse.ArgumentParser, backends: bool = False) -
                             "cpu, float32 otherwise)")
     if backends:
         group.add_argument("--backend", choices=BACKENDS, default="torch",
-                           help="what runs the network: torch, or onnx (ONNX Runtime on the cpu; --model is then a "
-                                "folder written by `masklet export --format onnx`) (default: torch)")
+                           help="what runs the network: torch, onnx (ONNX Runtime on the cpu) or openvino (OpenVINO on the "
+                                "cpu, --dtype float32 or bfloat16); for onnx and openvino --model is a folder written by "
+                                "`masklet export --format onnx` (default: torch)")
 
 
 def embedded_model_path() -> Path | None:
@@ -75,8 +74,8 @@ def resolve_model(args: argparse.Namespace):
     """The model of --model (else the embedded default) on --device in --dtype."""
     from masklet.checkpoint import CheckpointError, DownloadError, load_model
 
-    if getattr(args, "backend", "torch") == "onnx":
-        return _resolve_onnx_model(args)
+    if getattr(args, "backend", "torch") in EXPORT_BACKENDS:
+        return _resolve_exported_model(args)
     dtype = model_dtype(args)
     check_device(args.device, dtype)
     source = args.model or embedded_model_path()
@@ -91,14 +90,16 @@ def resolve_model(args: argparse.Namespace):
         raise CliError(str(e).splitlines()[0]) from None
 
 
-def _resolve_onnx_model(args: argparse.Namespace):
+def _resolve_exported_model(args: argparse.Namespace):
     from masklet.checkpoint import load_model
     from masklet.errors import MaskletError
 
     if args.model is None:
-        raise CliError("--backend onnx needs --model OUT/, a folder written by `masklet export --format onnx MODEL OUT/`")
+        raise CliError(
+            f"--backend {args.backend} needs --model OUT/, a folder written by `masklet export --format onnx MODEL OUT/`"
+        )
     try:
-        return load_model(args.model, backend="onnx", device=args.device, dtype=args.dtype or "float32")
+        return load_model(args.model, backend=args.backend, device=args.device, dtype=args.dtype or "float32")
     except ImportError as e:
         raise CliError(str(e)) from None
     except MaskletError as e:

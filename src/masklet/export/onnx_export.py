@@ -21,13 +21,13 @@ from masklet.errors import MaskletError
 from masklet.export.graphs import GraphSpec, example_sizes, graph_specs
 from masklet.export.half import halve_weights
 from masklet.export.int8 import quantize_weights
-from masklet.model.sam2 import SAM2Model
-from masklet.onnxrt.manifest import (
+from masklet.exported.manifest import (
     EMBEDDINGS_FILE,
     FORMAT,
     VERSION,
     write_manifest,
 )
+from masklet.model.sam2 import SAM2Model
 
 DEFAULT_OPSET = 17
 # LayerNormalization arrived in 17; the TorchScript exporter writes opsets up to 20.

@@ -2,7 +2,7 @@
 file, inputs and outputs (shapes with named dynamic axes, dtypes), and the learned embeddings
 the tracking glue adds between graphs (`embeddings.npz`).
 
-Written by `masklet.export`, read by the ONNX Runtime backend.
+Written by `masklet.export`, read by every backend that runs the graphs (`masklet.onnxrt`, `masklet.openvino`).
 """
 
 from __future__ import annotations
