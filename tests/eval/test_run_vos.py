@@ -101,7 +101,7 @@ class OverlappingPredictor:
     def __init__(self, *args, **kwargs):  # also stands in for VideoPredictor(model, ...)
         self.obj_ids = []
 
-    def init_state(self, video):
+    def init_state(self, video, bounded_memory=False):
         self.num_frames, self.width, self.height = len(video), video.width, video.height
         return self
 
