@@ -33,6 +33,7 @@ _EXPORTS = {
     "MaskGenerator": "masklet.predict.automatic",
     "SAM2AutomaticMaskGenerator": "masklet.predict.automatic",
     "ImagePredictor": "masklet.predict.image",
+    "MemoryOptions": "masklet.predict.memory_bank",
     "FrameResult": "masklet.predict.results",
     "TrackingOptions": "masklet.predict.session",
     "TrackingSession": "masklet.predict.session",

@@ -16,10 +16,10 @@ from masklet.onnxrt.graphs import GraphRunner
 from masklet.onnxrt.manifest import EMBEDDINGS_FILE, is_export_folder, read_manifest
 
 
-def load_onnx_model(folder, config=None, device="cpu", dtype=None) -> OnnxSAM2Model:
+def load_onnx_model(folder, config=None, device="cpu", dtype=None, image_size=None) -> OnnxSAM2Model:
     """`masklet.load_model(folder, backend="onnx")`: checks the arguments the backend cannot
     honour, then opens the export folder."""
-    check_onnx_options(config=config, device=device, dtype=dtype)
+    check_onnx_options(config=config, device=device, dtype=dtype, image_size=image_size)
     if not is_export_folder(folder):
         raise CheckpointError(
             f"{folder}: backend='onnx' loads a folder written by `masklet export --format onnx MODEL OUT/`; "
@@ -28,11 +28,14 @@ def load_onnx_model(folder, config=None, device="cpu", dtype=None) -> OnnxSAM2Mo
     return OnnxSAM2Model(folder)
 
 
-def check_onnx_options(*, config=None, device="cpu", dtype=None) -> None:
-    """The one check of what the ONNX backend cannot honour: a config other than the export's,
-    a device other than the CPU, a dtype other than float32 (None means the default)."""
-    if config is not None:
-        raise OptionError("backend='onnx' takes the config from the export's manifest.json; pass no config")
+def check_onnx_options(*, config=None, device="cpu", dtype=None, image_size=None) -> None:
+    """The one check of what the ONNX backend cannot honour: a config or image size other than
+    the export's, a device other than the CPU, a dtype other than float32 (None means the default)."""
+    if config is not None or image_size is not None:
+        raise OptionError(
+            "backend='onnx' takes the config and image size from the export's manifest.json; pass neither "
+            "(export the model at another size with load_model(..., image_size=N) first)"
+        )
     if str(device) != "cpu" or str(dtype).removeprefix("torch.") not in ("None", "float32"):
         raise OptionError(
             f"backend='onnx' runs on the cpu in float32, not {device} / {dtype}; use the cpu and the default dtype"
@@ -114,9 +117,14 @@ class OnnxSAM2Model:
             object_score_logits=object_score_logits, binarize=np.array([bool(binarize)]),
         )["memory"]
 
-    def memory_attention(self, curr, memory, curr_pos, memory_pos, num_obj_ptr_tokens: int = 0) -> np.ndarray:
+    def memory_attention(
+        self, curr, memory, curr_pos, memory_pos, num_obj_ptr_tokens: int = 0, memory_pool: int = 1,
+        num_pooled_tokens: int = 0,
+    ) -> np.ndarray:
         """memory / memory_pos [B, M, mem_dim] whose last `num_obj_ptr_tokens` tokens are object
-        pointers -> [B, hw, C]."""
+        pointers -> [B, hw, C]. The exported graph attends to every token: no `memory_pool`."""
+        if memory_pool != 1 and num_pooled_tokens:
+            raise OptionError("the ONNX memory-attention graph attends to every memory token; pooled memory needs backend='torch'")
         spatial = memory.shape[1] - num_obj_ptr_tokens
         return self.graphs(
             "memory_attention", curr=curr, curr_pos=curr_pos, memory=memory[:, :spatial], memory_pos=memory_pos[:, :spatial],
