@@ -30,7 +30,9 @@ from masklet.cli.prompts import (
     prompts_from_file,
     read_mask_file,
 )
+from masklet.errors import OptionError
 from masklet.io.davis import MAX_OBJECT_ID, logits_to_label_map
+from masklet.predict.memory_bank import MEMORY_PRESETS
 from masklet.predict.results import FrameResult
 
 FORMATS = {
@@ -71,6 +73,10 @@ def register(subparsers) -> None:
     parser.add_argument("--max-frames", type=int, metavar="N", help="track only the first N frames")
     parser.add_argument("--fps", type=float, help=f"frame rate of the mp4 (default: the video's, else {DEFAULT_FPS:g})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--memory", choices=MEMORY_PRESETS, default="exact",
+                        help="how much memory each tracked frame attends to: exact (SAM 2's attention) or fast "
+                        "(pooled memory of fewer frames: several times less time per object and frame, slightly "
+                        "different masks; torch backend) (default: exact)")
     add_model_options(parser, backends=True)
     parser.set_defaults(func=run_track, prompt_items=[])
 
@@ -111,10 +117,12 @@ def run_track(args: argparse.Namespace) -> int:
         model = resolve_model(args)
         try:
             results, obj_ids = track(model, video, prompts, masks, num_frames, args.format,
-                                     show_progress=not args.no_progress)
+                                     show_progress=not args.no_progress, memory=args.memory)
             write_results(args, video, results, obj_ids)
         except VideoReadError as e:
             raise CliError(f"cannot read video: {e}") from None
+        except OptionError as e:
+            raise CliError(f"--memory {args.memory}: {e}") from None
     print(f"tracked {len(obj_ids)} object(s) over {num_frames} frames; wrote {args.output}")
     return 0
 
@@ -128,13 +136,14 @@ def check_prompts(prompts: list[FramePrompt], form: str, num_frames: int, width:
         check_clicks(prompt.points, prompt.labels, prompt.box, width, height, f"{prompt.where()}: ")
 
 
-def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int, form: str, show_progress: bool):
+def track(model, video, prompts: list[FramePrompt], masks: dict, num_frames: int, form: str, show_progress: bool,
+          memory: str = "exact"):
     """Prompt the objects, track them over frames 0..num_frames-1 (forward from the first
-    prompted frame, then backward from it) -> ({frame: what `frame_output` keeps for `form`},
-    object ids)."""
+    prompted frame, then backward from it) with memory preset `memory` -> ({frame: what
+    `frame_output` keeps for `form`}, object ids)."""
     from masklet import VideoPredictor
 
-    predictor = VideoPredictor(model, show_progress=False)
+    predictor = VideoPredictor(model, show_progress=False, memory=memory)
     state = predictor.init_state(video)
     for prompt in prompts:
         if prompt.mask is not None:
