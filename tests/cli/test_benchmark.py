@@ -34,6 +34,15 @@ def test_benchmark_writes_records_and_table(capsys, tmp_path, checkpoint):
     assert table.startswith("| model | dtype | side |") and "fps 2 obj" in table
 
 
+def test_benchmark_times_each_memory_preset(capsys, tmp_path, checkpoint):
+    output = tmp_path / "bench.json"
+    code, out, _ = run(capsys, "benchmark", "--models", checkpoint, "--frames", "8", "--objects", "1",
+                       "--repeats", "1", "--threads", "1", "--memory", "exact", "fast", "--output", output)
+    assert code == 0
+    assert [r["side"] for r in json.loads(output.read_text())] == ["masklet", "masklet fast memory"]
+    assert "| masklet fast memory |" in out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--frames", "7"], "--frames must be above 7"),
     (["--objects", "0"], "at least 1"),

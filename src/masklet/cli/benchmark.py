@@ -14,6 +14,7 @@ from masklet.cli.common import (
     check_output_location,
 )
 from masklet.cli.errors import CliError
+from masklet.predict.memory_bank import MEMORY_PRESETS
 
 REFERENCE_PYTHON_VARIABLE = "MASKLET_REFERENCE_PYTHON"
 
@@ -47,6 +48,9 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--onnx", action="store_true",
                         help="also export each model to ONNX and time it on ONNX Runtime (cpu, float32)")
+    parser.add_argument("--memory", nargs="+", choices=MEMORY_PRESETS, default=["exact"],
+                        help="memory presets Masklet tracks with, one row each (default: exact; fast: pooled "
+                        "memory, compared with the reference's exact tracking)")
     parser.add_argument("--reference", action="store_true", help="also time Meta's reference on official configs")
     parser.add_argument("--reference-python", metavar="PYTHON",
                         help=f"the interpreter of a venv with `pip install sam2` (default: ${REFERENCE_PYTHON_VARIABLE})")
@@ -85,6 +89,7 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
         models=tuple(args.models), dtypes=tuple(args.dtypes), device=args.device, seeded=args.seeded,
         video=args.video, image=args.image, frames=args.frames, objects=tuple(sorted(set(args.objects))),
         repeats=args.repeats, threads=args.threads, reference_python=reference_python, onnx=args.onnx,
+        memory=tuple(dict.fromkeys(args.memory)),
     )
     try:
         records = run_benchmark(plan)

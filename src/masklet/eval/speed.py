@@ -38,8 +38,9 @@ from masklet.eval.timing import (
 
 
 def measure_speed(model, model_name: str, frames: list[Path], image: Path, objects: list[int], repeats: int,
-                  side: str = "masklet", parameters: int | None = None) -> SpeedRecord:
-    """Time a Masklet model (on its device, in its dtype) on an image and a clip of frames.
+                  side: str = "masklet", parameters: int | None = None, memory: str = "exact") -> SpeedRecord:
+    """Time a Masklet model (on its device, in its dtype) on an image and a clip of frames,
+    tracking with memory preset `memory`.
 
     `parameters` defaults to the model's own count (an ONNX Runtime model has no torch
     parameters: pass the count of the model it was exported from)."""
@@ -57,7 +58,7 @@ def measure_speed(model, model_name: str, frames: list[Path], image: Path, objec
     click = dict(point_coords=np.array([[pixels.shape[1] / 2, pixels.shape[0] / 2]]), point_labels=np.array([1]))
     decode_ms = median_ms(lambda: predictor.predict(**click), 5 * repeats, synchronize)
 
-    video = VideoPredictor(model, fill_hole_area=0, show_progress=False)
+    video = VideoPredictor(model, fill_hole_area=0, show_progress=False, memory=memory)
     height, width = read_rgb(frames[0]).shape[:2]
     frame_ms = {}
     for count in objects:
@@ -87,6 +88,7 @@ class BenchmarkPlan:
     threads: int | None = None
     reference_python: str | None = None  # run Meta's reference with this interpreter too
     onnx: bool = False  # also export each model to ONNX and time it on ONNX Runtime (CPU, float32)
+    memory: tuple[str, ...] = ("exact",)  # memory presets Masklet tracks with, one record each
 
 
 MASKLET_WORKER = [sys.executable, "-m", "masklet.eval.speed"]  # + JOB.json: one measuring process
@@ -116,7 +118,9 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
             for dtype in plan.dtypes:
                 job = {**inputs, "model": config_name, "checkpoint": str(checkpoints[dtype]), "device": plan.device,
                        "dtype": dtype}
-                records.append(timed(MASKLET_WORKER, job, folder, checkpoints[dtype].stat().st_size, log))
+                for memory in plan.memory:
+                    records.append(timed(MASKLET_WORKER, {**job, "memory": memory}, folder,
+                                         checkpoints[dtype].stat().st_size, log))
                 if plan.reference_python is None:
                     continue
                 if official is None:
@@ -265,8 +269,11 @@ def worker_main(argv: list[str]) -> None:
     model = load_model(job["checkpoint"], device=job["device"], dtype=getattr(torch, job["dtype"]), progress=False,
                        backend=backend)
     frames = [Path(p) for p in job["frames"]]
+    memory = job.get("memory", "exact")
+    side = "masklet" if backend == "torch" else f"masklet-{backend}"
     record = measure_speed(model, job["model"], frames, Path(job["image"]), job["objects"], job["repeats"],
-                           side="masklet" if backend == "torch" else f"masklet-{backend}", parameters=job.get("parameters"))
+                           side=side if memory == "exact" else f"{side} {memory} memory",
+                           parameters=job.get("parameters"), memory=memory)
     print(json.dumps(record.to_dict()))
 
 
