@@ -100,11 +100,11 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-# "exact": SAM 2's memory attention; "fast": >= 3x less time per object-frame at a J&F drop
-# below 1 point on masklet-nano (benchmarks/results/fast_memory.md).
+# "exact": SAM 2's memory attention; "fast": the fastest option measured to cost masklet-nano at
+# most 1 J&F point on DAVIS (benchmarks/results/fast_memory.md).
 MEMORY_PRESETS: dict[str, MemoryOptions] = {
     "exact": MemoryOptions(),
-    "fast": MemoryOptions(pool=2, recent_frames=2),
+    "fast": MemoryOptions(pool=2),
 }
 
 
