@@ -33,6 +33,7 @@ _EXPORTS = {
     "MaskGenerator": "masklet.predict.automatic",
     "SAM2AutomaticMaskGenerator": "masklet.predict.automatic",
     "ImagePredictor": "masklet.predict.image",
+    "MemoryOptions": "masklet.predict.memory_bank",
     "FrameResult": "masklet.predict.results",
     "ReleasedFrameError": "masklet.predict.memory_bank",
     "TrackingOptions": "masklet.predict.session",

@@ -70,9 +70,13 @@ class TrackingModel(Protocol):
         ...
 
     def memory_attention(self, curr: Array, memory: Array, curr_pos: Array, memory_pos: Array,
-                         num_obj_ptr_tokens: int = 0) -> Array:
+                         num_obj_ptr_tokens: int = 0, memory_pool: int = 1,
+                         num_pooled_tokens: int = 0) -> Array:
         """Tokens [B, hw, C] attending to memory [B, M, mem_dim] whose last
-        `num_obj_ptr_tokens` tokens are object pointers -> [B, hw, C]."""
+        `num_obj_ptr_tokens` tokens are object pointers -> [B, hw, C]. `memory_pool` > 1: the
+        last `num_pooled_tokens` spatial tokens (whole memories, just before the pointers) are
+        read pooled in cells of that side (`masklet.model.memory_pooling`); a backend that
+        cannot pool raises OptionError."""
         ...
 
     def memory_position_encoding(self, height: int, width: int) -> Array:

@@ -12,6 +12,7 @@ from pathlib import Path
 # the package attribute stays the function.
 from masklet.checkpoint.download import DownloadError, download_file
 from masklet.checkpoint.errors import CheckpointError
+from masklet.errors import OptionError
 from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS, cached_path, masklet_home
 
 __all__ = [
@@ -64,6 +65,7 @@ def load_model(
     dtype=None,
     progress: bool = True,
     backend: str = "torch",
+    image_size: int | None = None,
 ):
     """A SAM 2 model with weights, in eval mode.
 
@@ -82,6 +84,11 @@ def load_model(
     AVX2 CPUs, else float32; `masklet info --system` shows the choice and
     `masklet.checkpoint.compute` the rule).
 
+    `image_size` runs the network at another input resolution than its config's (a multiple of
+    32, e.g. 512 or 768 for the official 1024 px models: about 4x or 1.8x fewer tokens in
+    every attention, at some accuracy): no weight depends on it, and the position tables
+    (Hiera's interpolated position embedding, the prompt encoder's grid, RoPE) follow it.
+
     `backend="onnx"` loads a folder written by `masklet export --format onnx` as a model run by
     onnxruntime on the CPU in float32; `backend="openvino"` loads the same folder compiled by
     OpenVINO for the CPU, in float32 or (dtype bfloat16, where the CPU computes it natively)
@@ -89,6 +96,11 @@ def load_model(
     SAM2Model; neither needs torch.
     """
     if backend in EXPORT_BACKENDS:
+        if image_size is not None:
+            raise OptionError(
+                f"backend={backend!r} takes the image size from the export's manifest.json; load the torch model "
+                "with load_model(..., image_size=N) and export that instead"
+            )
         return load_exported_model(backend, name_or_path, config, device, dtype)
     if backend != "torch":
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -98,4 +110,4 @@ def load_model(
         import torch
 
         dtype = torch.float32
-    return load_torch_model(name_or_path, config, device, dtype, progress)
+    return load_torch_model(name_or_path, config, device, dtype, progress, image_size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -96,7 +97,7 @@ def _registered_weights(name: str, progress: bool) -> Path:
 
 def load_torch_model(
     name_or_path: str | Path, config: SAM2Config | str | None = None, device="cpu", dtype=torch.float32,
-    progress: bool = True,
+    progress: bool = True, image_size: int | None = None,
 ) -> SAM2Model:
     """`masklet.load_model` for the torch backend (see there)."""
     setting = compute_setting(device, dtype)
@@ -111,6 +112,8 @@ def load_torch_model(
             config = detect_config(ckpt.state_dict)
         except CheckpointError as e:
             raise CheckpointError(f"{path}: {e}") from None
+    if image_size is not None:
+        config = replace(config, image_size=image_size)
     model = SAM2Model(config)
     _load_strict(model, ckpt.state_dict, path)
     del ckpt  # the file's tensors are freed before casting or quantizing allocates new ones (lower peak memory)

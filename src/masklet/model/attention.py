@@ -46,10 +46,13 @@ class Attention(nn.Module):
         b, h, n, c = x.shape
         return x.transpose(1, 2).reshape(b, n, h * c)
 
-    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """Scaled dot-product attention over already split heads, then the output projection."""
+    def attend(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, logit_bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Scaled dot-product attention over already split heads, then the output projection.
+        `logit_bias` [1, Nk] is added to every query's logit of each key."""
         dropout_p = self.dropout_p if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=logit_bias, dropout_p=dropout_p)
         return self.out_proj(self.merge_heads(out))
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

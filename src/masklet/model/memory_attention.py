@@ -41,7 +41,8 @@ class MemoryAttentionLayer(nn.Module):
         self.dropout = nn.Dropout(DROPOUT)
 
     def forward(
-        self, tgt: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor, num_k_exclude_rope: int
+        self, tgt: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor, num_k_exclude_rope: int,
+        memory_pool: int = 1, num_pooled_tokens: int = 0,
     ) -> torch.Tensor:
         """tgt [B, N, C] current tokens, memory / memory_pos [B, M, mem_dim] -> [B, N, C]."""
         x = self.norm1(tgt)
@@ -49,7 +50,10 @@ class MemoryAttentionLayer(nn.Module):
 
         x = self.norm2(tgt)
         keys = memory + memory_pos
-        tgt = tgt + self.dropout(self.cross_attn_image(x, keys, memory, num_k_exclude_rope=num_k_exclude_rope))
+        tgt = tgt + self.dropout(self.cross_attn_image(
+            x, keys, memory, num_k_exclude_rope=num_k_exclude_rope, memory_pool=memory_pool,
+            num_pooled_tokens=num_pooled_tokens,
+        ))
 
         x = self.norm3(tgt)
         return tgt + self.dropout(self.linear2(self.dropout(F.relu(self.linear1(x)))))
@@ -71,12 +75,20 @@ class MemoryAttention(nn.Module):
         curr_pos: torch.Tensor,
         memory_pos: torch.Tensor,
         num_obj_ptr_tokens: int = 0,
+        memory_pool: int = 1,
+        num_pooled_tokens: int = 0,
     ) -> torch.Tensor:
         """Batch-first: curr / curr_pos [B, HW, C]; memory / memory_pos [B, M, mem_dim] whose
-        last `num_obj_ptr_tokens` tokens are object pointers (not rotated). -> [B, HW, C]."""
+        last `num_obj_ptr_tokens` tokens are object pointers (not rotated). -> [B, HW, C].
+        `memory_pool` p > 1: the cross-attention reads the last `num_pooled_tokens` spatial
+        memory tokens (whole frames, just before the pointers) averaged over p x p cells
+        (`masklet.model.memory_pooling`); 1 is the exact attention."""
         if curr.shape[0] != memory.shape[0]:
             raise ValueError(f"batch sizes differ: {curr.shape[0]} current vs {memory.shape[0]} memory")
         x = curr + INPUT_POSITION_SCALE * curr_pos
         for layer in self.layers:
-            x = layer(x, memory, memory_pos, num_k_exclude_rope=num_obj_ptr_tokens)
+            x = layer(
+                x, memory, memory_pos, num_k_exclude_rope=num_obj_ptr_tokens, memory_pool=memory_pool,
+                num_pooled_tokens=num_pooled_tokens,
+            )
         return self.norm(x)

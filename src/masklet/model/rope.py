@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from masklet.model.attention import Attention
+from masklet.model.memory_pooling import pool_memory
 
 
 def axial_rope_angles(head_dim: int, width: int, height: int, theta: float = 10000.0) -> torch.Tensor:
@@ -65,9 +66,13 @@ class RoPEAttention(Attention):
         return self._tables[key]
 
     def forward(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0,
+        memory_pool: int = 1, num_pooled_tokens: int = 0,
     ) -> torch.Tensor:
-        """q [B, Nq, C] on a square grid; k, v [B, Nk, kv_in_dim] -> [B, Nq, C]."""
+        """q [B, Nq, C] on a square grid; k, v [B, Nk, kv_in_dim] -> [B, Nq, C]. With
+        `memory_pool` p > 1 the last `num_pooled_tokens` rotated keys (whole frames, just before
+        the excluded ones) and their values are averaged over p x p cells of each frame's grid
+        (`masklet.model.memory_pooling`)."""
         q = self.split_heads(self.q_proj(q))  # [B, heads, Nq, c]
         k = self.split_heads(self.k_proj(k))
         v = self.split_heads(self.v_proj(v))
@@ -86,4 +91,8 @@ class RoPEAttention(Attention):
             frames = grid_keys.unflatten(-2, (num_rope // num_q, num_q))
             rotated = rotate(frames, cos, sin).flatten(-3, -2)
             k = torch.cat([rotated, k[..., num_rope:, :]], dim=-2) if num_k_exclude_rope else rotated
+        if memory_pool > 1 and num_pooled_tokens:
+            side = int(round(num_q**0.5))
+            pooled = slice(num_rope - num_pooled_tokens, num_rope)
+            return self.attend(q, *pool_memory(k, v, pooled, side, memory_pool))
         return self.attend(q, k, v)

@@ -19,8 +19,95 @@ from typing import Any
 import numpy as np
 
 from masklet.backend.arrays import ArrayOps
+from masklet.backend.model import TrackingModel
 from masklet.config import SAM2Config
-from masklet.errors import MaskletError
+from masklet.errors import MaskletError, OptionError
+
+
+@dataclass(frozen=True)
+class MemoryOptions:
+    """How much of its memory a tracked frame attends to. The default is SAM 2's exact
+    attention; the others do less work for slightly different masks (measured in
+    benchmarks/results/fast_memory.md).
+
+      pool: the memory cross-attention reads the tracked frames' spatial memories averaged
+        over pool x pool cells of the feature grid, with log(pool^2) added to those keys'
+        logits (`masklet.model.memory_pooling`); object pointers are read as they are. 1:
+        every token. Needs the torch backend and a pool that divides the feature grid.
+      pool_conditioning: pool the conditioning (prompted) frames' memories too. They anchor
+        the object: pooling them costs masklet-nano about 5 J&F points more on DAVIS.
+      recent_frames: the spatial memories of at most this many previous tracked frames, the
+        nearest ones (None: all `num_maskmem - 1`). Conditioning frames and object pointers
+        are read as before.
+    """
+
+    pool: int = 1
+    recent_frames: int | None = None
+    pool_conditioning: bool = False
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.pool) or self.pool < 1:
+            raise OptionError(f"memory pool must be a positive int (1: no pooling, 2: 2x2 cells), got {self.pool!r}")
+        if self.recent_frames is not None and (not _is_int(self.recent_frames) or self.recent_frames < 0):
+            raise OptionError(
+                f"memory recent_frames must be None (all) or an int >= 0, got {self.recent_frames!r}"
+            )
+        if not isinstance(self.pool_conditioning, bool):
+            raise OptionError(f"memory pool_conditioning must be True or False, got {self.pool_conditioning!r}")
+
+    @classmethod
+    def of(cls, memory: str | MemoryOptions) -> MemoryOptions:
+        """The options a `memory=` argument names: a preset name or a MemoryOptions."""
+        if isinstance(memory, MemoryOptions):
+            return memory
+        if isinstance(memory, str) and memory in MEMORY_PRESETS:
+            return MEMORY_PRESETS[memory]
+        raise OptionError(
+            f"memory must be one of {', '.join(repr(n) for n in MEMORY_PRESETS)} or a "
+            f"masklet.MemoryOptions, got {memory!r}"
+        )
+
+    def check(self, model: TrackingModel) -> None:
+        """An OptionError where `model` cannot honour these options."""
+        config = model.config
+        if self.recent_frames is not None and self.recent_frames > config.num_maskmem - 1:
+            raise OptionError(
+                f"memory recent_frames={self.recent_frames}, but {config.name} remembers at most "
+                f"{config.num_maskmem - 1} tracked frames; use 0..{config.num_maskmem - 1} or None"
+            )
+        if self.pool == 1:
+            return
+        if model.backend != "torch":
+            raise OptionError(
+                f"pooled memory (pool={self.pool}) runs inside the torch model's attention, not on the "
+                f"{model.backend} backend; use memory='exact' or a MemoryOptions with pool=1"
+            )
+        grid = config.image_embedding_size
+        if grid % self.pool:
+            raise OptionError(
+                f"memory pool {self.pool} does not divide {config.name}'s {grid}x{grid} feature grid "
+                f"(image_size {config.image_size}); use a pool that divides {grid}"
+            )
+
+    def pools(self, slot: int) -> bool:
+        """Whether the spatial memory in temporal slot `slot` (0: conditioning) is read pooled."""
+        return self.pool > 1 and (slot != 0 or self.pool_conditioning)
+
+    def reads_back(self, frames_back: int) -> bool:
+        """Whether the spatial memory of the tracked frame `frames_back` frames back is read."""
+        return self.recent_frames is None or frames_back <= self.recent_frames
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# "exact": SAM 2's memory attention; "fast": the fastest option measured to cost masklet-nano at
+# most 1 J&F point on DAVIS (benchmarks/results/fast_memory.md).
+MEMORY_PRESETS: dict[str, MemoryOptions] = {
+    "exact": MemoryOptions(),
+    "fast": MemoryOptions(pool=2),
+}
 
 
 @dataclass
@@ -106,9 +193,11 @@ class MemorySelection:
     spatial: list[tuple[int, FrameOutput]]  # (temporal slot, output), slot 0 = conditioning
     pointers: list[tuple[int, FrameOutput]]  # (signed frame distance, output)
 
-    def layout(self) -> tuple[int, int]:
-        """Objects with the same layout have memory banks of the same token count."""
-        return len(self.spatial), len(self.pointers)
+    def layout(self) -> tuple[int, int, int]:
+        """Objects with the same layout have memory banks of the same token count, split alike
+        into conditioning and tracked memories (which pooled memory reads differently)."""
+        conditioning = sum(1 for slot, _ in self.spatial if slot == 0)
+        return conditioning, len(self.spatial) - conditioning, len(self.pointers)
 
 
 def closest_cond_frames(
@@ -148,10 +237,12 @@ def previous_frame(frame_idx: int, frames_back: int, stride: int, reverse: bool)
 
 
 def select_memory(
-    memory: ObjectMemory, frame_idx: int, reverse: bool, num_frames: int | None, config: SAM2Config
+    memory: ObjectMemory, frame_idx: int, reverse: bool, num_frames: int | None, config: SAM2Config,
+    options: MemoryOptions = MEMORY_PRESETS["exact"],
 ) -> MemorySelection:
     """The memories and pointers an object attends to when tracked onto `frame_idx`.
-    `num_frames` is None for unbounded streams."""
+    `num_frames` is None for unbounded streams; `options.recent_frames` limits the tracked
+    frames whose spatial memories are read."""
     cond, unselected_cond = closest_cond_frames(frame_idx, memory.cond, config.max_cond_frames_in_attn)
 
     def tracked(t: int) -> FrameOutput | None:
@@ -163,6 +254,8 @@ def select_memory(
     spatial = [(0, out) for out in cond.values()]
     for slot in range(1, config.num_maskmem):
         frames_back = config.num_maskmem - slot
+        if not options.reads_back(frames_back):
+            continue
         out = tracked(previous_frame(frame_idx, frames_back, config.memory_temporal_stride_for_eval, reverse))
         if out is not None:
             spatial.append((slot, out))

@@ -30,11 +30,14 @@ from masklet.backend.arrays import ArrayOps, under_inference
 from masklet.backend.model import TrackingModel
 from masklet.backend.outputs import NO_OBJECT_LOGIT
 from masklet.config import SAM2Config
+from masklet.errors import OptionError
 from masklet.io.video import as_rgb_frame
 from masklet.predict.memory_bank import (
     FrameOutput,
     MemoryKind,
+    MemoryOptions,
     MemoryReach,
+    MemorySelection,
     ObjectMemory,
     ReleasedFrameError,
     select_memory,
@@ -63,6 +66,8 @@ class TrackingOptions:
       mask_threshold: logit threshold of the binary masks in `FrameResult`s.
       attention_batch_size: most objects per memory-attention call ("auto": one at a time on
         the CPU, where that is faster, all together on accelerators; None: all together).
+      memory: how much memory a tracked frame attends to (`MemoryOptions`; the default is
+        SAM 2's exact attention).
     """
 
     fill_hole_area: int = 8
@@ -71,6 +76,7 @@ class TrackingOptions:
     add_all_frames_to_correct_as_cond: bool = False
     mask_threshold: float = 0.0
     attention_batch_size: int | str | None = "auto"
+    memory: MemoryOptions = field(default_factory=MemoryOptions)
 
     def __post_init__(self) -> None:
         if self.fill_hole_area < 0:
@@ -78,6 +84,8 @@ class TrackingOptions:
         size = self.attention_batch_size
         if size not in ("auto", None) and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
             raise ValueError(f'attention_batch_size must be a positive int, None or "auto", got {size!r}')
+        if not isinstance(self.memory, MemoryOptions):
+            raise OptionError(f"memory must be a MemoryOptions (MemoryOptions.of turns a preset name into one), got {self.memory!r}")
 
 
 class PendingOutput(NamedTuple):
@@ -274,9 +282,10 @@ class TrackingSession(Generic[FrameSource]):
     def for_video(
         cls, model: TrackingModel, video, options: TrackingOptions, storage_device=None, bounded_memory: bool = False
     ) -> TrackingSession[VideoFrames]:
+        options.memory.check(model)
         engine = TrackingEngine(
             model, fill_hole_area=options.fill_hole_area, storage_device=storage_device,
-            attention_batch_size=options.attention_batch_size,
+            attention_batch_size=options.attention_batch_size, memory=options.memory,
         )
         frames = VideoFrames(video, engine)
         retention = ReleaseFarFrames(frames.num_frames) if bounded_memory else KeepEverything()
@@ -284,8 +293,10 @@ class TrackingSession(Generic[FrameSource]):
 
     @classmethod
     def for_stream(cls, model: TrackingModel, options: TrackingOptions) -> TrackingSession[LiveFrames]:
+        options.memory.check(model)
         engine = TrackingEngine(
-            model, fill_hole_area=options.fill_hole_area, attention_batch_size=options.attention_batch_size
+            model, fill_hole_area=options.fill_hole_area, attention_batch_size=options.attention_batch_size,
+            memory=options.memory,
         )
         return TrackingSession(model, LiveFrames(engine), engine, options, ForgetUnreachable())
 
@@ -354,7 +365,7 @@ class TrackingSession(Generic[FrameSource]):
             prev_logits = self.arrays.clamp(self.arrays.asarray(previous.pred_masks), MASK_LOGIT_LIMIT)
         selection = None
         if t in obj.tracked:
-            selection = select_memory(obj.memory, t, obj.tracked[t], self.num_frames, self.model.config)
+            selection = self._select_memory(obj, t, obj.tracked[t])
         prediction = self.engine.predict(self.frames.features(t), [selection], self.num_frames, clicks, prev_logits)
         self._hold(obj, t, self.engine.outputs(prediction)[0])
         return self.result(t)
@@ -454,7 +465,7 @@ class TrackingSession(Generic[FrameSource]):
                 self._clear_memory_around(obj, t)
         if to_track:
             features = self.frames.features(t)
-            selections = [select_memory(o.memory, t, reverse, self.num_frames, self.model.config) for o in to_track]
+            selections = [self._select_memory(o, t, reverse) for o in to_track]
             prediction = self.engine.predict(features, selections, self.num_frames)
             memories = self.engine.memory_features(
                 features, prediction.high_res_masks, prediction.object_score_logits, binarize=False
@@ -465,6 +476,9 @@ class TrackingSession(Generic[FrameSource]):
             obj.tracked[t] = reverse
         self.retention.after_frame(self.objects.values(), t, self.model.config)
         return self.result(t)
+
+    def _select_memory(self, obj: TrackedObject, frame_idx: int, reverse: bool) -> MemorySelection:
+        return select_memory(obj.memory, frame_idx, reverse, self.num_frames, self.model.config, self.options.memory)
 
     def _clear_memory_around(self, obj: TrackedObject, frame_idx: int) -> None:
         reach = MemoryReach.of(self.model.config).around_prompt

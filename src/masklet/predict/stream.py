@@ -22,6 +22,7 @@ import numpy as np
 
 from masklet.backend.model import require_model
 from masklet.io.video import as_rgb_frame
+from masklet.predict.memory_bank import MemoryOptions
 from masklet.predict.resize import video_frame_input
 from masklet.predict.results import FrameResult
 from masklet.predict.session import TrackingOptions, TrackingSession
@@ -59,7 +60,7 @@ class StreamTracker:
                 result = tracker.add_new_points_or_box(obj_id=1, points=[[x, y]], labels=[1])
 
     Arguments are those of `VideoPredictor` (`fill_hole_area`, `non_overlap_masks`,
-    `add_all_frames_to_correct_as_cond`, `mask_threshold`, `attention_batch_size`). With
+    `add_all_frames_to_correct_as_cond`, `mask_threshold`, `attention_batch_size`, `memory`). With
     `add_all_frames_to_correct_as_cond=True` a correction click on an object already tracked
     is remembered for good (as a conditioning frame) instead of for the next few frames.
     """
@@ -67,13 +68,14 @@ class StreamTracker:
     def __init__(
         self, model, fill_hole_area: int = 8, non_overlap_masks: bool = False,
         add_all_frames_to_correct_as_cond: bool = False, mask_threshold: float = 0.0,
-        attention_batch_size: int | str | None = "auto",
+        attention_batch_size: int | str | None = "auto", memory: str | MemoryOptions = "exact",
     ) -> None:
         self.model = require_model(model).eval()
         self.options = TrackingOptions(
             fill_hole_area=fill_hole_area, non_overlap_masks=non_overlap_masks,
             add_all_frames_to_correct_as_cond=add_all_frames_to_correct_as_cond,
             mask_threshold=mask_threshold, attention_batch_size=attention_batch_size,
+            memory=MemoryOptions.of(memory),
         )
         self.reset()
 

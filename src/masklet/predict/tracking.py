@@ -28,7 +28,13 @@ from masklet.backend.heads import (
 )
 from masklet.backend.model import TrackingModel
 from masklet.backend.outputs import FramePrediction, MaskProposals
-from masklet.predict.memory_bank import FrameOutput, MemorySelection, pointer_window
+from masklet.predict.memory_bank import (
+    MEMORY_PRESETS,
+    FrameOutput,
+    MemoryOptions,
+    MemorySelection,
+    pointer_window,
+)
 from masklet.predict.postprocess import fill_holes
 from masklet.predict.prompts import Clicks
 
@@ -57,11 +63,14 @@ class TrackingEngine:
         "auto" for 1 on the CPU and all elsewhere.
       bfloat16_memory: keep memories in bfloat16, as the reference does at inference (half
         the bytes); else in the model's dtype (training).
+      memory: how much memory a tracked frame attends to (the pooling of `MemoryOptions`;
+        which memories are selected is `select_memory`'s business).
     """
 
     def __init__(
         self, model: TrackingModel, *, fill_hole_area: int = 0, storage_device=None,
         attention_batch_size: int | str | None = "auto", bfloat16_memory: bool = True,
+        memory: MemoryOptions = MEMORY_PRESETS["exact"],
     ) -> None:
         self.arrays = model.arrays.with_storage(storage_device)
         if attention_batch_size == "auto":
@@ -72,6 +81,7 @@ class TrackingEngine:
         self.attention_batch_size: int | None = attention_batch_size
         self.fill_hole_area = fill_hole_area
         self.bfloat16_memory = bfloat16_memory
+        self.memory = memory
         self._memory_pos = None  # [mem_dim, h, w], cached
 
     def object_rows(self, tensor, rows: list[int]):
@@ -162,7 +172,7 @@ class TrackingEngine:
         first_look = [i for i, selection in enumerate(selections) if selection is None]
         if first_look:
             out[first_look] = self.object_rows(feats, first_look) + self.model.no_mem_embed.reshape(1, -1, 1, 1)
-        groups: dict[tuple[int, int], list[tuple[int, MemorySelection]]] = {}  # layout -> (row, selection)
+        groups: dict[tuple[int, ...], list[tuple[int, MemorySelection]]] = {}  # layout -> (row, selection)
         for i, selection in enumerate(selections):
             if selection is not None:
                 groups.setdefault(selection.layout(), []).append((i, selection))
@@ -188,8 +198,14 @@ class TrackingEngine:
         attended = self.model.memory_attention(
             curr=ops.tokens(feats), memory=memory,  # [B, hw, C], [B, M, mem_dim]
             curr_pos=ops.tokens(pos), memory_pos=memory_pos, num_obj_ptr_tokens=banks[0][2],
+            memory_pool=self.memory.pool, num_pooled_tokens=self._pooled_tokens(selections[0], h * w),
         )  # [B, hw, C]
         return ops.feature_maps(attended, h, w)
+
+    def _pooled_tokens(self, selection: MemorySelection, tokens_per_memory: int) -> int:
+        """How many spatial memory tokens memory attention pools: those of the memories
+        `MemoryOptions.pools`, which `select_memory` puts last (conditioning memories first)."""
+        return tokens_per_memory * sum(1 for slot, _ in selection.spatial if self.memory.pools(slot))
 
     def _memory_tokens(self, selection: MemorySelection, grid, num_frames: int | None):
         """One object's memory bank as tokens [M, mem_dim], their position codes [M, mem_dim]
