@@ -12,8 +12,8 @@ from pathlib import Path
 # the package attribute stays the function.
 from masklet.checkpoint.download import DownloadError, download_file
 from masklet.checkpoint.errors import CheckpointError
-from masklet.errors import OptionError
 from masklet.checkpoint.registry import OFFICIAL_CHECKPOINTS, cached_path, masklet_home
+from masklet.errors import OptionError
 
 __all__ = [
     "BACKENDS", "CheckpointError", "DownloadError", "EXPORT_BACKENDS", "OFFICIAL_CHECKPOINTS", "average_models",
