@@ -35,23 +35,26 @@ def test_benchmark_writes_records_and_table(capsys, tmp_path, checkpoint):
 
 
 def test_fast_adds_each_fast_setting_of_the_machine_with_its_masks_compared(capsys, tmp_path, checkpoint):
-    """On this machine (AVX512-BF16 / AMX, or AVX2 only) --fast adds int8, and bfloat16 where
-    native; each record carries its settings and its masks' IoU with float32's."""
-    from masklet.eval.sides import fast_sides
+    """On this machine (AVX512-BF16 / AMX, or AVX2 only) --fast adds int8, bfloat16 where
+    native and the fast memory preset; each record carries its settings and its masks' IoU with
+    float32's."""
+    from masklet.eval.sides import BASELINE, fast_sides
 
     output = tmp_path / "bench.json"
     code, out, _ = run(capsys, "benchmark", "--models", checkpoint, "--fast", "--frames", "8", "--objects", "1",
                        "--repeats", "1", "--threads", "1", "--output", output)
     assert code == 0
     records = json.loads(output.read_text())
-    expected = ["float32", *(side.dtype for side in fast_sides("cpu"))]
-    assert [r["dtype"] for r in records] == expected and "int8" in expected
+    expected = [BASELINE.settings(), *(side.settings() for side in fast_sides("cpu"))]
+    assert [r["settings"] for r in records] == expected
+    assert {"dtype": "int8", "backend": "torch", "memory": "exact"} in expected
+    assert {"dtype": "float32", "backend": "torch", "memory": "fast"} in expected
     for record in records:
-        assert record["settings"] == {"dtype": record["dtype"], "backend": "torch"}
+        assert record["dtype"] == record["settings"]["dtype"]
         assert record["parameters"] == records[0]["parameters"]
         assert 0.5 <= record["mask_iou_vs_float32"] <= 1.0  # the micro model's masks: see test_fast_dtype.py
     assert records[0]["mask_iou_vs_float32"] == 1.0
-    assert "mask IoU vs float32" in out and "| int8 | masklet |" in out
+    assert "mask IoU vs float32" in out and "| int8 | masklet |" in out and "| masklet fast memory |" in out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -75,7 +78,7 @@ def test_benchmark_times_the_onnx_runtime_backend_beside_torch(capsys, tmp_path,
     torch_record, onnx = json.loads(output.read_text())
     assert (onnx["side"], torch_record["side"]) == ("masklet-onnx", "masklet")
     assert onnx["parameters"] == torch_record["parameters"] and onnx["dtype"] == "float32"
-    assert onnx["settings"] == {"dtype": "float32", "backend": "onnx"}
+    assert onnx["settings"] == {"dtype": "float32", "backend": "onnx", "memory": "exact"}
     assert onnx["encode_ms"] > 0 and onnx["frame_ms"]["1"] > 0 and onnx["weights_mb"] > 0
     assert onnx["mask_iou_vs_float32"] >= 0.98  # the same float32 network on another runtime
     assert "| masklet-onnx |" in out

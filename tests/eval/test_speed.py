@@ -80,12 +80,14 @@ def test_fast_sides_follow_the_machine():
     amx = CpuFeatures("AVX512", frozenset({"amx_bf16"}), True, ("x86",))
     avx2 = CpuFeatures("AVX2", frozenset({"avx2"}), False, ("x86",))
     bare = CpuFeatures("DEFAULT", frozenset(), False, ())
-    assert [s.dtype for s in fast_sides("cpu", amx)] == ["bfloat16", "int8"]
-    assert [s.dtype for s in fast_sides("cpu", avx2)] == ["int8"]
-    assert fast_sides("cpu", bare) == []
-    assert benchmark_sides(("bfloat16",), True, "cpu", amx) == [Side(), Side("bfloat16"), Side("int8")]
+    fast_memory = Side(memory="fast")
+    assert fast_sides("cpu", amx) == [Side("bfloat16"), Side("int8"), fast_memory]
+    assert fast_sides("cpu", avx2) == [Side("int8"), fast_memory]
+    assert fast_sides("cpu", bare) == [fast_memory]
+    assert benchmark_sides(("bfloat16",), True, "cpu", amx) == [Side(), Side("bfloat16"), Side("int8"), fast_memory]
     assert benchmark_sides(("bfloat16", "float32"), False, "cpu", amx) == [Side(), Side("bfloat16")]
     assert Side(backend="onnx").name == "masklet-onnx" and Side("int8").checkpoint_dtype == "float32"
+    assert fast_memory.name == "masklet fast memory" and fast_memory.settings()["memory"] == "fast"
 
 
 def test_worst_mask_iou_is_the_lowest_over_image_and_frames(tmp_path):

@@ -1,7 +1,7 @@
 """The ways of running Masklet that `masklet benchmark` times, one row ("side") each.
 
-A `Side` is a setting of Masklet's own: the arithmetic (`load_model`'s dtype) and the
-backend. `fast_sides` lists every fast setting this machine supports (`--fast`); a new fast
+A `Side` is a setting of Masklet's own: the arithmetic (`load_model`'s dtype), the
+backend and the video memory preset (`VideoPredictor(memory=...)`). `fast_sides` lists every fast setting this machine supports (`--fast`); a new fast
 setting is one more entry of `FAST_SETTINGS`, with the test of whether a machine can run it.
 The float32 torch side is the baseline that every side's masks are compared with
 (`mask_iou_vs_float32`).
@@ -21,11 +21,14 @@ class Side:
 
     dtype: str = "float32"  # `load_model`'s dtype: float32, bfloat16, float16 or int8
     backend: str = "torch"
+    memory: str = "exact"  # a `masklet.predict.memory_bank.MEMORY_PRESETS` name
 
     @property
     def name(self) -> str:
-        """The side column of the table: masklet, or masklet-BACKEND."""
-        return "masklet" if self.backend == "torch" else f"masklet-{self.backend}"
+        """The side column of the table: masklet, or masklet-BACKEND, with " MEMORY memory"
+        for another memory preset than exact."""
+        name = "masklet" if self.backend == "torch" else f"masklet-{self.backend}"
+        return name if self.memory == "exact" else f"{name} {self.memory} memory"
 
     @property
     def checkpoint_dtype(self) -> str:
@@ -52,10 +55,15 @@ def int8_kernels(device: str, cpu: CpuFeatures) -> bool:
     return device == "cpu" and cpu.int8_kernels
 
 
+def any_machine(device: str, cpu: CpuFeatures) -> bool:
+    return True
+
+
 # Each fast setting and the test of whether a device of this machine runs it fast.
 FAST_SETTINGS: tuple[tuple[Side, Callable[[str, CpuFeatures], bool]], ...] = (
     (Side(dtype="bfloat16"), native_bfloat16),
     (Side(dtype="int8"), int8_kernels),
+    (Side(memory="fast"), any_machine),
 )
 
 

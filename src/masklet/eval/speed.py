@@ -43,8 +43,10 @@ from masklet.eval.timing import (
 
 
 def measure_speed(model, model_name: str, frames: list[Path], image: Path, objects: list[int], repeats: int,
-                  side: str = "masklet", parameters: int | None = None, masks_file: Path | None = None) -> SpeedRecord:
-    """Time a Masklet model (on its device, in its dtype) on an image and a clip of frames.
+                  side: str = "masklet", parameters: int | None = None, masks_file: Path | None = None,
+                  memory: str = "exact") -> SpeedRecord:
+    """Time a Masklet model (on its device, in its dtype) on an image and a clip of frames,
+    tracking with memory preset `memory`.
 
     `parameters` defaults to the model's own count (an ONNX Runtime model has no torch
     parameters, an int8 one fewer: pass the count of the model it was made from). With
@@ -64,7 +66,7 @@ def measure_speed(model, model_name: str, frames: list[Path], image: Path, objec
     decode_ms = median_ms(lambda: predictor.predict(**click), 5 * repeats, synchronize)
     image_masks = predictor.predict(**click)[0]  # [3, H, W]: the click's candidates
 
-    video = VideoPredictor(model, fill_hole_area=0, show_progress=False)
+    video = VideoPredictor(model, fill_hole_area=0, show_progress=False, memory=memory)
     height, width = read_rgb(frames[0]).shape[:2]
     frame_ms, tracked = {}, []  # tracked: the FrameResults of the first object count
     for count in objects:
@@ -161,7 +163,8 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
                 masks[side] = folder / f"{config_name}-{len(masks)}-masks.npz"
                 records.append(timed_side(side, {**job, "checkpoint": str(checkpoint)}, masks, folder,
                                           checkpoint.stat().st_size, log))
-                if plan.reference_python is not None and side.dtype in plan.dtypes and side.dtype != "int8":
+                if plan.reference_python is not None and side == Side(dtype=side.dtype) and side.dtype in plan.dtypes \
+                        and side.dtype != "int8":
                     reference = time_reference(plan.reference_python, config_name, checkpoints["float32"],
                                                {**inputs, "device": plan.device, "dtype": side.dtype}, folder, log)
                     records += [reference] if reference is not None else []
@@ -334,7 +337,8 @@ def worker_main(argv: list[str]) -> None:
     model = load_model(job["checkpoint"], device=job["device"], dtype=side.dtype, progress=False, backend=side.backend)
     frames = [Path(p) for p in job["frames"]]
     record = measure_speed(model, job["model"], frames, Path(job["image"]), job["objects"], job["repeats"],
-                           side=side.name, parameters=job.get("parameters"), masks_file=Path(job["masks"]))
+                           side=side.name, parameters=job.get("parameters"), masks_file=Path(job["masks"]),
+                           memory=side.memory)
     print(json.dumps(record.to_dict()))
 
 
