@@ -55,6 +55,7 @@ def test_fast_adds_each_fast_setting_of_the_machine_with_its_masks_compared(caps
         assert 0.5 <= record["mask_iou_vs_float32"] <= 1.0  # the micro model's masks: see test_fast_dtype.py
     assert records[0]["mask_iou_vs_float32"] == 1.0
     assert "mask IoU vs float32" in out and "| int8 | masklet |" in out and "| masklet fast memory |" in out
+    assert ("| bfloat16 | masklet-openvino |" in out) == any(side.backend == "openvino" for side in fast_sides("cpu"))
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -3,6 +3,7 @@ never asserted, only that they are measured, positive and reported)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 
@@ -81,13 +82,16 @@ def test_fast_sides_follow_the_machine():
     avx2 = CpuFeatures("AVX2", frozenset({"avx2"}), False, ("x86",))
     bare = CpuFeatures("DEFAULT", frozenset(), False, ())
     fast_memory = Side(memory="fast")
-    assert fast_sides("cpu", amx) == [Side("bfloat16"), Side("int8"), fast_memory]
+    openvino = [Side("bfloat16", "openvino")] if importlib.util.find_spec("openvino") else []
+    assert fast_sides("cpu", amx) == [Side("bfloat16"), Side("int8"), fast_memory, *openvino]
     assert fast_sides("cpu", avx2) == [Side("int8"), fast_memory]
     assert fast_sides("cpu", bare) == [fast_memory]
-    assert benchmark_sides(("bfloat16",), True, "cpu", amx) == [Side(), Side("bfloat16"), Side("int8"), fast_memory]
+    assert benchmark_sides(("bfloat16",), True, "cpu", amx) == [
+        Side(), Side("bfloat16"), Side("int8"), fast_memory, *openvino]
     assert benchmark_sides(("bfloat16", "float32"), False, "cpu", amx) == [Side(), Side("bfloat16")]
     assert Side(backend="onnx").name == "masklet-onnx" and Side("int8").checkpoint_dtype == "float32"
     assert fast_memory.name == "masklet fast memory" and fast_memory.settings()["memory"] == "fast"
+    assert Side("bfloat16", "openvino").checkpoint_dtype == "float32"  # exported from the float32 model
 
 
 def test_worst_mask_iou_is_the_lowest_over_image_and_frames(tmp_path):

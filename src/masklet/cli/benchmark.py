@@ -25,8 +25,8 @@ def register(subparsers) -> None:
         description="For each model and dtype, in a fresh process: parameters, weights size, image encode ms, "
         "decode ms per prompt, frames/s tracking 1, 3 and 8 objects at full memory, ms per object-frame (what one "
         "more object costs), peak memory and the lowest IoU of its masks with float32's. --fast adds every fast "
-        "setting this machine supports (bfloat16 where native, int8 on AVX2 CPUs, the fast memory preset) as a side "
-        "of its own. With "
+        "setting this machine supports (bfloat16 where native, int8 on AVX2 CPUs, the fast memory preset, OpenVINO "
+        "in bfloat16 where it is installed and native) as a side of its own. With "
         "--reference, Meta's sam2 package (in its own venv: --reference-python, or $MASKLET_REFERENCE_PYTHON) runs "
         "the same checkpoint, image and frames, and the reference / Masklet time ratios are printed.",
         epilog="example: masklet benchmark --models sam2.1-hiera-tiny --seeded --reference "

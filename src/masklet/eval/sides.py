@@ -9,6 +9,7 @@ The float32 torch side is the baseline that every side's masks are compared with
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -32,8 +33,14 @@ class Side:
 
     @property
     def checkpoint_dtype(self) -> str:
-        """The dtype of the checkpoint file it loads (int8 quantizes a float32 model)."""
-        return "float32" if self.dtype == "int8" else self.dtype
+        """The dtype of the checkpoint file it loads or is exported from (int8 quantizes a
+        float32 model; export backends take float32 graphs and set their own precision)."""
+        return "float32" if self.dtype == "int8" or self.exported else self.dtype
+
+    @property
+    def exported(self) -> bool:
+        """Whether it runs an export folder (`masklet export --format onnx`) instead of a checkpoint."""
+        return self.backend != "torch"
 
     def settings(self) -> dict:
         """What distinguishes this side, as its JSON record carries it."""
@@ -59,11 +66,17 @@ def any_machine(device: str, cpu: CpuFeatures) -> bool:
     return True
 
 
+def openvino_bfloat16(device: str, cpu: CpuFeatures) -> bool:
+    """OpenVINO installed (`masklet[openvino]`) and a CPU that computes bfloat16 natively."""
+    return device == "cpu" and cpu.native_bfloat16 and importlib.util.find_spec("openvino") is not None
+
+
 # Each fast setting and the test of whether a device of this machine runs it fast.
 FAST_SETTINGS: tuple[tuple[Side, Callable[[str, CpuFeatures], bool]], ...] = (
     (Side(dtype="bfloat16"), native_bfloat16),
     (Side(dtype="int8"), int8_kernels),
     (Side(memory="fast"), any_machine),
+    (Side(dtype="bfloat16", backend="openvino"), openvino_bfloat16),
 )
 
 

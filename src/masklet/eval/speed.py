@@ -158,18 +158,22 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
                 name, plan.seeded, [side.checkpoint_dtype for side in sides], folder / "weights")
             job = {**inputs, "model": config_name, "device": plan.device, "parameters": parameters}
             masks = {}  # side -> its masks file
+            exports = ExportFolder(checkpoints["float32"], config_name, plan.device, folder)
             for side in sides:
-                checkpoint = checkpoints[side.checkpoint_dtype]
+                checkpoint = exports.path() if side.exported else checkpoints[side.checkpoint_dtype]
                 masks[side] = folder / f"{config_name}-{len(masks)}-masks.npz"
                 records.append(timed_side(side, {**job, "checkpoint": str(checkpoint)}, masks, folder,
-                                          checkpoint.stat().st_size, log))
+                                          weights_bytes(checkpoint), log))
                 if plan.reference_python is not None and side == Side(dtype=side.dtype) and side.dtype in plan.dtypes \
                         and side.dtype != "int8":
                     reference = time_reference(plan.reference_python, config_name, checkpoints["float32"],
                                                {**inputs, "device": plan.device, "dtype": side.dtype}, folder, log)
                     records += [reference] if reference is not None else []
             if plan.onnx:
-                records.append(time_onnx_export(checkpoints["float32"], job, masks, plan.device, folder, log))
+                onnx = Side(backend="onnx")
+                masks[onnx] = folder / f"{config_name}-onnx-masks.npz"
+                records.append(timed_side(onnx, {**job, "checkpoint": str(exports.path())}, masks, folder,
+                                          weights_bytes(exports.path()), log))
     return records
 
 
@@ -203,24 +207,31 @@ def time_reference(python: str, config_name: str, checkpoint: Path, job: dict, f
     return record
 
 
-def time_onnx_export(checkpoint: Path, job: dict, masks: dict[Side, Path], device: str, folder: Path,
-                     log) -> SpeedRecord:
-    """Export the float32 checkpoint to ONNX graphs and time them on ONNX Runtime."""
-    from masklet.checkpoint import load_model
-    from masklet.export import ExportError, export_onnx
+class ExportFolder:
+    """A model's float32 checkpoint exported to ONNX graphs once, on first use, for the sides
+    of the export backends (ONNX Runtime, OpenVINO)."""
 
-    if device != "cpu":
-        raise BenchmarkError(f"the ONNX Runtime backend runs on the cpu only, not {device}; drop --onnx")
-    model = load_model(checkpoint, progress=False)
-    export_folder = folder / f"{job['model']}-onnx"
-    try:
-        export_onnx(model, export_folder, verify=False)
-    except ExportError as e:
-        raise BenchmarkError(f"{job['model']} cannot be timed on ONNX Runtime: {e}") from None
-    side = Side(backend="onnx")
-    masks[side] = folder / f"{job['model']}-onnx-masks.npz"
-    weights_bytes = sum(f.stat().st_size for f in export_folder.iterdir())
-    return timed_side(side, {**job, "checkpoint": str(export_folder)}, masks, folder, weights_bytes, log)
+    def __init__(self, checkpoint: Path, model_name: str, device: str, folder: Path) -> None:
+        self.checkpoint, self.model_name, self.device = checkpoint, model_name, device
+        self.folder = folder / f"{model_name}-onnx"
+
+    def path(self) -> Path:
+        from masklet.checkpoint import load_model
+        from masklet.export import ExportError, export_onnx
+
+        if self.device != "cpu":
+            raise BenchmarkError(f"the export backends run on the cpu only, not {self.device}; drop --onnx")
+        if not self.folder.is_dir():
+            try:
+                export_onnx(load_model(self.checkpoint, progress=False), self.folder, verify=False)
+            except ExportError as e:
+                raise BenchmarkError(f"{self.model_name} cannot be exported for the export backends: {e}") from None
+        return self.folder
+
+
+def weights_bytes(path: Path) -> int:
+    """Size of a checkpoint file, or of the files of an export folder."""
+    return sum(f.stat().st_size for f in path.iterdir()) if path.is_dir() else path.stat().st_size
 
 
 def write_frames(video: str | None, count: int, folder: Path) -> list[Path]:

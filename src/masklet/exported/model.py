@@ -63,6 +63,11 @@ class ExportedSAM2Model:
         return (f"ExportedSAM2Model({str(self.folder)!r}, backend={self.backend!r}, precision={self.graphs.precision!r}, "
                 f"config={self.config.name!r})")
 
+    @property
+    def precision(self) -> str:
+        """The arithmetic its graphs run in: float32, or bfloat16 (OpenVINO where native)."""
+        return self.graphs.precision
+
     def eval(self) -> ExportedSAM2Model:
         """The graphs were exported for inference: nothing to switch."""
         return self
