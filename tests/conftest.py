@@ -72,6 +72,14 @@ def micro_model():
 
 
 @pytest.fixture(scope="session")
+def nano():
+    """The bundled masklet-nano."""
+    import masklet
+
+    return masklet.load_model("masklet-nano")
+
+
+@pytest.fixture(scope="session")
 def bedroom_frames():
     """The first 18 frames of the real bedroom video, halved to 480x270."""
     import numpy as np

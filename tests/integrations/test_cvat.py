@@ -44,11 +44,6 @@ FRAMES = 4
 
 
 @pytest.fixture(scope="module")
-def nano():
-    return masklet.load_model("masklet-nano")
-
-
-@pytest.fixture(scope="module")
 def swan() -> list[tuple[np.ndarray, np.ndarray]]:
     return [davis_frame("blackswan", i) for i in range(FRAMES)]
 

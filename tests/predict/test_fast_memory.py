@@ -29,11 +29,6 @@ CLIP_FRAMES = 10
 
 
 @pytest.fixture(scope="module")
-def nano():
-    return masklet.load_model("masklet-nano")
-
-
-@pytest.fixture(scope="module")
 def clip():
     frames, masks = zip(*(davis_frame(CLIP, i) for i in range(CLIP_FRAMES)))
     return list(frames), masks[0]
