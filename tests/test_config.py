@@ -57,3 +57,40 @@ def test_dict_round_trip_and_registration(monkeypatch):
     assert masklet.get_config("my-small-512") == cfg
     with pytest.raises(ValueError, match="already registered"):
         masklet.register_config(cfg)
+
+
+def test_masklet_lite_has_an_efficientnet_trunk_read_by_the_fpn():
+    from masklet.config import EfficientNetLite0Config
+
+    lite = masklet.get_config("masklet-lite")
+    assert isinstance(lite.trunk, EfficientNetLite0Config) and lite.backbone_channel_list == (320, 112, 40, 24)
+    assert lite.image_size == 384 and lite.backbone_stride == 16 and lite.image_embedding_size == 24
+
+
+def test_either_trunk_kind_round_trips_through_a_dict():
+    lite, tiny = masklet.get_config("masklet-lite"), masklet.get_config("tiny")
+    assert lite.to_dict()["trunk"] == {"kind": "efficientnet-lite0", "drop_path_rate": 0.0}
+    assert tiny.to_dict()["trunk"]["kind"] == "hiera"
+    for cfg in (lite, tiny, dataclasses.replace(lite, trunk=dataclasses.replace(lite.trunk, drop_path_rate=0.1))):
+        assert SAM2Config.from_dict(cfg.to_dict()) == cfg
+
+
+def test_configs_saved_before_trunk_kinds_load_as_hiera():
+    tiny = masklet.get_config("tiny")
+    saved = tiny.to_dict()
+    del saved["trunk"]["kind"]
+    assert SAM2Config.from_dict(saved) == tiny
+
+
+def test_unknown_trunk_kinds_and_fields_are_config_errors():
+    from masklet.errors import ConfigError
+
+    lite = masklet.get_config("masklet-lite").to_dict()
+    with pytest.raises(ConfigError, match="unknown trunk kind 'resnet50'; known: hiera, efficientnet-lite0"):
+        SAM2Config.from_dict({**lite, "trunk": {"kind": "resnet50"}})
+    with pytest.raises(ConfigError, match=r"unknown EfficientNetLite0Config fields \['embed_dim'\]"):
+        SAM2Config.from_dict({**lite, "trunk": {"kind": "efficientnet-lite0", "embed_dim": 96}})
+    with pytest.raises(ConfigError, match="drop_path_rate must be float"):
+        SAM2Config.from_dict({**lite, "trunk": {"kind": "efficientnet-lite0", "drop_path_rate": "high"}})
+    with pytest.raises(ConfigError, match="trunk must be a HieraConfig or an EfficientNetLite0Config, got dict"):
+        SAM2Config(trunk={"kind": "hiera"})  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ _EXPORTS = {
     "download": "masklet.checkpoint",
     "load_model": "masklet.checkpoint",
     "save_model": "masklet.checkpoint",
+    "EfficientNetLite0Config": "masklet.config",
     "HieraConfig": "masklet.config",
     "SAM2Config": "masklet.config",
     "get_config": "masklet.config",

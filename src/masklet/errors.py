@@ -22,3 +22,8 @@ class OptionError(MaskletError, ValueError):
 
 class ConfigError(MaskletError, ValueError):
     """A model configuration with a wrong field, type or value (in code, a checkpoint or a manifest)."""
+
+
+class MissingExtraError(MaskletError, ImportError):
+    """An optional dependency that the asked-for feature needs is not installed; the message
+    names the pip extra that brings it."""

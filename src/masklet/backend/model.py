@@ -15,6 +15,10 @@ from masklet.backend.arrays import Array, ArrayOps
 from masklet.backend.outputs import MaskProposals
 from masklet.config import SAM2Config
 
+# Images reach `forward_image` as (rgb / 255 - IMAGENET_MEAN) / IMAGENET_STD, per channel.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 
 @runtime_checkable
 class TrackingModel(Protocol):
@@ -42,7 +46,7 @@ class TrackingModel(Protocol):
         ...
 
     def forward_image(self, images: Array) -> dict:
-        """Normalised images [B, 3, S, S] -> {"backbone_fpn": [[B, C/8, 4h, 4w], [B, C/4, 2h, 2w],
+        """Normalised images [B, 3, S, S] (see IMAGENET_MEAN) -> {"backbone_fpn": [[B, C/8, 4h, 4w], [B, C/4, 2h, 2w],
         [B, C, h, w]], "vision_pos_enc": position codes (at least the last level's),
         "vision_features": the last level}."""
         ...

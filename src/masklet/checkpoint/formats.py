@@ -21,7 +21,7 @@ import torch
 
 from masklet.checkpoint import hf
 from masklet.checkpoint.errors import CheckpointError
-from masklet.config import MODEL_CONFIGS, SAM2Config
+from masklet.config import MODEL_CONFIGS, HieraConfig, SAM2Config
 from masklet.errors import ConfigError
 from masklet.io.atomic import atomic_output, write_text_atomic
 
@@ -129,6 +129,9 @@ def write_hf(path: str | Path, state_dict: dict, config: SAM2Config) -> Path:
     """Write a transformers-layout folder: config.json + model.safetensors."""
     from safetensors.torch import save_file
 
+    if not isinstance(config.trunk, HieraConfig):
+        raise CheckpointError(f"{config.name}: the Hugging Face layout describes Hiera trunks only; "
+                              "save this model in Meta's format (format='meta')")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in hf.meta_to_hf(state_dict).items()}
@@ -162,11 +165,13 @@ def describe_state_dict(state_dict: dict) -> dict:
 
 
 def detect_config(state_dict: dict) -> SAM2Config:
-    """The registered config whose architecture matches `state_dict`'s keys and shapes."""
+    """The registered Hiera config whose architecture matches `state_dict`'s keys and shapes
+    (checkpoints of other trunks are Masklet's own and carry their config)."""
     facts = describe_state_dict(state_dict)
     matches = [
         cfg for cfg in MODEL_CONFIGS.values()
-        if cfg.version == facts["version"]
+        if isinstance(cfg.trunk, HieraConfig)
+        and cfg.version == facts["version"]
         and cfg.trunk.embed_dim == facts["embed_dim"]
         and cfg.trunk.stages == facts["stages"]
         and cfg.trunk.window_pos_embed_bkg_spatial_size == facts["window_pos_embed_bkg_spatial_size"]

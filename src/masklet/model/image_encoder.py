@@ -1,4 +1,8 @@
-"""Image encoder = Hiera trunk + FPN neck (with sine position encodings per level)."""
+"""Image encoder = trunk + FPN neck (with sine position encodings per level).
+
+The trunk is Hiera (SAM 2's) or EfficientNet-Lite0 (`masklet-lite`), chosen by the config's
+type. Either returns four maps at strides 4, 8, 16 and 32, finest first, whose channels are the
+trunk config's `stage_dims`; the neck reads nothing else of it."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from masklet.config import HieraConfig
+from masklet.config import HieraConfig, TrunkConfig
+from masklet.model.efficientnet import EfficientNetLite0
 from masklet.model.hiera import Hiera
 from masklet.model.position import PositionEmbeddingSine
 
@@ -56,21 +61,27 @@ class FpnNeck(nn.Module):
         return features, positions
 
 
+def build_trunk(config: TrunkConfig) -> Hiera | EfficientNetLite0:
+    """The trunk module of a trunk config; its keyword arguments are the config's fields."""
+    trunk_type = Hiera if isinstance(config, HieraConfig) else EfficientNetLite0
+    return trunk_type(**dataclasses.asdict(config))
+
+
 class ImageEncoder(nn.Module):
     def __init__(
         self,
         *,
-        trunk: HieraConfig,
+        trunk: TrunkConfig,
         d_model: int,
         fpn_top_down_levels: tuple[int, ...],
         fpn_interp_model: str,
         scalp: int,
     ) -> None:
         super().__init__()
-        self.trunk = Hiera(**dataclasses.asdict(trunk))
+        self.trunk = build_trunk(trunk)
         self.neck = FpnNeck(
             d_model=d_model,
-            backbone_channel_list=self.trunk.channel_list,
+            backbone_channel_list=list(reversed(trunk.stage_dims)),
             fpn_top_down_levels=fpn_top_down_levels,
             fpn_interp_model=fpn_interp_model,
         )

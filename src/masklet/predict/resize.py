@@ -17,10 +17,9 @@ import numpy as np
 from PIL import Image
 
 from masklet.backend.arrays import Array, ArrayOps
+from masklet.backend.model import IMAGENET_MEAN, IMAGENET_STD
 from masklet.io.image import as_rgb
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 _MEAN = np.asarray(IMAGENET_MEAN, dtype=np.float32).reshape(3, 1, 1)
 _STD = np.asarray(IMAGENET_STD, dtype=np.float32).reshape(3, 1, 1)
 
