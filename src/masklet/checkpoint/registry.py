@@ -59,8 +59,9 @@ def cached_path(name: str) -> Path:
     return masklet_home() / "checkpoints" / OFFICIAL_CHECKPOINTS[name].filename
 
 
-# Models whose weights ship inside the package (src/masklet/weights/<name>.pt).
-BUNDLED_MODELS = ("masklet-nano",)
+# Models whose weights ship inside the package (src/masklet/weights/<name>.pt), once trained:
+# masklet-lite's are not shipped yet.
+BUNDLED_MODELS = ("masklet-nano", "masklet-lite")
 
 
 def bundled_path(name: str) -> Path | None:
