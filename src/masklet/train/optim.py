@@ -10,14 +10,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+_TRUNK = "image_encoder.trunk."
 _TRUNK_BLOCK = re.compile(r"^image_encoder\.trunk\.blocks\.(\d+)\.")
-_TRUNK_STEM = ("image_encoder.trunk.patch_embed.", "image_encoder.trunk.pos_embed")
 
 
 @dataclass(frozen=True)
 class OptimConfig:
     lr: float = 1e-3
     vision_lr: float | None = None  # learning rate of the image encoder; None: lr
+    trunk_lr: float | None = None  # learning rate of the image encoder's trunk; None: vision_lr
+    trunk_frozen_steps: int = 0  # the trunk is kept fixed for this many steps first (e.g. its ImageNet weights)
     weight_decay: float = 0.1
     layer_decay: float = 1.0  # trunk block i gets vision_lr x layer_decay ** (depth - i)
     betas: tuple[float, float] = (0.9, 0.999)
@@ -52,15 +54,13 @@ def freeze(model: nn.Module, prefixes: tuple[str, ...]) -> list[str]:
 
 def layer_scale(name: str, depth: int, decay: float) -> float:
     """LR multiplier of a parameter under layer-wise decay over the trunk's `depth` blocks:
-    the stem gets decay ** (depth + 1), block i decay ** (depth - i), everything else 1."""
-    if decay == 1.0 or not name.startswith("image_encoder.trunk."):
+    block i gets decay ** (depth - i), the trunk's other parameters (its stem: Hiera's patch
+    and position embeddings, EfficientNet's first convolution) decay ** (depth + 1), every
+    other module 1."""
+    if decay == 1.0 or not name.startswith(_TRUNK):
         return 1.0
     block = _TRUNK_BLOCK.match(name)
-    if block:
-        return decay ** (depth - int(block.group(1)))
-    if name.startswith(_TRUNK_STEM):
-        return decay ** (depth + 1)
-    return 1.0
+    return decay ** (depth - int(block.group(1)) if block else depth + 1)
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
@@ -71,8 +71,7 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        base = cfg.vision_lr if cfg.vision_lr is not None and name.startswith("image_encoder.") else cfg.lr
-        lr = base * layer_scale(name, depth, cfg.layer_decay)
+        lr = _base_lr(name, cfg) * layer_scale(name, depth, cfg.layer_decay)
         groups.setdefault((lr, no_weight_decay(name, param)), []).append(param)
     if not groups:
         raise ValueError("nothing to train: every parameter is frozen")
@@ -81,6 +80,15 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
         for (lr, exempt), params in sorted(groups.items())
     ]
     return torch.optim.AdamW(param_groups, betas=cfg.betas)
+
+
+def _base_lr(name: str, cfg: OptimConfig) -> float:
+    """The learning rate of parameter `name` before layer decay and the schedule."""
+    if name.startswith(_TRUNK) and cfg.trunk_lr is not None:
+        return cfg.trunk_lr
+    if name.startswith("image_encoder.") and cfg.vision_lr is not None:
+        return cfg.vision_lr
+    return cfg.lr
 
 
 def lr_factor(step: int, total_steps: int, cfg: OptimConfig) -> float:

@@ -24,7 +24,10 @@ import torch
 from tqdm import tqdm
 
 from masklet.checkpoint import build_model, load_model, save_model
+from masklet.config import SAM2Config
+from masklet.errors import ConfigError
 from masklet.io.atomic import atomic_output, ensure_output_dir, write_text_atomic
+from masklet.model.efficientnet import load_imagenet_trunk
 from masklet.model.sam2 import SAM2Model
 from masklet.train.config import TrainConfig
 from masklet.train.optim import build_optimizer, freeze, lr_factor, set_learning_rates
@@ -51,11 +54,15 @@ def sampler_from_config(config: TrainConfig):
 
 
 def initial_model(config: TrainConfig) -> SAM2Model:
-    """The model training starts from: `config.model`'s weights when `config.pretrained`
-    (fine-tuning), else a randomly initialised model of its config."""
-    if config.pretrained:
+    """The model training starts from: `config.model`'s weights when `config.pretrained` is
+    true (fine-tuning), else a randomly initialised model of its config, whose trunk gets its
+    ImageNet weights when `config.pretrained` is "imagenet"."""
+    if config.pretrained is True:
         return load_model(config.model, device=config.device)
-    return build_model(config.model, device=config.device)
+    model = build_model(config.model, device=config.device)
+    if config.pretrained == "imagenet":
+        load_imagenet_trunk(model)
+    return model
 
 
 class Trainer:
@@ -77,6 +84,9 @@ class Trainer:
         self.frozen = freeze(self.model, config.optim.freeze)
         self.encoder_frozen = not any(p.requires_grad for p in self.model.image_encoder.parameters())
         self.optimizer = build_optimizer(self.model, config.optim)
+        # Trained from step optim.trunk_frozen_steps on (until then they get no gradients, so
+        # AdamW neither moves nor decays them).
+        self.trunk_parameters = [p for p in self.model.image_encoder.trunk.parameters() if p.requires_grad]
         self.unroller = ClipUnroller(self.model, config.prompts, config.loss)
         self.step = 0
         self.history: list[dict] = []
@@ -102,12 +112,12 @@ class Trainer:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:
             raise ValueError(f"{path}: not a readable training checkpoint ({str(e).splitlines()[0]})") from None
-        ours, theirs = _plain(self.model.config.to_dict()), state.get("masklet_config")
-        if theirs != ours:
+        ours, theirs = self.model.config, state.get("masklet_config")
+        if _saved_config(theirs) != ours:
             other = theirs.get("name") if isinstance(theirs, dict) else None
-            what = f"{other!r} with other settings" if other == ours["name"] else repr(other)
+            what = f"{other!r} with other settings" if other == ours.name else repr(other)
             raise ValueError(
-                f"{path} holds a run of model config {what}, not {ours['name']!r}; "
+                f"{path} holds a run of model config {what}, not {ours.name!r}; "
                 "use another --output, or --no-resume to start over in it"
             )
         try:
@@ -148,6 +158,8 @@ class Trainer:
         batch = self.sampler.batch(self.step, cfg.batch_size, cfg.num_frames, self.model.image_size, cfg.max_objects)
         generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step)
         set_learning_rates(self.optimizer, lr_factor(self.step, cfg.steps, cfg.optim))
+        for param in self.trunk_parameters:
+            param.requires_grad_(self.step >= cfg.optim.trunk_frozen_steps)
         self.model.train()
         with self.autocast():
             losses = self.unroller.losses(batch, generator, encoder_grad=not self.encoder_frozen)
@@ -204,6 +216,15 @@ def _read_metrics(path: Path) -> list[dict]:
         return []
     with path.open() as f:
         return [{k: (int(v) if k == "step" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _saved_config(data) -> SAM2Config | None:
+    """The model config a training checkpoint recorded (None when it is unreadable); read back
+    rather than compared as dicts, so runs saved before trunks had a kind still resume."""
+    try:
+        return SAM2Config.from_dict(data)
+    except ConfigError:
+        return None
 
 
 def _plain(value):
