@@ -16,6 +16,7 @@ scaled as (p - 127) / 128, so the trunk converts SAM's ImageNet-normalised input
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import cast
@@ -75,9 +76,10 @@ class ConvNorm(nn.Module):
                               padding=kernel // 2 if stride == 1 else 0)
         self.norm = FixedStatsBatchNorm2d(out_channels)
         self.activation = activation
-        # He initialisation over the fan-out, as EfficientNet's: PyTorch's default shrinks the
-        # activations about 3x per layer, to subnormal floats (very slow on x86) by the last stage.
-        nn.init.kaiming_normal_(self.conv.weight, mode="fan_out", nonlinearity="relu")
+        # He initialisation over the fan-out per group, as EfficientNet's (for a depthwise
+        # convolution k * k): PyTorch's defaults shrink the activations layer by layer, to
+        # subnormal floats (very slow on x86) by the last stage of a randomly initialised trunk.
+        nn.init.normal_(self.conv.weight, std=math.sqrt(2.0 * groups / (kernel * kernel * out_channels)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         conv = self.conv
