@@ -257,8 +257,9 @@ MODEL_CONFIGS["masklet-nano"] = SAM2Config(
 
 # Masklet's CPU real-time model: SAM 2's design with an ImageNet-pretrained EfficientNet-Lite0
 # trunk (trained with masklet.train from the ImageNet weights, configs/train/masklet-lite.yaml).
-# 384 px and nano's 128-wide heads: one object tracked at 854x480 costs 92 ms of one core in
-# bfloat16 and 121 ms in float32 (512 px: 153 / 234 ms; 256-wide heads: 115 / 188 ms).
+# 384 px and nano's 128-wide heads, chosen by speed: one object tracked at 854x480 costs 92 ms
+# of one core of an AMX Xeon in bfloat16 and 121 ms in float32, 17 and 12 frames/s on two
+# cores (512 px: 153 / 234 ms on one core; 384 px with 256-wide heads: 115 / 188 ms).
 MODEL_CONFIGS["masklet-lite"] = SAM2Config(
     name="masklet-lite",
     trunk=EfficientNetLite0Config(),
