@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -73,9 +75,13 @@ class MemoryAttention(nn.Module):
         )
         self.norm = nn.LayerNorm(d_model)
 
+    @property
+    def typed_layers(self) -> list[MemoryAttentionLayer]:
+        return cast(list[MemoryAttentionLayer], list(self.layers))
+
     def frame_queries(self, curr: torch.Tensor, curr_pos: torch.Tensor) -> torch.Tensor:
         """curr / curr_pos [B, HW, C] -> the first layer's tokens after its self-attention [B, HW, C]."""
-        return self.layers[0].attend_self(curr + INPUT_POSITION_SCALE * curr_pos)
+        return self.typed_layers[0].attend_self(curr + INPUT_POSITION_SCALE * curr_pos)
 
     def attend_memory(
         self,
@@ -92,7 +98,7 @@ class MemoryAttention(nn.Module):
             raise ValueError(f"batch sizes differ: {queries.shape[0]} current vs {memory.shape[0]} memory")
         x = queries.expand(memory.shape[0], -1, -1)
         keys = memory + memory_pos
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.typed_layers):
             if i:
                 x = layer.attend_self(x)
             x = layer.attend_memory(
