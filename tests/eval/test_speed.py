@@ -83,11 +83,12 @@ def test_fast_sides_follow_the_machine():
     bare = CpuFeatures("DEFAULT", frozenset(), False, ())
     fast_memory = Side(memory="fast")
     openvino = [Side("bfloat16", "openvino")] if importlib.util.find_spec("openvino") else []
-    assert fast_sides("cpu", amx) == [Side("bfloat16"), Side("int8"), fast_memory, *openvino]
+    both = Side("bfloat16", memory="fast")
+    assert fast_sides("cpu", amx) == [Side("bfloat16"), Side("int8"), fast_memory, both, *openvino]
     assert fast_sides("cpu", avx2) == [Side("int8"), fast_memory]
     assert fast_sides("cpu", bare) == [fast_memory]
     assert benchmark_sides(("bfloat16",), True, "cpu", amx) == [
-        Side(), Side("bfloat16"), Side("int8"), fast_memory, *openvino]
+        Side(), Side("bfloat16"), Side("int8"), fast_memory, both, *openvino]
     assert benchmark_sides(("bfloat16", "float32"), False, "cpu", amx) == [Side(), Side("bfloat16")]
     assert Side(backend="onnx").name == "masklet-onnx" and Side("int8").checkpoint_dtype == "float32"
     assert fast_memory.name == "masklet fast memory" and fast_memory.settings()["memory"] == "fast"

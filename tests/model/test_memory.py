@@ -82,3 +82,49 @@ def test_rope_rejects_partial_frames():
     attn = RoPEAttention(embedding_dim=32, num_heads=1, rope_k_repeat=True)
     with pytest.raises(ValueError, match="whole frames"):
         attn(torch.randn(1, 16, 32), torch.randn(1, 20, 32), torch.randn(1, 20, 32))
+
+
+def test_rotation_in_place_and_allocating_agree_with_the_pair_formula():
+    torch.manual_seed(0)
+    angles = axial_rope_angles(head_dim=16, width=4, height=4)
+    cos, sin = angles.cos(), angles.sin()
+    x = torch.randn(2, 3, 16, 16)  # [B, frames, grid tokens, head_dim]
+    real, imag = x[..., 0::2], x[..., 1::2]
+    expected = torch.stack((real * cos - imag * sin, real * sin + imag * cos), dim=-1).flatten(-2)
+    torch.testing.assert_close(rotate(x, cos, sin), expected, atol=1e-6, rtol=0)
+    overwritten = x.clone()
+    assert rotate(overwritten, cos, sin, in_place=True) is overwritten
+    torch.testing.assert_close(overwritten, expected, atol=1e-6, rtol=0)
+    half = rotate(x.bfloat16(), cos, sin)
+    assert half.dtype == torch.bfloat16
+    torch.testing.assert_close(half.float(), expected, atol=0.05, rtol=0.02)
+
+
+def test_attention_under_autograd_equals_inference_and_has_gradients():
+    """Inference rotates keys and queries in place; training must not (autograd needs them)."""
+    torch.manual_seed(0)
+    attn = RoPEAttention(embedding_dim=32, num_heads=1, rope_k_repeat=True, kv_in_dim=8).eval()
+    q = torch.randn(1, 16, 32)
+    memory = torch.randn(1, 16 * 2 + 4, 8)
+    with torch.no_grad():
+        inferred = attn(q, memory, memory, num_k_exclude_rope=4)
+    trained = attn(q.requires_grad_(), memory, memory, num_k_exclude_rope=4)
+    torch.testing.assert_close(trained, inferred, atol=1e-6, rtol=0)
+    trained.square().sum().backward()
+    assert q.grad.abs().sum() > 0 and attn.k_proj.weight.grad.abs().sum() > 0
+
+
+@torch.no_grad()
+def test_one_frames_queries_serve_every_object(model, inputs):
+    """`frame_queries` of one frame row, shared by two objects' memories, equals running the
+    whole memory attention on that row repeated."""
+    curr, curr_pos = inputs["curr"][:1], inputs["curr_pos"][:1]
+    memory, memory_pos = inputs["memory"], inputs["memory_pos"]  # [2, M, mem_dim]
+    attention = model.memory_attention
+    shared = attention.attend_memory(attention.frame_queries(curr, curr_pos), memory, memory_pos,
+                                     num_obj_ptr_tokens=POINTER_TOKENS)
+    repeated = attention(curr.expand(2, -1, -1), memory, curr_pos.expand(2, -1, -1), memory_pos,
+                         num_obj_ptr_tokens=POINTER_TOKENS)
+    torch.testing.assert_close(shared, repeated, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        attention.attend_memory(attention.frame_queries(curr, curr_pos).expand(3, -1, -1), memory, memory_pos)

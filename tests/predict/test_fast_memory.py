@@ -89,13 +89,13 @@ def test_recent_frames_keeps_the_conditioning_frame_and_the_nearest_tracked_ones
 def attention_calls(monkeypatch):
     """Each memory-attention call's (spatial memory tokens, pooled tokens, pool)."""
     calls = []
-    original = MemoryAttention.forward
+    original = MemoryAttention.attend_memory
 
-    def spy(self, curr, memory, curr_pos, memory_pos, num_obj_ptr_tokens=0, memory_pool=1, num_pooled_tokens=0):
+    def spy(self, queries, memory, memory_pos, num_obj_ptr_tokens=0, memory_pool=1, num_pooled_tokens=0):
         calls.append((memory.shape[1] - num_obj_ptr_tokens, num_pooled_tokens, memory_pool))
-        return original(self, curr, memory, curr_pos, memory_pos, num_obj_ptr_tokens, memory_pool, num_pooled_tokens)
+        return original(self, queries, memory, memory_pos, num_obj_ptr_tokens, memory_pool, num_pooled_tokens)
 
-    monkeypatch.setattr(MemoryAttention, "forward", spy)
+    monkeypatch.setattr(MemoryAttention, "attend_memory", spy)
     return calls
 
 

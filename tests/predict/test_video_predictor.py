@@ -29,23 +29,29 @@ def prompt_three(predictor, state, frame_idx=0):
     predictor.add_new_mask(state, frame_idx, 3, mask)
 
 
-def count_batches(model, monkeypatch) -> list[int]:
-    """Record the batch size of every memory-attention call."""
-    sizes = []
-    forward = model.memory_attention.forward
+def count_batches(model, monkeypatch) -> tuple[list[int], list[int]]:
+    """Record the rows of every frame-queries call (the frame's part of memory attention) and
+    the batch size of every memory-attention call."""
+    query_rows, sizes = [], []
+    frame_queries, attend_memory = model.memory_attention.frame_queries, model.memory_attention.attend_memory
 
-    def spy(curr, memory, **kwargs):
-        sizes.append(curr.shape[0])
-        return forward(curr, memory, **kwargs)
+    def queries_spy(curr, curr_pos):
+        query_rows.append(curr.shape[0])
+        return frame_queries(curr, curr_pos)
 
-    monkeypatch.setattr(model.memory_attention, "forward", spy)
-    return sizes
+    def attend_spy(queries, memory, memory_pos, **kwargs):
+        sizes.append(memory.shape[0])
+        return attend_memory(queries, memory, memory_pos, **kwargs)
+
+    monkeypatch.setattr(model.memory_attention, "frame_queries", queries_spy)
+    monkeypatch.setattr(model.memory_attention, "attend_memory", attend_spy)
+    return query_rows, sizes
 
 
 def test_objects_tracked_as_one_batch_equal_tracking_each_alone(micro_model, bedroom_frames, monkeypatch):
     frames = bedroom_frames[:6]
     predictor = new_predictor(micro_model, attention_batch_size=None)
-    sizes = count_batches(micro_model, monkeypatch)
+    query_rows, sizes = count_batches(micro_model, monkeypatch)
     encodes = []
     forward_image = micro_model.forward_image
     monkeypatch.setattr(micro_model, "forward_image", lambda x: encodes.append(x.shape[0]) or forward_image(x))
@@ -53,6 +59,7 @@ def test_objects_tracked_as_one_batch_equal_tracking_each_alone(micro_model, bed
     prompt_three(predictor, state)
     together = {f: m for f, _, m in predictor.propagate_in_video(state)}
     assert sizes == [3] * 5, "frames 1..5 should each run one memory-attention batch of 3 objects"
+    assert query_rows == [1] * 5, "the frame's own part of memory attention runs once per frame for all objects"
     assert len(encodes) == 6 and set(encodes) == {1}, "one image-encoder pass per frame"
 
     for k, obj_id in enumerate([1, 2, 3]):
@@ -73,27 +80,30 @@ def test_objects_with_different_memory_sizes_are_grouped(micro_model, bedroom_fr
     predictor.add_new_points_or_box(state, 0, 1, points=[[210, 125]], labels=[1])
     predictor.add_new_points_or_box(state, 0, 2, points=[[100, 60]], labels=[1])
     predictor.add_new_points_or_box(state, 2, 3, points=[[300, 200]], labels=[1])
-    sizes = count_batches(micro_model, monkeypatch)
+    query_rows, sizes = count_batches(micro_model, monkeypatch)
     frames = [f for f, _, _ in predictor.propagate_in_video(state)]
     assert frames == list(range(6))
     # frame 0: only object 3 is tracked (1 and 2 are prompted there); frame 1: 1 and 2 share a
     # memory layout, 3 has its own; frame 2: 3 is prompted; from frame 3 on all three banks
     # hold the same number of memories and pointers
     assert sizes == [1, 2, 1, 2, 3, 3, 3]
+    assert query_rows == [1] * 6, "one frame-queries call on each frame where some object reads memory"
 
 
 def test_attention_batch_size_caps_memory_attention_calls(micro_model, bedroom_frames, monkeypatch):
     """On the CPU ("auto") memory attention runs one object at a time; results do not depend
     on the batch size beyond float rounding."""
-    sizes = count_batches(micro_model, monkeypatch)
+    query_rows, sizes = count_batches(micro_model, monkeypatch)
     outputs = {}
     for batch_size in ("auto", 2):
+        query_rows.clear()
         sizes.clear()
         predictor = new_predictor(micro_model, attention_batch_size=batch_size)
         state = predictor.init_state(bedroom_frames[:3])
         prompt_three(predictor, state)
         outputs[batch_size] = [m for _, _, m in predictor.propagate_in_video(state)]
         assert max(sizes) == (1 if batch_size == "auto" else 2) and sum(sizes) == 3 * 2
+        assert query_rows == [1, 1], "the objects share their frame's queries, however they are batched"
     for auto, paired in zip(outputs["auto"], outputs[2]):
         torch.testing.assert_close(auto, paired, atol=5e-3, rtol=0)
     with pytest.raises(ValueError, match="attention_batch_size"):

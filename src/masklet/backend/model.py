@@ -73,14 +73,19 @@ class TrackingModel(Protocol):
         """Features [1 or B, C, h, w] fused with masks [B, 1, S, S] -> memories [B, mem_dim, h, w]."""
         ...
 
-    def memory_attention(self, curr: Array, memory: Array, curr_pos: Array, memory_pos: Array,
-                         num_obj_ptr_tokens: int = 0, memory_pool: int = 1,
-                         num_pooled_tokens: int = 0) -> Array:
-        """Tokens [B, hw, C] attending to memory [B, M, mem_dim] whose last
-        `num_obj_ptr_tokens` tokens are object pointers -> [B, hw, C]. `memory_pool` > 1: the
-        last `num_pooled_tokens` spatial tokens (whole memories, just before the pointers) are
-        read pooled in cells of that side (`masklet.model.memory_pooling`); a backend that
-        cannot pool raises OptionError."""
+    def memory_queries(self, curr: Array, curr_pos: Array) -> Array:
+        """A frame's tokens [1 or B, hw, C] and their position code [1 or B, hw, C] -> rows
+        [1 or B, hw, ...] for `attend_memory`: the part of memory attention that the frame
+        alone decides, computed once per frame and shared by all its objects."""
+        ...
+
+    def attend_memory(self, queries: Array, memory: Array, memory_pos: Array, num_obj_ptr_tokens: int = 0,
+                      memory_pool: int = 1, num_pooled_tokens: int = 0) -> Array:
+        """`memory_queries` rows [1 or B, hw, ...] (one row serves every object) attending to
+        memory [B, M, mem_dim] whose last `num_obj_ptr_tokens` tokens are object pointers
+        -> [B, hw, C]. `memory_pool` > 1: the last `num_pooled_tokens` spatial tokens (whole
+        memories, just before the pointers) are read pooled in cells of that side
+        (`masklet.model.memory_pooling`); a backend that cannot pool raises OptionError."""
         ...
 
     def memory_position_encoding(self, height: int, width: int) -> Array:

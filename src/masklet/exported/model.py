@@ -119,17 +119,25 @@ class ExportedSAM2Model:
             object_score_logits=object_score_logits, binarize=np.array([bool(binarize)]),
         )["memory"]
 
-    def memory_attention(
-        self, curr, memory, curr_pos, memory_pos, num_obj_ptr_tokens: int = 0, memory_pool: int = 1,
+    def memory_queries(self, curr, curr_pos) -> np.ndarray:
+        """The exported graph holds all of memory attention, so a frame's queries are its tokens
+        and their position code side by side: [1 or B, hw, 2C]."""
+        return np.concatenate([curr, curr_pos], axis=-1)
+
+    def attend_memory(
+        self, queries, memory, memory_pos, num_obj_ptr_tokens: int = 0, memory_pool: int = 1,
         num_pooled_tokens: int = 0,
     ) -> np.ndarray:
-        """memory / memory_pos [B, M, mem_dim] whose last `num_obj_ptr_tokens` tokens are object
-        pointers -> [B, hw, C]. The exported graph attends to every token: no `memory_pool`."""
+        """`memory_queries` rows, memory / memory_pos [B, M, mem_dim] whose last
+        `num_obj_ptr_tokens` tokens are object pointers -> [B, hw, C]. The exported graph
+        attends to every token: no `memory_pool`."""
         if memory_pool != 1 and num_pooled_tokens:
             raise OptionError(
                 f"the exported memory-attention graph ({self.backend}) attends to every memory token; "
                 "pooled memory needs backend='torch'"
             )
+        queries = self._rows(queries, memory.shape[0])
+        curr, curr_pos = np.split(queries, 2, axis=-1)
         spatial = memory.shape[1] - num_obj_ptr_tokens
         return self.graphs(
             "memory_attention", curr=curr, curr_pos=curr_pos, memory=memory[:, :spatial], memory_pos=memory_pos[:, :spatial],

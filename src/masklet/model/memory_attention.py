@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -40,26 +42,31 @@ class MemoryAttentionLayer(nn.Module):
         self.norm3 = nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(DROPOUT)
 
-    def forward(
-        self, tgt: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor, num_k_exclude_rope: int,
+    def attend_self(self, tgt: torch.Tensor) -> torch.Tensor:
+        """tgt [B, N, C] after its self-attention residual."""
+        x = self.norm1(tgt)
+        return tgt + self.dropout(self.self_attn(x, x, x))
+
+    def attend_memory(
+        self, tgt: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor, num_k_exclude_rope: int,
         memory_pool: int = 1, num_pooled_tokens: int = 0,
     ) -> torch.Tensor:
-        """tgt [B, N, C] current tokens, memory / memory_pos [B, M, mem_dim] -> [B, N, C]."""
-        x = self.norm1(tgt)
-        tgt = tgt + self.dropout(self.self_attn(x, x, x))
-
+        """tgt [B, N, C] after the cross-attention to memory (values `memory`, keys `keys` =
+        memory + its position code, [B, M, mem_dim]) and the FFN."""
         x = self.norm2(tgt)
-        keys = memory + memory_pos
         tgt = tgt + self.dropout(self.cross_attn_image(
             x, keys, memory, num_k_exclude_rope=num_k_exclude_rope, memory_pool=memory_pool,
             num_pooled_tokens=num_pooled_tokens,
         ))
-
         x = self.norm3(tgt)
         return tgt + self.dropout(self.linear2(self.dropout(F.relu(self.linear1(x)))))
 
 
 class MemoryAttention(nn.Module):
+    """Memory attention in two steps: `frame_queries` is the part that depends on the frame
+    alone (its tokens and the first layer's self-attention), computed once per frame and
+    shared by all its objects; `attend_memory` is the rest, per object."""
+
     def __init__(self, *, d_model: int, mem_dim: int, num_layers: int, ffn_dim: int, rope_theta: float) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
@@ -67,6 +74,38 @@ class MemoryAttention(nn.Module):
             for _ in range(num_layers)
         )
         self.norm = nn.LayerNorm(d_model)
+
+    @property
+    def typed_layers(self) -> list[MemoryAttentionLayer]:
+        return cast(list[MemoryAttentionLayer], list(self.layers))
+
+    def frame_queries(self, curr: torch.Tensor, curr_pos: torch.Tensor) -> torch.Tensor:
+        """curr / curr_pos [B, HW, C] -> the first layer's tokens after its self-attention [B, HW, C]."""
+        return self.typed_layers[0].attend_self(curr + INPUT_POSITION_SCALE * curr_pos)
+
+    def attend_memory(
+        self,
+        queries: torch.Tensor,
+        memory: torch.Tensor,
+        memory_pos: torch.Tensor,
+        num_obj_ptr_tokens: int = 0,
+        memory_pool: int = 1,
+        num_pooled_tokens: int = 0,
+    ) -> torch.Tensor:
+        """`frame_queries` [1 or B, HW, C] (one row serves every object) conditioned on memory /
+        memory_pos [B, M, mem_dim] -> [B, HW, C]; see `forward`."""
+        if queries.shape[0] not in (1, memory.shape[0]):
+            raise ValueError(f"batch sizes differ: {queries.shape[0]} current vs {memory.shape[0]} memory")
+        x = queries.expand(memory.shape[0], -1, -1)
+        keys = memory + memory_pos
+        for i, layer in enumerate(self.typed_layers):
+            if i:
+                x = layer.attend_self(x)
+            x = layer.attend_memory(
+                x, keys, memory, num_k_exclude_rope=num_obj_ptr_tokens, memory_pool=memory_pool,
+                num_pooled_tokens=num_pooled_tokens,
+            )
+        return self.norm(x)
 
     def forward(
         self,
@@ -85,10 +124,7 @@ class MemoryAttention(nn.Module):
         (`masklet.model.memory_pooling`); 1 is the exact attention."""
         if curr.shape[0] != memory.shape[0]:
             raise ValueError(f"batch sizes differ: {curr.shape[0]} current vs {memory.shape[0]} memory")
-        x = curr + INPUT_POSITION_SCALE * curr_pos
-        for layer in self.layers:
-            x = layer(
-                x, memory, memory_pos, num_k_exclude_rope=num_obj_ptr_tokens, memory_pool=memory_pool,
-                num_pooled_tokens=num_pooled_tokens,
-            )
-        return self.norm(x)
+        return self.attend_memory(
+            self.frame_queries(curr, curr_pos), memory, memory_pos, num_obj_ptr_tokens=num_obj_ptr_tokens,
+            memory_pool=memory_pool, num_pooled_tokens=num_pooled_tokens,
+        )

@@ -20,6 +20,7 @@ the exact attention:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -33,8 +34,12 @@ def pool_cells(tokens: torch.Tensor, side: int, pool: int) -> torch.Tensor:
     *lead, num_tokens, channels = tokens.shape
     cells = side // pool
     grid = tokens.reshape(*lead, num_tokens // (side * side), cells, pool, cells, pool, channels)
-    # The p^2 strided slices summed: about 9x faster on the CPU than `mean` over the two strided dims.
-    total = torch.stack([grid[..., :, row, :, col, :] for row in range(pool) for col in range(pool)]).sum(0)
+    # The p^2 strided slices summed one by one: about 9x faster on the CPU than `mean` over the
+    # two strided dims, and never more than one pooled-size temporary.
+    total = grid[..., :, 0, :, 0, :].clone()
+    for row, col in itertools.product(range(pool), range(pool)):
+        if row or col:
+            total += grid[..., :, row, :, col, :]
     return (total / (pool * pool)).reshape(*lead, -1, channels)
 
 

@@ -23,12 +23,26 @@ def axial_rope_angles(head_dim: int, width: int, height: int, theta: float = 100
     return torch.cat([torch.outer(xs, freqs), torch.outer(ys, freqs)], dim=-1)
 
 
-def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate channel pairs of x [..., N, D] by angles given as cos / sin [N, D / 2]."""
-    pairs = x.float().unflatten(-1, (-1, 2))
-    real, imag = pairs[..., 0], pairs[..., 1]
-    rotated = torch.stack((real * cos - imag * sin, real * sin + imag * cos), dim=-1)
-    return rotated.flatten(-2).type_as(x)
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, in_place: bool = False) -> torch.Tensor:
+    """Rotate channel pairs of x [..., N, D] by angles given as cos / sin [N, D / 2], in float32
+    arithmetic. `in_place` overwrites x (float32, outside autograd) instead of allocating:
+    memory attention rotates about 30,000 fresh key projections per object and layer."""
+    if torch.onnx.is_in_onnx_export():  # the exporter has no complex numbers
+        pairs = x.float().unflatten(-1, (-1, 2))
+        real, imag = pairs[..., 0], pairs[..., 1]
+        rotated = torch.stack((real * cos - imag * sin, real * sin + imag * cos), dim=-1)
+        return rotated.flatten(-2).type_as(x)
+    # Each pair as one complex number times e^(i angle): one fused kernel, no temporaries.
+    turns = torch.complex(cos, sin)
+    if in_place:
+        torch.view_as_complex(x.unflatten(-1, (-1, 2))).mul_(turns)
+        return x
+    return torch.view_as_real(torch.view_as_complex(x.float().unflatten(-1, (-1, 2))) * turns).flatten(-2).type_as(x)
+
+
+def rotates_in_place(x: torch.Tensor) -> bool:
+    """Whether `rotate` may overwrite x: float32 (complex views need it), no autograd, no export."""
+    return x.dtype == torch.float32 and not torch.is_grad_enabled() and not torch.onnx.is_in_onnx_export()
 
 
 class RoPEAttention(Attention):
@@ -78,7 +92,7 @@ class RoPEAttention(Attention):
         v = self.split_heads(self.v_proj(v))
         num_q = q.shape[-2]
         cos, sin = self._cos_sin(num_q, q.device)
-        q = rotate(q, cos, sin)
+        q = rotate(q, cos, sin, in_place=rotates_in_place(q))
 
         num_rope = k.shape[-2] - num_k_exclude_rope
         if num_rope > 0:
@@ -86,11 +100,13 @@ class RoPEAttention(Attention):
                 raise ValueError(f"{num_rope} rotated keys for {num_q} queries need rope_k_repeat=True")
             if num_rope % num_q:
                 raise ValueError(f"{num_rope} rotated keys are not whole frames of {num_q} tokens")
-            grid_keys = k[..., :num_rope, :]
             # [B, heads, frames, Nq, c]: every frame reuses the grid's angles
-            frames = grid_keys.unflatten(-2, (num_rope // num_q, num_q))
-            rotated = rotate(frames, cos, sin).flatten(-3, -2)
-            k = torch.cat([rotated, k[..., num_rope:, :]], dim=-2) if num_k_exclude_rope else rotated
+            frames = k[..., :num_rope, :].unflatten(-2, (num_rope // num_q, num_q))
+            if rotates_in_place(k):
+                rotate(frames, cos, sin, in_place=True)  # the pointers after them stay as they are
+            else:
+                rotated = rotate(frames, cos, sin).flatten(-3, -2)
+                k = torch.cat([rotated, k[..., num_rope:, :]], dim=-2) if num_k_exclude_rope else rotated
         if memory_pool > 1 and num_pooled_tokens:
             side = int(round(num_q**0.5))
             pooled = slice(num_rope - num_pooled_tokens, num_rope)

@@ -200,6 +200,22 @@ class SAM2Model(nn.Module):
             features = features + absent[:, :, None, None] * self.no_obj_embed_spatial[:, :, None, None]
         return features
 
+    def memory_queries(self, curr: torch.Tensor, curr_pos: torch.Tensor) -> torch.Tensor:
+        """A frame's tokens [1 or B, hw, C] and their position code -> the part of memory
+        attention that the frame alone decides, [1 or B, hw, C] (`attend_memory` takes its rows)."""
+        return self.memory_attention.frame_queries(curr, curr_pos)
+
+    def attend_memory(
+        self, queries: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor, num_obj_ptr_tokens: int = 0,
+        memory_pool: int = 1, num_pooled_tokens: int = 0,
+    ) -> torch.Tensor:
+        """`memory_queries` rows [1 or B, hw, C] conditioned on memory / memory_pos [B, M, mem_dim]
+        -> [B, hw, C] (see `masklet.backend.TrackingModel.attend_memory`)."""
+        return self.memory_attention.attend_memory(
+            queries, memory, memory_pos, num_obj_ptr_tokens=num_obj_ptr_tokens, memory_pool=memory_pool,
+            num_pooled_tokens=num_pooled_tokens,
+        )
+
     def memory_position_encoding(self, height: int, width: int) -> torch.Tensor:
         """The memory's spatial position encoding [1, mem_dim, h, w] (the same for every
         memory, so predictors compute it once)."""

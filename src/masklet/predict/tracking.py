@@ -176,28 +176,30 @@ class TrackingEngine:
         for i, selection in enumerate(selections):
             if selection is not None:
                 groups.setdefault(selection.layout(), []).append((i, selection))
+        if not groups:
+            return out
+        ops = self.arrays
+        # [1 or B, hw, ...]: computed once for a frame that all objects share
+        queries = self.model.memory_queries(ops.tokens(feats), ops.tokens(features.vision_pos))
         step = self.attention_batch_size or len(selections)
         for members in groups.values():
             for start in range(0, len(members), step):
                 chunk = members[start : start + step]
                 rows = [i for i, _ in chunk]
-                out[rows] = self._attend(features, rows, [s for _, s in chunk], num_frames)
+                out[rows] = self._attend(queries, features.grid, rows, [s for _, s in chunk], num_frames)
         return out
 
     def _attend(
-        self, features: FrameFeatures, rows: list[int], selections: list[MemorySelection], num_frames: int | None
+        self, queries, grid: tuple[int, int], rows: list[int], selections: list[MemorySelection], num_frames: int | None
     ):
         """Memory attention for the objects `rows` (banks of equal size) -> [B, C, h, w]."""
-        banks = [self._memory_tokens(s, features.grid, num_frames) for s in selections]
+        banks = [self._memory_tokens(s, grid, num_frames) for s in selections]
         ops = self.arrays
         memory = ops.stack([b[0] for b in banks])  # [B, M, mem_dim]
         memory_pos = ops.stack([b[1] for b in banks])
-        feats = self.object_rows(features.vision_feats, rows)  # [B, C, h, w]
-        pos = self.object_rows(features.vision_pos, rows)
-        batch, c, h, w = feats.shape
-        attended = self.model.memory_attention(
-            curr=ops.tokens(feats), memory=memory,  # [B, hw, C], [B, M, mem_dim]
-            curr_pos=ops.tokens(pos), memory_pos=memory_pos, num_obj_ptr_tokens=banks[0][2],
+        h, w = grid
+        attended = self.model.attend_memory(
+            self.object_rows(queries, rows), memory, memory_pos, num_obj_ptr_tokens=banks[0][2],
             memory_pool=self.memory.pool, num_pooled_tokens=self._pooled_tokens(selections[0], h * w),
         )  # [B, hw, C]
         return ops.feature_maps(attended, h, w)
