@@ -281,12 +281,14 @@ def test_convert_meta_hf_round_trip_and_info(capsys, tmp_path, checkpoint):
     assert code == 0 and "format      meta" in out
 
 
-def test_convert_to_bfloat16(capsys, tmp_path, checkpoint):
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_convert_to_half_precision(capsys, tmp_path, checkpoint, dtype):
+    """Stored in that dtype: float16, which the CPU does not compute in, converts on it too."""
     half = tmp_path / "half.pt"
-    assert run(capsys, "convert", checkpoint, half, "--dtype", "bfloat16")[0] == 0
-    assert {t.dtype for t in torch.load(half)["model"].values()} == {torch.bfloat16}
+    assert run(capsys, "convert", checkpoint, half, "--dtype", dtype)[0] == 0
+    assert {t.dtype for t in torch.load(half)["model"].values()} == {getattr(torch, dtype)}
     code, out, _ = run(capsys, "info", half)
-    assert code == 0 and "dtypes      bfloat16" in out
+    assert code == 0 and f"dtypes      {dtype}" in out
 
 
 def test_average_writes_the_mean_of_the_checkpoints(capsys, tmp_path, checkpoint):

@@ -274,3 +274,15 @@ def test_later_stage_configs_differ_from_the_stage_before_where_their_headers_sa
 
     assert changed(before, after) == expected
     assert after["model"] == before["output"] + "/model.pt"
+
+
+def test_unquoted_amp_off_in_yaml_means_off(tmp_path):
+    """YAML 1.1 reads `amp: off` as false; the config takes it as the "off" it was written as."""
+    path = Path(__file__).resolve().parents[2] / "configs" / "train" / "masklet-nano.yaml"
+    written = yaml.safe_load(path.read_text())
+    written["amp"] = False
+    config = TrainConfig.from_dict(written)
+    assert config.amp == "off"
+    (tmp_path / "off.yaml").write_text(path.read_text().replace("amp: bf16", "amp: off"))
+    assert yaml.safe_load((tmp_path / "off.yaml").read_text())["amp"] is False
+    assert TrainConfig.from_yaml(tmp_path / "off.yaml").amp == "off"

@@ -167,10 +167,11 @@ def run_convert(args: argparse.Namespace) -> int:
     if target == "hf" and dest.is_file():
         raise CliError(f"{dest} is a file; an HF checkpoint is a folder, give a folder path")
     try:
-        model = load_model(args.source, dtype=DTYPES[args.dtype], progress=False)
+        model = load_model(args.source, progress=False)
     except (CheckpointError, DownloadError) as e:
         raise CliError(str(e).splitlines()[0]) from None
-    write_checkpoint(model, dest, target)
+    # Stored, not computed, in that dtype: float16 weights are written on any device.
+    write_checkpoint(model.to(DTYPES[args.dtype]), dest, target)
     print(f"wrote {dest} ({target} format, config {model.config.name}, {args.dtype})")
     return 0
 

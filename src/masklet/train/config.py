@@ -114,6 +114,8 @@ class TrainConfig:
         for key, meaning in _REQUIRED_KEYS.items():
             if key not in data:
                 raise ValueError(f"training config: {key!r} is required ({meaning})")
+        if data.get("amp") is False:  # YAML 1.1 reads an unquoted `amp: off` as false
+            data["amp"] = "off"
         data["data"] = tuple(_build(DataSourceConfig, s if isinstance(s, dict) else {"path": s}, "data") for s in data["data"])
         for key, kind in (("optim", OptimConfig), ("prompts", PromptSimulation), ("loss", LossWeights)):
             if key in data:
