@@ -295,3 +295,20 @@ def test_correction_on_a_one_frame_video_is_finite(micro_model, bedroom_frames):
     assert torch.isfinite(logits).all()
     (result,) = list(predictor.propagate(state))
     assert torch.isfinite(result.object_score_logits).all()
+
+
+def test_objects_without_memory_under_bfloat16_autocast(micro_model):
+    """Training runs the engine under bfloat16 autocast, where the frame's features come out in
+    bfloat16 and an object seen for the first time gets the float32 `no_mem_embed` added: the
+    rows must still combine (this raised a dtype error in `condition_on_memory`)."""
+    from masklet.predict.tracking import TrackingEngine
+
+    engine = TrackingEngine(micro_model)
+    size = micro_model.image_size
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        features = engine.frame_features(torch.randn(3, size, size))
+        assert features.vision_feats.dtype == torch.bfloat16
+        conditioned = engine.condition_on_memory(features, [None, None], num_frames=4)
+    expected = features.vision_feats.float() + micro_model.no_mem_embed.reshape(1, -1, 1, 1)
+    assert conditioned.shape == (2, *features.vision_feats.shape[1:])
+    torch.testing.assert_close(conditioned.float(), expected.expand(2, -1, -1, -1), atol=0, rtol=0)

@@ -85,10 +85,6 @@ class ArrayOps(Protocol):
 
     def arange(self, count: int) -> Array: ...
 
-    def empty_rows(self, template: Array, rows: int) -> Array:
-        """An uninitialised array of `rows` rows shaped, typed and placed as `template`'s rows."""
-        ...
-
     def repeat_rows(self, x: Array, count: int) -> Array:
         """[1, ...] -> [count, ...] (a view where the backend can)."""
         ...

@@ -74,9 +74,6 @@ class NumpyArrays:
     def arange(self, count: int) -> np.ndarray:
         return np.arange(count)
 
-    def empty_rows(self, template, rows: int) -> np.ndarray:
-        return np.empty((rows, *template.shape[1:]), template.dtype)
-
     def repeat_rows(self, x, count: int) -> np.ndarray:
         return np.broadcast_to(x, (count, *x.shape[1:]))
 

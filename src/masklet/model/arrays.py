@@ -69,9 +69,6 @@ class TorchArrays:
     def arange(self, count: int) -> torch.Tensor:
         return torch.arange(count, device=self.device)
 
-    def empty_rows(self, template: torch.Tensor, rows: int) -> torch.Tensor:
-        return template.new_empty(rows, *template.shape[1:])
-
     def repeat_rows(self, x: torch.Tensor, count: int) -> torch.Tensor:
         return x.expand(count, *x.shape[1:])
 

@@ -168,26 +168,29 @@ class TrackingEngine:
         """Features of the frame for each object -> [B, C, h, w]. A None selection marks an
         object seen for the first time (no memory: `no_mem_embed` is added instead)."""
         feats = features.vision_feats
-        out = self.arrays.empty_rows(feats, len(selections))  # [B, C, h, w], the features' dtype (bfloat16 under autocast)
+        ops = self.arrays
+        rows_out: dict[int, Any] = {}  # row -> its features [1, C, h, w]
         first_look = [i for i, selection in enumerate(selections) if selection is None]
         if first_look:
-            out[first_look] = self.object_rows(feats, first_look) + self.model.no_mem_embed.reshape(1, -1, 1, 1)
+            fresh = self.object_rows(feats, first_look) + self.model.no_mem_embed.reshape(1, -1, 1, 1)
+            rows_out.update((row, fresh[j : j + 1]) for j, row in enumerate(first_look))
         groups: dict[tuple[int, ...], list[tuple[int, MemorySelection]]] = {}  # layout -> (row, selection)
         for i, selection in enumerate(selections):
             if selection is not None:
                 groups.setdefault(selection.layout(), []).append((i, selection))
-        if not groups:
-            return out
-        ops = self.arrays
-        # [1 or B, hw, ...]: computed once for a frame that all objects share
-        queries = self.model.memory_queries(ops.tokens(feats), ops.tokens(features.vision_pos))
-        step = self.attention_batch_size or len(selections)
-        for members in groups.values():
-            for start in range(0, len(members), step):
-                chunk = members[start : start + step]
-                rows = [i for i, _ in chunk]
-                out[rows] = self._attend(queries, features.grid, rows, [s for _, s in chunk], num_frames)
-        return out
+        if groups:
+            # [1 or B, hw, ...]: computed once for a frame that all objects share
+            queries = self.model.memory_queries(ops.tokens(feats), ops.tokens(features.vision_pos))
+            step = self.attention_batch_size or len(selections)
+            for members in groups.values():
+                for start in range(0, len(members), step):
+                    chunk = members[start : start + step]
+                    rows = [i for i, _ in chunk]
+                    attended = self._attend(queries, features.grid, rows, [s for _, s in chunk], num_frames)
+                    rows_out.update((row, attended[j : j + 1]) for j, row in enumerate(rows))
+        # Concatenated rather than written into one array: under bfloat16 autocast the two kinds
+        # of rows can differ in dtype, and concatenation promotes them to a common one.
+        return ops.cat([rows_out[i] for i in range(len(selections))])
 
     def _attend(
         self, queries, grid: tuple[int, int], rows: list[int], selections: list[MemorySelection], num_frames: int | None
