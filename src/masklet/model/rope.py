@@ -25,9 +25,9 @@ def axial_rope_angles(head_dim: int, width: int, height: int, theta: float = 100
 
 def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, in_place: bool = False) -> torch.Tensor:
     """Rotate channel pairs of x [..., N, D] by angles given as cos / sin [N, D / 2], in float32
-    arithmetic. `in_place` overwrites x (float32, outside autograd) instead of allocating:
+    arithmetic. `in_place` (only where `rotates_in_place(x)`) overwrites x instead of allocating:
     memory attention rotates about 30,000 fresh key projections per object and layer."""
-    if torch.onnx.is_in_onnx_export():  # the exporter has no complex numbers
+    if torch.onnx.is_in_onnx_export() or x.device.type == "mps":  # no complex numbers there
         pairs = x.float().unflatten(-1, (-1, 2))
         real, imag = pairs[..., 0], pairs[..., 1]
         rotated = torch.stack((real * cos - imag * sin, real * sin + imag * cos), dim=-1)
@@ -42,7 +42,8 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, in_place: bool
 
 def rotates_in_place(x: torch.Tensor) -> bool:
     """Whether `rotate` may overwrite x: float32 (complex views need it), no autograd, no export."""
-    return x.dtype == torch.float32 and not torch.is_grad_enabled() and not torch.onnx.is_in_onnx_export()
+    return (x.dtype == torch.float32 and not torch.is_grad_enabled() and not torch.onnx.is_in_onnx_export()
+            and x.device.type != "mps")
 
 
 class RoPEAttention(Attention):
