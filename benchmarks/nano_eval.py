@@ -8,6 +8,10 @@ DAVIS-2016 val (`davis2016-val`, 4 sequences): each object is prompted with its 
 ground-truth mask and tracked forward by `masklet.VideoPredictor`; the same runner also writes
 the "copy the first-frame mask to every frame" baseline; both are scored by Masklet's DAVIS
 scorer (J, F, J&F; first and last frames not scored).
+DAVIS with one click: each object gets one positive click on its first frame (at the deepest
+point of its mask, the interactive benchmarks' rule) and is tracked forward; this is
+interaction 1 of `masklet evaluate interactive-video --first-prompt clicks1`, whose scorer
+counts every annotated frame (the first and last too).
 GrabCut (`interactive/GrabCut`, 50 images): simulated clicks (`masklet.eval.interactive`),
 mIoU after 1 and 5 clicks and NoC@85 / NoC@90 for the model through `ImagePredictor`, and with
 --click-baseline for a model-free random walker seeded by the same rule's clicks (1000 sparse
@@ -34,6 +38,9 @@ from masklet.cli.common import add_model_options, check_output_location, embedde
 from masklet.cli.errors import CliError
 from masklet.eval.baselines import CopyMaskPredictor, RandomWalkerClicker
 from masklet.eval.interactive import PredictorClicker, image_mask_folders, run_interactive
+from masklet.eval.interactive_video.annotator import FirstPrompt
+from masklet.eval.interactive_video.protocol import ProtocolSettings
+from masklet.eval.interactive_video.run import build_segmenters, run_interactive_video
 from masklet.eval.run_vos import run_vos_benchmark
 from masklet.io.atomic import write_text_atomic
 from masklet.io.vos_dataset import open_vos_dataset
@@ -77,6 +84,16 @@ def davis(model, dataset: Path, work: Path, args: argparse.Namespace) -> dict:
         report[method] = {**run.results, "frames": run.frames, "predict_s": run.seconds,
                           "frames_per_s": run.frames_per_second, "total_s": time.perf_counter() - start}
     return report
+
+
+def davis_one_click(model, dataset: Path, names: list[str], args: argparse.Namespace) -> dict:
+    """J&F per sequence and overall after one click on each object's first frame and tracking."""
+    start = time.perf_counter()
+    settings = ProtocolSettings(first_prompt=FirstPrompt.CLICKS1, max_interactions=1)
+    run = run_interactive_video(build_segmenters(model, ["video"]), dataset, settings, target=0.8,
+                                sequences=names, max_frames=args.max_frames, show_progress=False)
+    return {"sequences": {name: run.summary("video", name).curve[0] for name in names},
+            "J&F": run.summary("video").curve[0], "total_s": time.perf_counter() - start}
 
 
 def grabcut(model, dataset: Path, args: argparse.Namespace) -> dict:
@@ -125,6 +142,12 @@ def markdown(report: dict) -> str:
         lines.append(f"| {seq} | {scores[0]['frames'] + 2} | " + " | ".join(f"{100 * x:.1f}" for x in cells) + " |")
     means = [d[m]["global"][k] for m in ("model", "copy_first_frame") for k in ("J", "F", "J&F")]
     lines.append(f"| **mean** | {d['model']['frames']} | " + " | ".join(f"**{100 * x:.1f}**" for x in means) + " |")
+    click = d["one_click"]
+    lines += ["", "DAVIS with one click on each object's first frame instead of its mask (every annotated frame "
+              "scored)", "", "| sequence | " + " | ".join(d["sequences"]) + " | **mean** |",
+              "| --- |" + " ---: |" * (len(d["sequences"]) + 1),
+              f"| {name} J&F | " + " | ".join(f"{100 * click['sequences'][s]:.1f}" for s in d["sequences"])
+              + f" | **{100 * click['J&F']:.1f}** |"]
     lines += [
         "", f"GrabCut, {g['model']['summary']['images']} images (simulated clicks at the centre of the largest "
         f"error; NoC counts up to {g['max_clicks']})", "",
@@ -164,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="nano-eval-") as tmp:
         report["davis"] = davis(model, davis_data, args.predictions or Path(tmp), args)
+    report["davis"]["one_click"] = davis_one_click(model, davis_data, report["davis"]["sequences"], args)
     report["grabcut"] = grabcut(model, grabcut_data, args)
     report["total_s"] = time.perf_counter() - start
     table = markdown(report)

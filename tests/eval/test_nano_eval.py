@@ -34,7 +34,11 @@ def test_report_and_tables(tmp_path, capsys):
     # The copy baseline is model-free: blackswan's frames 1-2 against frame 0's mask.
     assert 0.8 < davis["copy_first_frame"]["global"]["J"] < 1
     assert len(list((tmp_path / "pred" / "copy_first_frame" / "blackswan").glob("*.png"))) == 4
+    one_click = davis["one_click"]
+    assert set(one_click["sequences"]) == {"blackswan"} and one_click["J&F"] == one_click["sequences"]["blackswan"]
+    assert 0 <= one_click["J&F"] <= 1
     grabcut = report["grabcut"]
     assert "random_walker" not in grabcut and grabcut["model"]["summary"]["images"] == 1
     printed = capsys.readouterr().out
     assert "| **mean** | 4 |" in printed and "| copy first frame J |" in printed and "NoC@90" in printed
+    assert "| sequence | blackswan | **mean** |" in printed and "DAVIS with one click" in printed
