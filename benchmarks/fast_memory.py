@@ -9,7 +9,9 @@ Accuracy: the bundled masklet-nano (a trained model) on the DAVIS-2016 sequences
 ../shared/data, each object prompted with its first-frame mask and tracked forward by
 `masklet.VideoPredictor` (as benchmarks/nano_eval.py does), J&F by Masklet's DAVIS scorer.
 A lower resolution is measured on nano at the same fraction of its own 256 px as 768 and
-512 px are of the official models' 1024 px (192 and 128 px).
+512 px are of the official models' 1024 px (192 and 128 px). The bfloat16 settings load both
+models in bfloat16 (`load_model(..., dtype="bfloat16")`, what dtype "auto" picks on a CPU with
+AVX512-BF16 or AMX); their J&F drop and speed-up are against exact float32.
 
 Speed: sam2.1-hiera-tiny with seeded (random) weights at its 1024 px, or at the setting's
 resolution: milliseconds per object-frame at full memory, i.e. `StreamTracker.track` of one
@@ -58,6 +60,7 @@ class Setting:
     name: str
     memory: str | MemoryOptions = "exact"
     scale: float = 1.0
+    dtype: str = "float32"  # `load_model`'s dtype (bfloat16: where the CPU computes it natively)
 
     def image_size(self, model_size: int) -> int:
         return int(model_size * self.scale)
@@ -66,7 +69,7 @@ class Setting:
         memory = MemoryOptions.of(self.memory)
         return {"name": self.name, "memory": self.memory if isinstance(self.memory, str) else "custom",
                 "pool": memory.pool, "pool_conditioning": memory.pool_conditioning,
-                "recent_frames": memory.recent_frames, "scale": self.scale}
+                "recent_frames": memory.recent_frames, "scale": self.scale, "dtype": self.dtype}
 
 
 SETTINGS = {s.name: s for s in [
@@ -79,6 +82,8 @@ SETTINGS = {s.name: s for s in [
     Setting("3/4 resolution", scale=0.75),
     Setting("1/2 resolution", scale=0.5),
     Setting("fast preset: pool 2x2 tracked frames", "fast"),
+    Setting("exact, bfloat16", dtype="bfloat16"),
+    Setting("fast preset, bfloat16", "fast", dtype="bfloat16"),
 ]}
 
 
@@ -101,13 +106,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def model_at(name: str, setting: Setting, seeded: bool):
-    """The model `name` at the setting's resolution (seeded: random weights of its config)."""
+    """The model `name` at the setting's resolution and dtype (seeded: random weights of its
+    config, the same whatever the dtype)."""
     config = masklet.get_config(name)
     size = setting.image_size(config.image_size)
     if not seeded:
-        return masklet.load_model(name, image_size=size)
+        return masklet.load_model(name, image_size=size, dtype=setting.dtype)
     torch.manual_seed(0)
-    return masklet.build_model(dataclasses.replace(config, image_size=size))
+    return masklet.build_model(dataclasses.replace(config, image_size=size), dtype=setting.dtype)
 
 
 def davis_scores(setting: Setting, dataset: Path, work: Path) -> dict:
@@ -152,18 +158,17 @@ def speed(settings: list[Setting], repeats: int) -> dict[str, dict]:
     frames = photo_clip(SPEED_FRAMES).frames
     models, encoded = {}, {}
     for setting in settings:
-        size = setting.image_size(masklet.get_config(SPEED_MODEL).image_size)
-        if size not in models:
-            models[size] = model_at(SPEED_MODEL, setting, seeded=True)
+        key = model_key(setting)
+        if key not in models:
+            models[key] = model_at(SPEED_MODEL, setting, seeded=True)
             with torch.inference_mode():
-                encoded[size] = [encode_frame(models[size], frame) for frame in frames]
+                encoded[key] = [encode_frame(models[key], frame) for frame in frames]
     full_memory = masklet.get_config(SPEED_MODEL).num_maskmem
     samples: dict[str, list[float]] = {s.name: [] for s in settings}
     for repeat in range(repeats):
         trackers = {}
         for s in settings:
-            size = s.image_size(masklet.get_config(SPEED_MODEL).image_size)
-            trackers[s.name] = TimedTracker(s, models[size], encoded[size], frames[0].shape[:2])
+            trackers[s.name] = TimedTracker(s, models[model_key(s)], encoded[model_key(s)], frames[0].shape[:2])
         for index in range(SPEED_FRAMES):
             for name, tracker in trackers.items():
                 elapsed = tracker.frame_ms(index)
@@ -176,6 +181,11 @@ def speed(settings: list[Setting], repeats: int) -> dict[str, dict]:
             for name, ms in samples.items()}
 
 
+def model_key(setting: Setting) -> tuple[int, str]:
+    """What the speed model of a setting depends on: its resolution and dtype."""
+    return setting.image_size(masklet.get_config(SPEED_MODEL).image_size), setting.dtype
+
+
 def machine(threads: int) -> dict:
     names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
              if line.startswith("model name")] if Path("/proc/cpuinfo").exists() else []
@@ -185,19 +195,19 @@ def machine(threads: int) -> dict:
 
 def markdown(report: dict) -> str:
     rows = report["settings"]
-    head = ("| setting | pool | recent frames | nano px | nano J&F | J&F drop | tiny px | tiny object-frame ms "
+    head = ("| setting | dtype | pool | recent frames | nano px | nano J&F | J&F drop | tiny px | tiny object-frame ms "
             "| speed-up vs exact |")
-    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
         acc, spd = row.get("accuracy"), row.get("speed")
-        cells = [row["name"], str(row["pool"]), "all" if row["recent_frames"] is None else str(row["recent_frames"]),
+        cells = [row["name"], row["dtype"], str(row["pool"]), "all" if row["recent_frames"] is None else str(row["recent_frames"]),
                  f"{acc['image_size']}" if acc else "-", f"{100 * acc['J&F']:.1f}" if acc else "-",
                  f"{100 * acc['jf_drop']:.2f}" if acc else "-", f"{spd['image_size']}" if spd else "-",
                  f"{spd['object_frame_ms']:.0f}" if spd else "-", f"{spd['speedup']:.2f}x" if spd else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     m = report["machine"]
     lines += ["", f"J&F: {ACCURACY_MODEL}, DAVIS-2016 val, {report.get('sequences', '?')} sequences of ../shared/data "
-              f"(x100; drop = exact - setting). Speed: {SPEED_MODEL} with seeded weights, one object, image encoder "
+              f"(x100; drop = exact float32 - setting). Speed: {SPEED_MODEL} with seeded weights, one object, image encoder "
               f"excluded, on {m['cpu']} with {m['torch_threads']} torch thread(s), {report['repeats']} rounds: object-frame ms "
               "is the median of every timed frame, the speed-up the median of exact's time over the setting's on the "
               "same frame (all settings advance together). The machine was shared with other jobs: the timings are "
