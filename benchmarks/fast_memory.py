@@ -206,12 +206,17 @@ def markdown(report: dict) -> str:
                  f"{spd['object_frame_ms']:.0f}" if spd else "-", f"{spd['speedup']:.2f}x" if spd else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     m = report["machine"]
-    lines += ["", f"J&F: {ACCURACY_MODEL}, DAVIS-2016 val, {report.get('sequences', '?')} sequences of ../shared/data "
-              f"(x100; drop = exact float32 - setting). Speed: {SPEED_MODEL} with seeded weights, one object, image encoder "
-              f"excluded, on {m['cpu']} with {m['torch_threads']} torch thread(s), {report['repeats']} rounds: object-frame ms "
-              "is the median of every timed frame, the speed-up the median of exact's time over the setting's on the "
-              "same frame (all settings advance together). The machine was shared with other jobs: the timings are "
-              "noisy (see the samples in the JSON)."]
+    notes = []
+    if any("accuracy" in row for row in rows):
+        notes.append(f"J&F: {ACCURACY_MODEL}, DAVIS-2016 val, {report.get('sequences', '?')} sequences of ../shared/data "
+                     "(x100; drop = exact float32 - setting).")
+    if any("speed" in row for row in rows):
+        notes.append(f"Speed: {SPEED_MODEL} with seeded weights, one object, image encoder excluded, on {m['cpu']} with "
+                     f"{m['torch_threads']} torch thread(s), {report['repeats']} rounds: object-frame ms is the median of "
+                     "every timed frame, the speed-up the median of exact's time over the setting's on the same frame "
+                     "(all settings advance together). The machine was shared with other jobs: the timings are noisy "
+                     "(see the samples in the JSON).")
+    lines += ["", " ".join(notes)]
     return "\n".join(lines)
 
 
