@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from masklet.allocator import apply_environment
+
 # The submodule `download` is imported before the function of that name is defined below, so
 # the package attribute stays the function.
 from masklet.checkpoint.download import DownloadError, download_file
@@ -94,7 +96,11 @@ def load_model(
     OpenVINO for the CPU, in float32 or (dtype bfloat16, where the CPU computes it natively)
     bfloat16. `VideoPredictor`, `StreamTracker` and `ImagePredictor` take either in place of a
     SAM2Model; neither needs torch.
+
+    With MASKLET_MMAP_THRESHOLD=<bytes> in the environment it first has glibc mmap every block
+    of that size or more, less memory for some speed (`masklet.allocator`).
     """
+    apply_environment()
     if backend in EXPORT_BACKENDS:
         if image_size is not None:
             raise OptionError(

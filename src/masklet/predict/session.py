@@ -26,6 +26,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 
+from masklet import allocator
 from masklet.backend.arrays import ArrayOps, under_inference
 from masklet.backend.model import TrackingModel
 from masklet.backend.outputs import NO_OBJECT_LOGIT
@@ -277,6 +278,7 @@ class TrackingSession(Generic[FrameSource]):
         self.frames: FrameSource = frames
         self.options, self.retention = options, retention
         self.objects: OrderedDict[object, TrackedObject] = OrderedDict()
+        allocator.trim()  # what earlier videos left in the heap goes back to the system
 
     @classmethod
     def for_video(
@@ -424,6 +426,7 @@ class TrackingSession(Generic[FrameSource]):
     def reset(self) -> None:
         """Forget every object, prompt and result."""
         self.objects.clear()
+        allocator.trim()
 
     # ------------------------------------------------------------------ tracking
 
