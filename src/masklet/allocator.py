@@ -25,6 +25,7 @@ Elsewhere than glibc (macOS, Windows, musl) both do nothing and return False.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 
@@ -68,8 +69,10 @@ def apply_environment() -> bool:
     return pin_mmap_threshold(threshold)
 
 
+@functools.cache
 def _glibc():
-    """The process's C library when it is glibc, else None."""
+    """The process's C library when it is glibc, else None (looked up once: every tracking
+    session start calls `trim`)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
