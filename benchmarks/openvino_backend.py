@@ -5,7 +5,8 @@ Every side runs in this one process with the same number of threads (torch's, on
 intra-op pool, OpenVINO's inference threads) on the benchmark's clip (the demo's camera move
 over a photo Masklet ships): `masklet.eval.speed.measure_speed` times it; the masks compared
 are the image predictor's best mask for a click at the image's centre and the tracked mask of
-that click on every frame.
+that click on every frame. The int8 side (`masklet quantize`, with nncf installed) has its image
+encoder calibrated on the clip's own frames.
 
     .venv/bin/python benchmarks/openvino_backend.py --models masklet-nano sam2.1-hiera-tiny --threads 2 \\
         --output benchmarks/results/openvino.json --markdown benchmarks/results/openvino.md
@@ -14,6 +15,7 @@ that click on every frame.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import platform
 import sys
@@ -30,11 +32,21 @@ from masklet.config import get_config
 from masklet.eval.speed import measure_speed, write_frames
 from masklet.eval.timing import click_grid
 from masklet.export import export_onnx
+from masklet.export.openvino_int8 import quantize_export
 from masklet.io.image import read_rgb
 from masklet.openvino.graphs import cpu_has_native_bfloat16, openvino_core
 
 # (backend, dtype) of every side; torch float32 first: the others' masks are compared with its.
-SIDES = (("torch", "float32"), ("onnx", "float32"), ("openvino", "float32"), ("openvino", "bfloat16"))
+SIDES = (("torch", "float32"), ("onnx", "float32"), ("openvino", "float32"), ("openvino", "bfloat16"), ("openvino", "int8"))
+
+
+def runs_here(side: tuple[str, str]) -> bool:
+    """bfloat16 where the CPU computes it natively; int8 where nncf is installed to quantize."""
+    if side == ("openvino", "bfloat16"):
+        return cpu_has_native_bfloat16(openvino_core())
+    if side == ("openvino", "int8"):
+        return importlib.util.find_spec("nncf") is not None
+    return True
 
 
 def torch_model(name: str):
@@ -69,7 +81,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def run(args: argparse.Namespace) -> list[dict]:
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
-    sides = [s for s in SIDES if s != ("openvino", "bfloat16") or cpu_has_native_bfloat16(openvino_core())]
+    sides = [s for s in SIDES if runs_here(s)]
     records = []
     with tempfile.TemporaryDirectory(prefix="masklet-openvino-bench-") as tmp:
         frames = write_frames(None, args.frames, Path(tmp) / "frames")
@@ -79,6 +91,8 @@ def run(args: argparse.Namespace) -> list[dict]:
             parameters = sum(p.numel() for p in reference.parameters())
             folder = Path(tmp) / name
             export_onnx(reference, folder, verify=False)
+            if ("openvino", "int8") in sides:
+                quantize_export(folder, frames[0].parent)
             expected = None
             for backend, dtype in sides:
                 model = reference if backend == "torch" else load_exported_model(backend, folder, dtype=dtype, threads=args.threads)

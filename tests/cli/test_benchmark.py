@@ -38,7 +38,7 @@ def test_fast_adds_each_fast_setting_of_the_machine_with_its_masks_compared(caps
     """On this machine (AVX512-BF16 / AMX, or AVX2 only) --fast adds int8, bfloat16 where
     native and the fast memory preset; each record carries its settings and its masks' IoU with
     float32's."""
-    from masklet.eval.sides import BASELINE, fast_sides
+    from masklet.eval.sides import BASELINE, Side, fast_sides
 
     output = tmp_path / "bench.json"
     code, out, _ = run(capsys, "benchmark", "--models", checkpoint, "--fast", "--frames", "8", "--objects", "1",
@@ -55,7 +55,8 @@ def test_fast_adds_each_fast_setting_of_the_machine_with_its_masks_compared(caps
         assert 0.5 <= record["mask_iou_vs_float32"] <= 1.0  # the micro model's masks: see test_fast_dtype.py
     assert records[0]["mask_iou_vs_float32"] == 1.0
     assert "mask IoU vs float32" in out and "| int8 | masklet |" in out and "| masklet fast memory |" in out
-    assert ("| bfloat16 | masklet-openvino |" in out) == any(side.backend == "openvino" for side in fast_sides("cpu"))
+    assert ("| bfloat16 | masklet-openvino |" in out) == (Side("bfloat16", "openvino") in fast_sides("cpu"))
+    assert ("| int8 | masklet-openvino |" in out) == (Side("int8", "openvino") in fast_sides("cpu"))
 
 
 @pytest.mark.parametrize("argv, message", [

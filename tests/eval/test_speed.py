@@ -83,9 +83,11 @@ def test_fast_sides_follow_the_machine():
     bare = CpuFeatures("DEFAULT", frozenset(), False, ())
     fast_memory = Side(memory="fast")
     openvino = [Side("bfloat16", "openvino")] if importlib.util.find_spec("openvino") else []
+    openvino_int8 = [Side("int8", "openvino")] if openvino and importlib.util.find_spec("nncf") else []
+    openvino += openvino_int8
     both = Side("bfloat16", memory="fast")
     assert fast_sides("cpu", amx) == [Side("bfloat16"), Side("int8"), fast_memory, both, *openvino]
-    assert fast_sides("cpu", avx2) == [Side("int8"), fast_memory]
+    assert fast_sides("cpu", avx2) == [Side("int8"), fast_memory, *openvino_int8]
     assert fast_sides("cpu", bare) == [fast_memory]
     assert benchmark_sides(("bfloat16",), True, "cpu", amx) == [
         Side(), Side("bfloat16"), Side("int8"), fast_memory, both, *openvino]

@@ -1,6 +1,7 @@
 """`masklet export --format onnx MODEL OUT/`: the network as ONNX graphs for ONNX Runtime;
 `--format anylabeling` / `x-anylabeling`: an encoder / decoder pair with config.yaml for
-those labelling tools' SAM 2 loaders."""
+those labelling tools' SAM 2 loaders. `masklet quantize OUT/ --calibration VIDEO`: the image
+encoder of such a folder in int8 for the OpenVINO backend."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def register(subparsers) -> None:
                              "not equal to float32's) (default: float32)")
     export.add_argument("--no-verify", action="store_true", help="skip the onnxruntime check of each graph")
     export.set_defaults(func=run_export)
+    register_quantize(subparsers)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -92,3 +94,41 @@ def run_export(args: argparse.Namespace) -> int:
 def print_graph(path: Path, max_diff: float | None) -> None:
     check = "" if max_diff is None else f", max |onnxruntime - torch| {max_diff:.1e}"
     print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB{check}")
+
+
+def register_quantize(subparsers) -> None:
+    quantize = subparsers.add_parser(
+        "quantize", help="quantize an export folder's image encoder to int8 for the OpenVINO backend (NNCF)",
+        description="Quantize the image encoder of a folder written by `masklet export --format onnx` to int8 "
+        "with NNCF's post-training quantization, calibrated on frames spread evenly over a video (a file or a "
+        "folder of frames). The int8 graph is written into the folder beside the float32 one (an OpenVINO IR, "
+        "image_encoder.int8.xml/.bin) and named in its manifest.json; the float32 graphs stay, so the folder "
+        "still runs with --backend onnx and --backend openvino in float32 or bfloat16. Run the int8 graph with "
+        "--backend openvino --dtype int8 or masklet.load_model(FOLDER, backend='openvino', dtype='int8'). Needs "
+        "`pip install 'masklet[openvino-int8]'`.",
+        epilog="example: masklet export --format onnx sam2.1-hiera-tiny tiny/ && "
+        "masklet quantize tiny/ --calibration clip.mp4 && masklet track clip.mp4 --model tiny/ --backend openvino "
+        "--dtype int8 ...",
+    )
+    quantize.add_argument("folder", metavar="FOLDER", help="a folder written by `masklet export --format onnx`")
+    quantize.add_argument("--calibration", metavar="VIDEO", required=True,
+                          help="video file or folder of frames like those the model will see")
+    quantize.add_argument("--frames", type=int, help="calibration frames, spread evenly over the video (default: 16)")
+    quantize.set_defaults(func=run_quantize)
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    from masklet.errors import MaskletError
+    from masklet.export.openvino_int8 import quantize_export
+
+    if args.frames is not None and args.frames < 1:
+        raise CliError(f"--frames must be at least 1, got {args.frames}")
+    try:
+        ir = quantize_export(args.folder, args.calibration, **({} if args.frames is None else {"frames": args.frames}))
+    except ImportError as e:
+        raise CliError(str(e)) from None
+    except MaskletError as e:
+        raise CliError(str(e).splitlines()[0]) from None
+    print(f"{ir.name}: {ir.with_suffix('.bin').stat().st_size / 2**20:.1f} MiB of int8 weights")
+    print(f"wrote {ir}; run it with --model {args.folder} --backend openvino --dtype int8")
+    return 0

@@ -71,6 +71,12 @@ def openvino_bfloat16(device: str, cpu: CpuFeatures) -> bool:
     return device == "cpu" and cpu.native_bfloat16 and importlib.util.find_spec("openvino") is not None
 
 
+def openvino_int8(device: str, cpu: CpuFeatures) -> bool:
+    """OpenVINO and NNCF installed (`masklet[openvino-int8]`) and a CPU with int8 kernels (VNNI or AVX2)."""
+    return (device == "cpu" and cpu.int8_kernels and importlib.util.find_spec("openvino") is not None
+            and importlib.util.find_spec("nncf") is not None)
+
+
 # Each fast setting and the test of whether a device of this machine runs it fast.
 FAST_SETTINGS: tuple[tuple[Side, Callable[[str, CpuFeatures], bool]], ...] = (
     (Side(dtype="bfloat16"), native_bfloat16),
@@ -78,6 +84,7 @@ FAST_SETTINGS: tuple[tuple[Side, Callable[[str, CpuFeatures], bool]], ...] = (
     (Side(memory="fast"), any_machine),
     (Side(dtype="bfloat16", memory="fast"), native_bfloat16),  # the two together: the fastest torch setting
     (Side(dtype="bfloat16", backend="openvino"), openvino_bfloat16),
+    (Side(dtype="int8", backend="openvino"), openvino_int8),
 )
 
 

@@ -160,7 +160,8 @@ def run_benchmark(plan: BenchmarkPlan, log=print) -> list[SpeedRecord]:
             masks = {}  # side -> its masks file
             exports = ExportFolder(checkpoints["float32"], config_name, plan.device, folder)
             for side in sides:
-                checkpoint = exports.path() if side.exported else checkpoints[side.checkpoint_dtype]
+                checkpoint = exports.path(int8_calibration=frames[0].parent if side.dtype == "int8" else None) \
+                    if side.exported else checkpoints[side.checkpoint_dtype]
                 masks[side] = folder / f"{config_name}-{len(masks)}-masks.npz"
                 records.append(timed_side(side, {**job, "checkpoint": str(checkpoint)}, masks, folder,
                                           weights_bytes(checkpoint), log))
@@ -209,15 +210,18 @@ def time_reference(python: str, config_name: str, checkpoint: Path, job: dict, f
 
 class ExportFolder:
     """A model's float32 checkpoint exported to ONNX graphs once, on first use, for the sides
-    of the export backends (ONNX Runtime, OpenVINO)."""
+    of the export backends (ONNX Runtime, OpenVINO); its image encoder quantized for OpenVINO's
+    int8 side once, when that side first asks."""
 
     def __init__(self, checkpoint: Path, model_name: str, device: str, folder: Path) -> None:
         self.checkpoint, self.model_name, self.device = checkpoint, model_name, device
         self.folder = folder / f"{model_name}-onnx"
 
-    def path(self) -> Path:
+    def path(self, int8_calibration: Path | None = None) -> Path:
+        """The export folder; with `int8_calibration` (frames), also quantized (`masklet quantize`)."""
         from masklet.checkpoint import load_model
         from masklet.export import ExportError, export_onnx
+        from masklet.export.openvino_int8 import INT8_SUFFIX, quantize_export
 
         if self.device != "cpu":
             raise BenchmarkError(f"the export backends run on the cpu only, not {self.device}; drop --onnx")
@@ -226,6 +230,8 @@ class ExportFolder:
                 export_onnx(load_model(self.checkpoint, progress=False), self.folder, verify=False)
             except ExportError as e:
                 raise BenchmarkError(f"{self.model_name} cannot be exported for the export backends: {e}") from None
+        if int8_calibration is not None and not any(self.folder.glob(f"*{INT8_SUFFIX}")):
+            quantize_export(self.folder, int8_calibration)
         return self.folder
 
 

@@ -9,8 +9,9 @@ import numpy as np
 from masklet.exported.graphs import GraphRunner
 
 # Masklet's dtype names -> OpenVINO's INFERENCE_PRECISION_HINT. float32 is asked for explicitly:
-# on a CPU with bfloat16 OpenVINO's default is bf16.
-PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
+# on a CPU with bfloat16 OpenVINO's default is bf16. int8 runs the graphs quantized by
+# `masklet quantize` (masklet.export.openvino_int8) and everything else in float32.
+PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16", "int8": "f32"}
 
 
 def openvino_core():
@@ -39,9 +40,22 @@ class OpenVinoGraphs(GraphRunner):
         if threads:
             self.settings["INFERENCE_NUM_THREADS"] = threads
 
+    def path(self, name: str) -> Path:
+        """The graph's file: in int8, its quantized IR where the folder has one."""
+        if self.precision == "int8" and name in int8_files(self.manifest):
+            return self.folder / int8_files(self.manifest)[name]
+        return super().path(name)
+
     def compile(self, name: str):
         return self.core.compile_model(str(self.path(name)), "CPU", self.settings)
 
     def run(self, name: str, compiled, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         results = compiled(feed)  # copies of the outputs (share_outputs=False)
         return {n: results[compiled.output(n)] for n in self.output_names(name)}
+
+
+def int8_files(manifest: dict) -> dict[str, str]:
+    """Graph name -> its int8 IR file, for the graphs of an export folder quantized by
+    `masklet quantize` (the manifest's graph entry "int8": {"file": ...})."""
+    return {name: graph["int8"]["file"] for name, graph in manifest["graphs"].items()
+            if isinstance(graph.get("int8"), dict) and isinstance(graph["int8"].get("file"), str)}
