@@ -36,8 +36,8 @@ def add_model_options(parser: argparse.ArgumentParser, backends: bool = False) -
     if backends:
         group.add_argument("--backend", choices=BACKENDS, default="torch",
                            help="what runs the network: torch, onnx (ONNX Runtime on the cpu) or openvino (OpenVINO on the "
-                                "cpu, --dtype float32 or bfloat16); for onnx and openvino --model is a folder written by "
-                                "`masklet export --format onnx` (default: torch)")
+                                "cpu, --dtype float32, bfloat16, or int8 after `masklet quantize`); for onnx and openvino --model is "
+                                "a folder written by `masklet export --format onnx` (default: torch)")
 
 
 def embedded_model_path() -> Path | None:
