@@ -246,3 +246,16 @@ def test_speed():
             lines.append(f"{label:15s} {where:14s} median CPU {cpu_ms:5.1f} ms, wall {wall_ms:5.1f} ms")
             assert cpu_ms < 200  # loose: the machine may be shared
     print("\nPseudoVideo, 4 frames at 256 px, 1 thread:\n" + "\n".join(lines))
+
+
+def test_a_source_can_give_its_own_number_of_frames(disks):
+    """Single images with a pseudo-video source's settings (num_frames 1) beside clips of
+    another: each step's T is that of the source it drew."""
+    clips, stills = PseudoVideo(disks), PseudoVideo(disks, zoom_prob=1.0)
+    sampler = ClipSampler([clips, stills], [1.0, 1.0], seed=0, source_frames=[None, 1])
+    lengths = {sampler.batch(step, 2, 4, 32, 1).frames.shape[1] for step in range(12)}
+    assert lengths == {1, 4}
+    with pytest.raises(ValueError, match="one count >= 1"):
+        ClipSampler([clips, stills], [1.0, 1.0], seed=0, source_frames=[0, 1])
+    with pytest.raises(ValueError, match="one count >= 1"):
+        ClipSampler([clips, stills], [1.0, 1.0], seed=0, source_frames=[1])

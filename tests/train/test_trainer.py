@@ -6,6 +6,7 @@ import csv
 
 import pytest
 import torch
+from conftest import require_shared_data
 from PIL import Image
 from tiny_training import MovingDiskSampler, register_tiny
 
@@ -95,6 +96,8 @@ def test_config_errors_are_clear(tmp_path, sampler):
         Trainer(_config(tmp_path, optim={"freeze": ["image_encodr"]}), sampler)
     with pytest.raises(ValueError, match="pseudo_video is true, false or a mapping of settings, got 'yes please'"):
         _config(tmp_path, data=[{"path": "x", "pseudo_video": "yes please"}])
+    with pytest.raises(ValueError, match="data x: num_frames must be >= 1 or absent, got 0"):
+        _config(tmp_path, data=[{"path": "x", "pseudo_video": True, "num_frames": 0}])
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ValueError, match="not valid YAML"):
@@ -162,3 +165,12 @@ def test_runs_saved_before_trunk_kinds_still_resume(tmp_path, sampler):
     torch.save(state, path)
     resumed = Trainer(_config(tmp_path, steps=4, checkpoint_every=2), sampler)
     assert resumed.resume() and resumed.step == 2
+
+
+def test_each_data_source_passes_its_frame_count_to_the_sampler(tmp_path):
+    from masklet.train.trainer import sampler_from_config
+
+    coco = require_shared_data() / "images-with-masks" / "COCO_MVal"
+    config = _config(tmp_path, data=[{"path": str(coco), "pseudo_video": True},
+                                     {"path": str(coco), "pseudo_video": {"zoom_prob": 0.5}, "num_frames": 1}])
+    assert sampler_from_config(config).source_frames == [None, 1]

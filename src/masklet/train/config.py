@@ -14,6 +14,7 @@ Example:
       - {path: ../shared/data/images-with-masks/COCO_MVal, pseudo_video: true, weight: 1.0}
       - path: more/images                   # pseudo_video may also set PseudoVideo's settings
         pseudo_video: {zoom_prob: 0.5, occlusion_prob: 0.1}
+        num_frames: 1                       # and a source its own clip length (here single images)
     optim: {lr: 1.0e-3, warmup_steps: 200, weight_decay: 0.05, grad_clip: 1.0, freeze: []}
     prompts: {prob_mask_prompt: 0.5, correction_rounds: 3}
     checkpoint_every: 100
@@ -58,6 +59,10 @@ class DataSourceConfig:
     # still images made into moving clips: true (default settings) or a mapping of
     # masklet.train.pseudo_video.PseudoVideo's settings (see pseudo_video_from_settings)
     pseudo_video: bool | dict = False
+    # frames per clip drawn from this source; None: the run's num_frames (a still-image source
+    # without pseudo_video always gives 1). 1 on a pseudo-video source trains single images with
+    # its settings (e.g. zoom) beside clips of the other sources.
+    num_frames: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         for source in self.data:
+            if source.num_frames is not None and (isinstance(source.num_frames, bool) or source.num_frames < 1):
+                problems.append(f"data {source.path}: num_frames must be >= 1 or absent, got {source.num_frames}")
             if source.pseudo_video is not False:
                 try:
                     pseudo_video_settings(source.pseudo_video)

@@ -461,11 +461,12 @@ class ClipSampler:
     the same T), then one child generator per slot (spawned from the step's seed sequence),
     which picks the slot's index (uniformly, with replacement) and its clip. The same step gives
     the same batch in any call order, so batches can also be built in DataLoader workers.
-    Video sources (and PseudoVideo) give `num_frames` frames; a plain image source gives single
-    frames, so a step that draws one has T = 1.
+    Video sources (and PseudoVideo) give `num_frames` frames, or their own count where
+    `source_frames` gives one (not None); a plain image source gives single frames, so a step
+    that draws one has T = 1.
     """
 
-    def __init__(self, sources: list, weights: list[float], seed: int):
+    def __init__(self, sources: list, weights: list[float], seed: int, source_frames: list[int | None] | None = None):
         if not sources or len(weights) != len(sources):
             raise ValueError(f"need one weight per source, got {len(sources)} sources and {len(weights)} weights")
         weights = np.asarray(weights, dtype=np.float64)
@@ -476,7 +477,10 @@ class ClipSampler:
             raise ValueError(f"empty source(s): {empty}")
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
-        self.sources, self.seed = list(sources), int(seed)
+        source_frames = [None] * len(sources) if source_frames is None else list(source_frames)
+        if len(source_frames) != len(sources) or any(f is not None and f < 1 for f in source_frames):
+            raise ValueError(f"source_frames needs one count >= 1 (or None) per source, got {source_frames}")
+        self.sources, self.seed, self.source_frames = list(sources), int(seed), source_frames
         self._probabilities = weights / weights.sum()
 
     def batch(self, step: int, batch_size: int, num_frames: int, image_size: int, max_objects: int) -> ClipBatch:
@@ -484,8 +488,9 @@ class ClipSampler:
             raise ValueError(f"step must be >= 0 and batch_size >= 1, got {step} and {batch_size}")
         seeds = np.random.SeedSequence([self.seed, step])
         rng = np.random.default_rng(seeds)  # = default_rng([seed, step])
-        source = self.sources[int(rng.choice(len(self.sources), p=self._probabilities))]
-        frames = num_frames if source.is_video else 1
+        drawn = int(rng.choice(len(self.sources), p=self._probabilities))
+        source = self.sources[drawn]
+        frames = (num_frames if self.source_frames[drawn] is None else self.source_frames[drawn]) if source.is_video else 1
         clips = []
         for child in seeds.spawn(batch_size):  # = rng.spawn(batch_size) (numpy >= 1.25)
             slot = np.random.default_rng(child)

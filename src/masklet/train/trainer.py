@@ -50,7 +50,8 @@ def sampler_from_config(config: TrainConfig):
     for source in config.data:
         opened = open_training_source(source.path)
         sources.append(opened if source.pseudo_video is False else pseudo_video_from_settings(opened, source.pseudo_video))
-    return ClipSampler(sources, [s.weight for s in config.data], seed=config.seed)
+    return ClipSampler(sources, [s.weight for s in config.data], seed=config.seed,
+                       source_frames=[s.num_frames for s in config.data])
 
 
 def initial_model(config: TrainConfig) -> SAM2Model:
