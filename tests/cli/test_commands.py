@@ -19,7 +19,8 @@ from masklet.io import read_coco_json, read_davis_png, read_sav_pngs, read_yolo_
 BEDROOM_SIZE = (540, 960)  # height, width
 GROCERIES_SIZE = (534, 800)
 COMMANDS = [
-    "segment", "auto", "track", "models", "download", "convert", "average", "info", "eval", "benchmark", "serve", "label-studio", "export",
+    "segment", "auto", "track", "models", "download", "convert", "average", "info", "eval", "benchmark", "serve", "label-studio",
+    "export", "quantize",
 ]
 
 
