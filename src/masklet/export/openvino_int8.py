@@ -30,7 +30,7 @@ from masklet.io.video import open_video
 from masklet.openvino.graphs import openvino_core
 from masklet.predict.resize import video_frame_input
 
-QUANTIZED_GRAPHS = ("image_encoder",)
+QUANTIZED_GRAPH = "image_encoder"
 INT8_SUFFIX = ".int8.xml"  # image_encoder.int8.xml (and its weights, image_encoder.int8.bin)
 DEFAULT_CALIBRATION_FRAMES = 16
 
@@ -62,7 +62,7 @@ def calibration_inputs(video, image_size: int, frames: int) -> list[np.ndarray]:
     return [video_frame_input(source[int(i)], image_size)[None] for i in picks]
 
 
-def quantize_export(folder, calibration, *, frames: int = DEFAULT_CALIBRATION_FRAMES, progress: bool = False) -> Path:
+def quantize_export(folder, calibration, *, frames: int = DEFAULT_CALIBRATION_FRAMES) -> Path:
     """Quantize the image encoder of export folder `folder` to int8 with NNCF, calibrated on
     `frames` frames of `calibration`; write its IR into the folder and record it in the
     manifest (an existing int8 graph is replaced). Returns the IR's path."""
@@ -74,7 +74,7 @@ def quantize_export(folder, calibration, *, frames: int = DEFAULT_CALIBRATION_FR
     config = manifest["config"]
     inputs = calibration_inputs(calibration, config.image_size, frames)
     core = openvino_core()
-    name = QUANTIZED_GRAPHS[0]
+    name = QUANTIZED_GRAPH
     graph = core.read_model(str(folder / manifest["graphs"][name]["file"]))
     (input_name,) = manifest["graphs"][name]["inputs"]
     quantized = nncf.quantize(

@@ -42,9 +42,8 @@ class OpenVinoGraphs(GraphRunner):
 
     def path(self, name: str) -> Path:
         """The graph's file: in int8, its quantized IR where the folder has one."""
-        if self.precision == "int8" and name in int8_files(self.manifest):
-            return self.folder / int8_files(self.manifest)[name]
-        return super().path(name)
+        quantized = int8_files(self.manifest) if self.precision == "int8" else {}
+        return self.folder / quantized[name] if name in quantized else super().path(name)
 
     def compile(self, name: str):
         return self.core.compile_model(str(self.path(name)), "CPU", self.settings)
