@@ -60,3 +60,30 @@ def test_correction_clicks_point_at_errors_with_the_right_label():
         assert labels[0, 0] == 1 and truth[0, y[0], x[0]] and not pred[0, y[0], x[0]]
         assert labels[1, 0] == 0 and pred[1, y[1], x[1]] and not truth[1, y[1], x[1]]
         assert labels[2, 0] == 1 and truth[2, y[2], x[2]]  # no error: a confirming click inside
+
+
+def test_centre_correction_clicks_are_the_evaluations_click():
+    """With centre_prob 1 every object with an error gets `next_click`'s click, the one the
+    interactive benchmark's simulated user makes; objects without errors keep the confirming click."""
+    from masklet.eval.interactive import next_click
+
+    truth = _disk(r=12)[None].repeat(3, 1, 1)
+    pred = truth.clone()
+    pred[0, :, :22] = False  # a missed part: positive click at its centre
+    pred[1, 40:60, 40:60] = True  # a wrong square: negative click at its centre
+    g = torch.Generator().manual_seed(0)
+    points, labels = correction_clicks(pred, truth, g, centre_prob=1.0)
+    for row in (0, 1):
+        click = next_click(truth[row].numpy(), pred[row].numpy())
+        assert points[row, 0].tolist() == [click.x, click.y] and labels[row, 0] == int(click.positive)
+    assert labels[2, 0] == 1 and truth[2, int(points[2, 0, 1]), int(points[2, 0, 0])]
+    x, y = points[1, 0].long().tolist()
+    assert labels[1, 0] == 0 and 40 <= x < 60 and 40 <= y < 60 and not truth[1, y, x]  # in the wrong square
+
+
+def test_no_centre_clicks_keep_the_random_stream():
+    truth = _disk(r=12)[None].repeat(2, 1, 1)
+    pred = torch.zeros_like(truth)
+    first = correction_clicks(pred, truth, torch.Generator().manual_seed(5))
+    second = correction_clicks(pred, truth, torch.Generator().manual_seed(5), centre_prob=0.0)
+    assert torch.equal(first.coords, second.coords)

@@ -27,6 +27,18 @@ def _uniform_pick(regions: torch.Tensor, generator: torch.Generator) -> tuple[to
     return torch.where(found[:, None], points, centre), found
 
 
+def _deepest_error_points(points: torch.Tensor, chosen: torch.Tensor, pred: torch.Tensor,
+                          truth: torch.Tensor) -> torch.Tensor:
+    """points [O, 2] with the rows of `chosen` [O] bool moved to the evaluation's click."""
+    from masklet.eval.interactive import next_click
+
+    points = points.clone()
+    for row in chosen.nonzero()[:, 0].tolist():
+        click = next_click(truth[row].cpu().numpy(), pred[row].cpu().numpy())
+        points[row] = points.new_tensor([click.x, click.y])
+    return points
+
+
 def sample_positive_points(masks: torch.Tensor, num_points: int, generator: torch.Generator) -> Clicks:
     """`num_points` clicks drawn uniformly inside each mask -> (points [O, N, 2], labels [O, N]).
     An empty mask gets background clicks at random pixels (label 0): nothing is there to click."""
@@ -70,10 +82,13 @@ def noisy_boxes(
 
 
 def correction_clicks(
-    pred: torch.Tensor, truth: torch.Tensor, generator: torch.Generator
+    pred: torch.Tensor, truth: torch.Tensor, generator: torch.Generator, centre_prob: float = 0.0
 ) -> Clicks:
     """One correction click per object, drawn uniformly from its error region: a positive click
     on a missed pixel (false negative) or a negative one on a wrong pixel (false positive).
+    With probability `centre_prob` per object the click goes where the interactive evaluation's
+    simulated user clicks instead (`masklet.eval.interactive.next_click`: the pixel deepest
+    inside the larger of the two error regions), the way people click too.
 
     pred, truth [O, H, W] bool -> (points [O, 1, 2], labels [O, 1]). An object without errors
     gets a click that confirms the prediction (a positive click inside it, or a negative one
@@ -84,6 +99,9 @@ def correction_clicks(
     has_object = truth.flatten(1).any(1)[:, None, None]
     fallback, _ = _uniform_pick(torch.where(has_object, truth, ~truth), generator)
     point = torch.where(found[:, None], point, fallback)
+    if centre_prob > 0:  # drawn only then, so runs without centre clicks keep their random stream
+        centred = found & (torch.rand(found.shape, generator=generator, device=found.device) < centre_prob)
+        point = _deepest_error_points(point, centred, pred, truth)
     x, y = point[:, 0].long(), point[:, 1].long()
     rows = torch.arange(truth.shape[0], device=truth.device)
     label = truth[rows, y, x].int()  # the truth at the clicked pixel says positive or negative

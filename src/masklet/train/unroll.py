@@ -34,6 +34,7 @@ class PromptSimulation:
     max_first_clicks: int = 1  # otherwise: 1..max clicks inside the object
     correction_rounds: int = 3  # rounds of one extra click each on a prompted frame
     prob_correct_later_frame: float = 0.5  # one later frame also gets correction rounds
+    centre_click_prob: float = 0.0  # a correction click goes to the centre of the larger error, not a random error pixel
 
 
 @dataclass
@@ -123,6 +124,6 @@ class ClipUnroller:
             # The user clicks on an error of what they see; the earlier logits go back in as a
             # mask prompt (clamped as at inference), without gradient through the simulation.
             pred = prediction.high_res_masks[:, 0].detach() > 0  # [O, S, S], the truth's grid
-            click = correction_clicks(pred, truth, generator)
+            click = correction_clicks(pred, truth, generator, self.prompts.centre_click_prob)
             clicks = click if clicks is None else clicks.followed_by(click, self.engine.arrays)
             prev_logits = prediction.low_res_masks.detach().clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)
