@@ -37,6 +37,13 @@ def test_auto_picks_per_cpu(cpu, dtype, words):
     assert compute_setting("cpu", "auto", cpu) == setting
 
 
+def test_int8_instructions_follow_fbgemms_limit(monkeypatch):
+    monkeypatch.delenv("FBGEMM_ENABLE_INSTRUCTIONS", raising=False)
+    assert AMX.int8_instructions() == "AVX512_VNNI"
+    monkeypatch.setenv("FBGEMM_ENABLE_INSTRUCTIONS", "AVX2")  # benchmarks/speed_avx2.sh
+    assert AMX.int8_instructions() == "AVX2 (FBGEMM_ENABLE_INSTRUCTIONS)"
+
+
 def test_auto_on_this_machine_is_what_it_detects():
     cpu = CpuFeatures.detect()
     assert cpu.capability == torch.backends.cpu.get_cpu_capability()

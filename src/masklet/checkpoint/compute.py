@@ -13,6 +13,7 @@ float32 is always the bit-exact parity path; auto only ever picks a faster one.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,11 @@ class CpuFeatures:
         return bool(self.int8_engines) and self.capability in AVX2_CAPABILITIES
 
     def int8_instructions(self) -> str:
-        """The instructions the int8 GEMMs use here, in words."""
+        """The instructions the int8 GEMMs use here, in words (FBGEMM_ENABLE_INSTRUCTIONS, when
+        set, holds FBGEMM to an older set than the CPU's)."""
+        forced = os.environ.get("FBGEMM_ENABLE_INSTRUCTIONS")
+        if forced:
+            return f"{forced} (FBGEMM_ENABLE_INSTRUCTIONS)"
         vnni = [f for f in ("amx_int8", "avx512_vnni", "avx_vnni") if f in self.flags]
         return "/".join(vnni).upper() if vnni else "AVX2"
 
