@@ -15,7 +15,7 @@ from conftest import REPO, require_shared_data, seeded_model
 import masklet
 from masklet.backend.heads import stability_score
 from masklet.io.rle import rle_decode, rle_encode
-from masklet.predict.automatic import MaskGenerator, _CropEmbedding
+from masklet.predict.automatic import MODEL_THRESHOLDS, MaskGenerator, MaskThresholds, _CropEmbedding
 from masklet.predict.automatic_ops import (
     batched_nms,
     boxes_near_crop_edge,
@@ -384,6 +384,30 @@ def test_defaults_match_the_reference(small_model):
     assert {k: getattr(generator, k) for k in expected} == expected
     assert len(generator.point_grids) == 1 and generator.point_grids[0].shape == (1024, 2)
     assert masklet.SAM2AutomaticMaskGenerator is MaskGenerator
+
+
+def test_bundled_models_default_to_their_own_thresholds():
+    nano = masklet.load_model("masklet-nano")
+    own = MODEL_THRESHOLDS["masklet-nano"]
+    assert own != MaskThresholds()  # the reference's would keep none of nano's masks
+    generator = MaskGenerator(nano, points_per_side=4)
+    assert (generator.pred_iou_thresh, generator.stability_score_thresh, generator.stability_score_offset) == (
+        own.pred_iou_thresh, own.stability_score_thresh, own.stability_score_offset)
+    explicit = MaskGenerator(nano, points_per_side=4, pred_iou_thresh=0.8)
+    assert (explicit.pred_iou_thresh, explicit.stability_score_thresh) == (0.8, own.stability_score_thresh)
+
+
+def test_bundled_model_finds_masks_with_its_defaults():
+    """What the thresholds are for: `serve` suggestions and `masklet auto` work on the bundled
+    model without flags (with the reference's defaults it kept no mask of a real image)."""
+    from skimage import data
+
+    nano = masklet.load_model("masklet-nano")
+    image = data.astronaut()
+    assert MaskGenerator(nano, points_per_side=8, **dataclasses.asdict(MaskThresholds())).generate(image) == []
+    records = MaskGenerator(nano, points_per_side=8).generate(image)
+    assert len(records) >= 3
+    assert all(r["area"] > 0 for r in records)
 
 
 @pytest.mark.parametrize(

@@ -39,10 +39,12 @@ def register(subparsers) -> None:
     parser.add_argument("--format", choices=FORMATS, default="coco", help="output format (default: coco)")
     parser.add_argument("--points-per-side", type=int, default=32, metavar="N",
                         help="grid of N x N prompt points (default: 32; fewer is faster)")
-    parser.add_argument("--pred-iou-thresh", type=float, default=0.8, metavar="T",
-                        help="keep masks whose predicted IoU is at least T (default: 0.8)")
-    parser.add_argument("--stability-score-thresh", type=float, default=0.95, metavar="T",
-                        help="keep masks whose stability score is at least T (default: 0.95)")
+    parser.add_argument("--pred-iou-thresh", type=float, metavar="T",
+                        help="keep masks whose predicted IoU is above T (default: the model's own; 0.8 for "
+                        "official checkpoints, see masklet.predict.automatic.MODEL_THRESHOLDS)")
+    parser.add_argument("--stability-score-thresh", type=float, metavar="T",
+                        help="keep masks whose stability score is at least T (default: the model's own; 0.95 "
+                        "for official checkpoints)")
     parser.add_argument("--min-mask-region-area", type=int, default=0, metavar="PIXELS",
                         help="remove holes and specks smaller than this (default: 0, off)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

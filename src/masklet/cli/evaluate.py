@@ -71,9 +71,11 @@ def _register_ap(eval_sub) -> None:
     ap.add_argument("--limit", type=int, help="use only the first N images (in name order)")
     ap.add_argument("--points-per-side", type=int, default=32, help="point grid of the generator (default: 32)")
     ap.add_argument("--points-per-batch", type=int, default=64, help="points decoded together (default: 64)")
-    ap.add_argument("--pred-iou-thresh", type=float, default=0.8, help="keep masks above this predicted IoU (default: 0.8)")
-    ap.add_argument("--stability-score-thresh", type=float, default=0.95,
-                    help="keep masks with at least this stability score (default: 0.95)")
+    ap.add_argument("--pred-iou-thresh", type=float,
+                    help="keep masks above this predicted IoU (default: the model's own; 0.8 for official checkpoints)")
+    ap.add_argument("--stability-score-thresh", type=float,
+                    help="keep masks with at least this stability score (default: the model's own; 0.95 for "
+                    "official checkpoints)")
     ap.add_argument("--output", help="write the figures as JSON here")
     add_model_options(ap)
     ap.set_defaults(func=run_ap)

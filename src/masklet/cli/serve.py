@@ -43,10 +43,10 @@ def register(subparsers) -> None:
                         help="most frames of one video or image folder (default: 10000)")
     parser.add_argument("--suggest-points", type=int, default=16, metavar="N",
                         help="'segment everything' suggestions: a grid of N x N points (default: 16)")
-    parser.add_argument("--suggest-thresholds", default="0.8,0.95", metavar="IOU,STABILITY",
-                        help="suggest only masks the model scores at least IOU and whose stability is at least "
-                        "STABILITY (default: 0.8,0.95, the reference's; the bundled small model scores its "
-                        "masks low: use e.g. 0,0 with it)")
+    parser.add_argument("--suggest-thresholds", metavar="IOU,STABILITY",
+                        help="suggest only masks the model scores above IOU and whose stability is at least "
+                        "STABILITY (default: the model's own: 0.8,0.95 for official checkpoints, measured ones for "
+                        "the bundled models, see masklet.predict.automatic.MODEL_THRESHOLDS)")
     add_model_options(parser)
     parser.set_defaults(func=run_serve)
 
@@ -62,10 +62,13 @@ def settings_from(args: argparse.Namespace):
         raise CliError("--max-upload-mib, --max-session-mib and --max-frames must be positive")
     if args.token is not None and not args.token.strip():
         raise CliError("--token is empty; give a token or leave it out")
-    try:
-        iou, stability = (float(v) for v in args.suggest_thresholds.split(","))
-    except ValueError:
-        raise CliError(f"--suggest-thresholds {args.suggest_thresholds!r}: give two numbers IOU,STABILITY, e.g. 0.8,0.95") from None
+    iou = stability = None
+    if args.suggest_thresholds is not None:
+        try:
+            iou, stability = (float(v) for v in args.suggest_thresholds.split(","))
+        except ValueError:
+            raise CliError(f"--suggest-thresholds {args.suggest_thresholds!r}: give two numbers IOU,STABILITY, "
+                           "e.g. 0.8,0.95") from None
     if args.suggest_points < 1:
         raise CliError(f"--suggest-points must be at least 1, got {args.suggest_points}")
     data = Path(args.data)

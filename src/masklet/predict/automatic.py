@@ -5,6 +5,9 @@ arguments and defaults, same `generate` records. It prompts the model with a gri
 foreground points, decoding `points_per_batch` points per mask-decoder call, keeps the masks
 whose predicted IoU and stability are high enough, removes duplicates by box non-maximum
 suppression, and optionally repeats this on overlapping crops of the image.
+
+The quality filters default to the model's own (`model_thresholds`): the reference's values for
+official checkpoints, measured ones for Masklet's bundled models, which score their masks lower.
 """
 
 from __future__ import annotations
@@ -35,6 +38,30 @@ from masklet.predict.prompts import MASK_LOGIT_LIMIT
 from masklet.predict.resize import image_input, upscale_logits
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
+
+
+@dataclass(frozen=True)
+class MaskThresholds:
+    """Which generated masks are kept: predicted IoU > pred_iou_thresh and stability score (at
+    logit offset stability_score_offset) >= stability_score_thresh; 0 turns a filter off."""
+
+    pred_iou_thresh: float = 0.8
+    stability_score_thresh: float = 0.95
+    stability_score_offset: float = 1.0
+
+
+# The reference's defaults fit official checkpoints. The bundled models' logits stay near 0 and
+# their predicted IoUs low, so those keep nothing; theirs were chosen by
+# benchmarks/automatic_thresholds.py (results in benchmarks/results/automatic-thresholds/).
+MODEL_THRESHOLDS: dict[str, MaskThresholds] = {
+    "masklet-nano": MaskThresholds(pred_iou_thresh=0.15, stability_score_thresh=0.2, stability_score_offset=0.25),
+}
+
+
+def model_thresholds(model) -> MaskThresholds:
+    """The automatic-mask thresholds of `model` (by its config's name), else the reference's."""
+    config = getattr(model, "config", None)
+    return MODEL_THRESHOLDS.get(getattr(config, "name", ""), MaskThresholds())
 
 # Holes and specks (min_mask_region_area) are found on the low-res logits cut at this value,
 # whatever mask_threshold is, as the reference does.
@@ -99,6 +126,8 @@ class MaskGenerator:
       stability_score_thresh: keep masks whose stability score is at least this (0 disables);
         when on, empty masks are dropped too, as the reference's generator drops them.
       stability_score_offset: the logit shift used by the stability score.
+        These three default (None) to the model's own, `model_thresholds(model)`: 0.8, 0.95
+        and 1.0 (the reference's defaults) unless the model is in MODEL_THRESHOLDS.
       mask_threshold: logit threshold for binary masks.
       box_nms_thresh: box IoU above which the lower-scoring of two masks of a crop is dropped.
       crop_n_layers: also segment crop layers 1..crop_n_layers; layer i tiles the image
@@ -121,9 +150,9 @@ class MaskGenerator:
         model: TrackingModel,
         points_per_side: int | None = 32,
         points_per_batch: int = 64,
-        pred_iou_thresh: float = 0.8,
-        stability_score_thresh: float = 0.95,
-        stability_score_offset: float = 1.0,
+        pred_iou_thresh: float | None = None,
+        stability_score_thresh: float | None = None,
+        stability_score_offset: float | None = None,
         mask_threshold: float = 0.0,
         box_nms_thresh: float = 0.7,
         crop_n_layers: int = 0,
@@ -149,9 +178,10 @@ class MaskGenerator:
             points_per_side, point_grids, crop_n_layers, crop_n_points_downscale_factor
         )
         self.points_per_batch = points_per_batch
-        self.pred_iou_thresh = pred_iou_thresh
-        self.stability_score_thresh = stability_score_thresh
-        self.stability_score_offset = stability_score_offset
+        own = model_thresholds(model)
+        self.pred_iou_thresh = own.pred_iou_thresh if pred_iou_thresh is None else pred_iou_thresh
+        self.stability_score_thresh = own.stability_score_thresh if stability_score_thresh is None else stability_score_thresh
+        self.stability_score_offset = own.stability_score_offset if stability_score_offset is None else stability_score_offset
         self.mask_threshold = mask_threshold
         self.box_nms_thresh = box_nms_thresh
         self.crop_n_layers = crop_n_layers

@@ -31,5 +31,5 @@ class ServeSettings:
     uploads: UploadLimits = UploadLimits()
     video_cache_mib: float = 64.0  # decoded frames cached per open video
     suggestion_points: int = 16  # "segment everything": the point grid has this many points per side
-    suggestion_iou_thresh: float = 0.8  # masks the model scores lower are not suggested
-    suggestion_stability_thresh: float = 0.95  # nor masks less stable than this
+    suggestion_iou_thresh: float | None = None  # masks the model scores lower are not suggested (None: the model's own)
+    suggestion_stability_thresh: float | None = None  # nor masks less stable than this (None: the model's own)

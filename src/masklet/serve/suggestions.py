@@ -25,8 +25,9 @@ class Suggestion:
 class SuggestionCache:
     """Suggestions per (media, frame), computed once and kept for the last `size` frames."""
 
-    def __init__(self, model, points_per_side: int, iou_thresh: float = 0.8, stability_thresh: float = 0.95,
-                 size: int = 16) -> None:
+    def __init__(self, model, points_per_side: int, iou_thresh: float | None = None,
+                 stability_thresh: float | None = None, size: int = 16) -> None:
+        """iou_thresh, stability_thresh: `MaskGenerator`'s filters; None: the model's own."""
         self.model, self.points_per_side, self.size = model, points_per_side, size
         self.iou_thresh, self.stability_thresh = iou_thresh, stability_thresh
         self._cache: OrderedDict[tuple[int, int], list[Suggestion]] = OrderedDict()
