@@ -94,7 +94,7 @@ def inside_point(mask: np.ndarray) -> list[float]:
 def make_settings(data_dir: Path, **overrides):
     from masklet.serve.settings import ServeSettings
 
-    overrides = {"suggestion_points": 8, "suggestion_iou_thresh": 0.0, "suggestion_stability_thresh": 0.0} | overrides
+    overrides = {"suggestion_points": 8} | overrides  # suggestion thresholds: the model's own (serve's default)
     return ServeSettings(data_dir=data_dir, **overrides)
 
 

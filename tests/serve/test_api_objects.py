@@ -39,7 +39,7 @@ def test_mask_prompt_remove_and_undo(client, clip_media, davis_clip):
 
 
 def test_suggestions_become_objects(client, clip_media):
-    # the bundled model scores its masks low: these tests suggest at thresholds 0 (serve_fixtures)
+    # serve's defaults: the bundled model's own thresholds (MODEL_THRESHOLDS), no flags
     _, media = clip_media
     mid = media["id"]
     found = client.get(f"/api/media/{mid}/frames/1/suggestions")
