@@ -51,18 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def mask_iou(a: np.ndarray, b: np.ndarray, ignore: np.ndarray | None) -> float:
-    if ignore is not None:
-        a, b = a & ~ignore, b & ~ignore
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 0.0
-
-
 def candidates(model, data: str, points_per_side: int, offset: float, limit: int | None) -> list[dict]:
     """Per image: every mask's predicted IoU, stability, box [x0, y0, x1, y1] and IoU with the
     annotated object (no filter, no NMS)."""
     from masklet import MaskGenerator
-    from masklet.eval.interactive import image_paths, read_image_mask_folder
+    from masklet.eval.interactive import image_paths, iou, read_image_mask_folder
 
     generator = MaskGenerator(model, points_per_side=points_per_side, pred_iou_thresh=0.0,
                               stability_score_thresh=0.0, stability_score_offset=offset, box_nms_thresh=1.0)
@@ -76,7 +69,7 @@ def candidates(model, data: str, points_per_side: int, offset: float, limit: int
             "predicted_iou": np.array([r["predicted_iou"] for r in records], np.float32),
             "stability": np.array([r["stability_score"] for r in records], np.float32),
             "boxes": np.array([[x, y, x + w, y + h] for x, y, w, h in (r["bbox"] for r in records)], np.float32),
-            "iou": np.array([mask_iou(r["segmentation"], truth, ignore) for r in records], np.float32),
+            "iou": np.array([iou(truth, r["segmentation"], ignore) for r in records], np.float32),
         })
     return images
 

@@ -63,6 +63,7 @@ def model_thresholds(model) -> MaskThresholds:
     config = getattr(model, "config", None)
     return MODEL_THRESHOLDS.get(getattr(config, "name", ""), MaskThresholds())
 
+
 # Holes and specks (min_mask_region_area) are found on the low-res logits cut at this value,
 # whatever mask_threshold is, as the reference does.
 _CLEANUP_THRESHOLD = 0.0
