@@ -107,13 +107,16 @@ class TrackingEngine:
 
     def propose(
         self, pix_feat, features: FrameFeatures, clicks: Clicks | None, prev_mask_logits,
+        multimask: bool | None = None,
     ) -> MaskProposals:
         """The decoder's masks for B objects on memory-conditioned features [B, C, h, w].
-        Multimask output is used with at most one click, as SAM 2 does."""
+        Multimask output is used with at most one click, as SAM 2 does, unless `multimask`
+        says otherwise."""
         coords = labels = None
         if clicks is not None:
             coords, labels = self.arrays.asarray(clicks.coords), self.arrays.asarray(clicks.labels, integer=True)
-        multimask = clicks is None or clicks.labels.shape[1] <= 1
+        if multimask is None:
+            multimask = clicks is None or clicks.labels.shape[1] <= 1
         return propose_masks(
             self.model, pix_feat, features.high_res_feats, coords, labels, mask_logits=prev_mask_logits,
             multimask_output=multimask,

@@ -11,6 +11,12 @@ only objects visible in the ground truth (an absent object has nothing to segmen
 score loss teaches the occlusion head). Each term is summed over objects and divided by the
 number of objects; the steps' losses are summed.
 
+A Masklet option, `single_mask` (0 by default, SAM 2's rule): on steps with multimask output
+(a lone click, or a tracked frame), the single-mask token's output is decoded too and its four terms are added
+with this factor. Without it that token, which answers every later click, learns only on
+steps with two or more clicks or a box, and a weakly trained model lets it go empty
+(logits just below 0 everywhere) where a multimask token still finds the object.
+
 One departure from the reference trainer: mask losses see the decoder's logits before the
 occlusion gate (which sets every logit of an object judged absent to -1024). Gated, a visible
 object whose score head errs gets a constant ~5,000 focal loss and no mask gradient at all;
@@ -33,6 +39,7 @@ class LossWeights:
     score: float = 1.0
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
+    single_mask: float = 0.0  # factor on the single-mask token's terms at lone-click steps (see above)
 
 
 def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0) -> torch.Tensor:

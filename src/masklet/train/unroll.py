@@ -106,6 +106,12 @@ class ClipUnroller:
         count = 1 + int(torch.randint(p.max_first_clicks, (), generator=generator))
         return sample_positive_points(truth, count, generator)
 
+    def _add_losses(self, proposals, truth, totals, factor: float = 1.0) -> None:
+        logits = F.interpolate(proposals.masks, truth.shape[-2:], mode="bilinear", align_corners=False)
+        terms = step_losses(logits, proposals.ious, proposals.object_score_logits, truth, self.weights)
+        for key, value in terms.items():
+            totals[key] = totals.get(key, 0) + factor * value
+
     def _predict_with_corrections(
         self, pix_feat, features, truth, clicks: Clicks | None, rounds, generator, totals
     ) -> FramePrediction:
@@ -114,10 +120,10 @@ class ClipUnroller:
         prev_logits = None
         for step in range(rounds + 1):
             proposals = self.engine.propose(pix_feat, features, clicks, prev_logits)
-            logits = F.interpolate(proposals.masks, truth.shape[-2:], mode="bilinear", align_corners=False)
-            terms = step_losses(logits, proposals.ious, proposals.object_score_logits, truth, self.weights)
-            for key, value in terms.items():
-                totals[key] = totals.get(key, 0) + value
+            self._add_losses(proposals, truth, totals)
+            if proposals.masks.shape[1] > 1 and self.weights.single_mask > 0:
+                single = self.engine.propose(pix_feat, features, clicks, prev_logits, multimask=False)
+                self._add_losses(single, truth, totals, self.weights.single_mask)
             prediction = choose_mask(self.model, proposals)
             if step == rounds:
                 return prediction
