@@ -346,3 +346,16 @@ def test_open_training_source_detects_layouts(tmp_path):
         open_training_source(tmp_path / "empty")
     with pytest.raises(ValueError, match="no such folder"):
         open_training_source(tmp_path / "missing")
+
+
+def test_include_keeps_the_items_whose_name_matches(tmp_path):
+    root = make_image_folder(tmp_path / "images")
+    only_b = open_training_source(root, include="b*")
+    assert len(only_b) == 1 and only_b.clip(0, rng(), 1, S, 5).name == "b.jpg"
+    assert [open_training_source(root, include="[ac].jpg").name(i) for i in range(2)] == ["a.jpg", "c.jpg"]
+    with pytest.raises(ValueError, match=r"no item name matches 'person\*'.*a\.jpg"):
+        open_training_source(root, include="person*")
+    videos = make_youtube_vos(tmp_path / "ytvos")
+    assert len(open_training_source(videos, include="v?")) == 1
+    with pytest.raises(ValueError, match="YouTubeVosVideos: no item name matches 'w1'.*v1"):
+        open_training_source(videos, include="w1")

@@ -174,3 +174,13 @@ def test_each_data_source_passes_its_frame_count_to_the_sampler(tmp_path):
     config = _config(tmp_path, data=[{"path": str(coco), "pseudo_video": True},
                                      {"path": str(coco), "pseudo_video": {"zoom_prob": 0.5}, "num_frames": 1}])
     assert sampler_from_config(config).source_frames == [None, 1]
+
+
+def test_a_source_with_include_draws_only_matching_images(tmp_path):
+    from masklet.train.trainer import sampler_from_config
+
+    coco = require_shared_data() / "images-with-masks" / "COCO_MVal"
+    config = _config(tmp_path, data=[{"path": str(coco)}, {"path": str(coco), "include": "person*"}])
+    everything, people = sampler_from_config(config).sources
+    assert len(everything) == 800 and len(people) == 10
+    assert all(people.name(i).startswith("person") for i in range(len(people)))

@@ -63,6 +63,9 @@ class DataSourceConfig:
     # without pseudo_video always gives 1). 1 on a pseudo-video source trains single images with
     # its settings (e.g. zoom) beside clips of the other sources.
     num_frames: int | None = None
+    # only the images (file names) or videos (names) matching this shell pattern, e.g. "person*";
+    # None: all. A second entry with the same path and a pattern weights those items up.
+    include: str | None = None
 
 
 @dataclass(frozen=True)

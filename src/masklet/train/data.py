@@ -29,6 +29,7 @@ for T > 1.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,10 @@ class _ImageSource:
 
     def name(self, index: int) -> str:
         raise NotImplementedError
+
+    def keep_matching(self, pattern: str) -> None:
+        """Keep only the images whose name (file name) matches the shell-style `pattern`."""
+        self._items = [self._items[i] for i in _matching(self, pattern, [self.name(i) for i in range(len(self))])]
 
     def _image_path(self, index: int) -> Path:
         raise NotImplementedError
@@ -356,6 +361,10 @@ class _VideoSource:
     def __len__(self) -> int:
         return len(self._names)
 
+    def keep_matching(self, pattern: str) -> None:
+        """Keep only the videos whose name matches the shell-style `pattern`."""
+        self._names = [self._names[i] for i in _matching(self, pattern, self._names)]
+
     def video(self, index: int) -> _Video:
         raise NotImplementedError
 
@@ -440,6 +449,15 @@ class SavVideos(_VideoSource):
         return _SavVideo(self.root / f"{name}_manual.json", self.frame_root / name, self.frame_stride)
 
 
+def _matching(source, pattern: str, names: list[str]) -> list[int]:
+    """Indices of `names` that match `pattern` (fnmatch, case-sensitive); an error when none does."""
+    kept = [i for i, name in enumerate(names) if fnmatch.fnmatchcase(name, pattern)]
+    if not kept:
+        examples = ", ".join(names[:3])
+        raise ValueError(f"{type(source).__name__}: no item name matches {pattern!r} (names look like: {examples})")
+    return kept
+
+
 def _sequence_names(dataset: VosDataset) -> list[str]:
     for folder in (dataset.image_root, dataset.annotation_root):
         if not folder.is_dir():
@@ -499,10 +517,17 @@ class ClipSampler:
         return ClipBatch.from_clips(clips)
 
 
-def open_training_source(path: str | Path):
-    """The source for a dataset folder (or COCO .json file), by its layout (see LAYOUTS).
+def open_training_source(path: str | Path, include: str | None = None):
+    """The source for a dataset folder (or COCO .json file), by its layout (see LAYOUTS),
+    with only the images or videos whose name matches `include` (a shell pattern) when given.
     Image sources come back as they are: wrap them in PseudoVideo for video clips."""
-    path = Path(path)
+    source = _open_layout(Path(path))
+    if include is not None:
+        source.keep_matching(include)
+    return source
+
+
+def _open_layout(path: Path):
     if path.is_file() and path.suffix.lower() == ".json":
         return CocoJsonImages(path, path.parent / "images")
     if not path.is_dir():

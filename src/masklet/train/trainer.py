@@ -48,7 +48,7 @@ def sampler_from_config(config: TrainConfig):
 
     sources = []
     for source in config.data:
-        opened = open_training_source(source.path)
+        opened = open_training_source(source.path, source.include)
         sources.append(opened if source.pseudo_video is False else pseudo_video_from_settings(opened, source.pseudo_video))
     return ClipSampler(sources, [s.weight for s in config.data], seed=config.seed,
                        source_frames=[s.num_frames for s in config.data])
