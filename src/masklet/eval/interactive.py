@@ -162,14 +162,19 @@ def read_image_mask_folder(
     the first `limit` images only when given."""
     _, masks = image_mask_folders(root)
     for image_path in image_paths(root)[:limit]:
-        candidates = [masks / (image_path.stem + ext) for ext in (".bmp", ".png")]
-        mask_path = next((p for p in candidates if p.exists()), None)
-        if mask_path is None:
-            raise ValueError(f"no mask for {image_path} in {masks}")
-        image = read_rgb(image_path)
-        labels = read_grey(mask_path)
-        ignore = labels == IGNORE
-        yield image_path.stem, image, labels > IGNORE, (ignore if ignore.any() else None)
+        yield read_image_mask(image_path, masks)
+
+
+def read_image_mask(image_path: Path, masks: Path) -> tuple[str, np.ndarray, np.ndarray, np.ndarray | None]:
+    """One image of such a folder and its mask (same stem, .bmp or .png, in `masks`)."""
+    candidates = [masks / (image_path.stem + ext) for ext in (".bmp", ".png")]
+    mask_path = next((p for p in candidates if p.exists()), None)
+    if mask_path is None:
+        raise ValueError(f"no mask for {image_path} in {masks}")
+    image = read_rgb(image_path)
+    labels = read_grey(mask_path)
+    ignore = labels == IGNORE
+    return image_path.stem, image, labels > IGNORE, (ignore if ignore.any() else None)
 
 
 def run_interactive(segmenter: ClickSegmenter, root: str | Path, max_clicks: int = 20,
