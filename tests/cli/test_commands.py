@@ -241,7 +241,7 @@ def test_models_lists_official_names_sizes_and_cache(capsys, tmp_path, monkeypat
     rows = {line.split()[0]: line.split() for line in out.splitlines()[1:-1]}
     assert len(rows) == 10
     assert rows["masklet-nano"][1] == "3.6M" and rows["masklet-nano"][-1] == "bundled"
-    assert rows["masklet-lite"][1] == "5.2M" and rows["masklet-lite"][-2:] == ["not", "bundled"]  # no weights yet
+    assert rows["masklet-lite"][1] == "5.2M" and rows["masklet-lite"][-1] == "bundled"
     assert rows["sam2.1-hiera-tiny"][1] == "39.0M" and rows["sam2.1-hiera-tiny"][-1] == "yes"
     assert rows["sam2.1-hiera-large"][-1] == "no"
 

@@ -91,7 +91,7 @@ def _registered_weights(name: str, progress: bool) -> Path:
     if bundled is None:
         raise CheckpointError(
             f"{name}: its weights (masklet/weights/{name}.pt) are missing from this installation of masklet "
-            f"(not trained and shipped yet, or removed); load a checkpoint file of it, such as a `masklet train` "
+            f"(not shipped with this version, or removed); load a checkpoint file of it, such as a `masklet train` "
             f"run's model.pt, or build_model({name!r}) for random weights"
         )
     return bundled

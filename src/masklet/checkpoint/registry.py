@@ -59,8 +59,7 @@ def cached_path(name: str) -> Path:
     return masklet_home() / "checkpoints" / OFFICIAL_CHECKPOINTS[name].filename
 
 
-# Models whose weights ship inside the package (src/masklet/weights/<name>.pt), once trained:
-# masklet-lite's are not shipped yet.
+# Models whose weights ship inside the package (src/masklet/weights/<name>.pt, float16).
 BUNDLED_MODELS = ("masklet-nano", "masklet-lite")
 
 
