@@ -55,6 +55,7 @@ class MaskThresholds:
 # benchmarks/automatic_thresholds.py (results in benchmarks/results/automatic-thresholds/).
 MODEL_THRESHOLDS: dict[str, MaskThresholds] = {
     "masklet-nano": MaskThresholds(pred_iou_thresh=0.15, stability_score_thresh=0.2, stability_score_offset=0.25),
+    "masklet-lite": MaskThresholds(pred_iou_thresh=0.1, stability_score_thresh=0.1, stability_score_offset=1.0),
 }
 
 
