@@ -36,7 +36,7 @@ def test_benchmark_writes_records_and_table(capsys, tmp_path, checkpoint):
 
 def test_fast_adds_each_fast_setting_of_the_machine_with_its_masks_compared(capsys, tmp_path, checkpoint):
     """On this machine (AVX512-BF16 / AMX, or AVX2 only) --fast adds int8, bfloat16 where
-    native and the fast memory preset; each record carries its settings and its masks' IoU with
+    native, the fast memory preset, and OpenVINO's sides; each record carries its settings and its masks' IoU with
     float32's."""
     from masklet.eval.sides import BASELINE, Side, fast_sides
 
@@ -57,6 +57,7 @@ def test_fast_adds_each_fast_setting_of_the_machine_with_its_masks_compared(caps
     assert "mask IoU vs float32" in out and "| int8 | masklet |" in out and "| masklet fast memory |" in out
     assert ("| bfloat16 | masklet-openvino |" in out) == (Side("bfloat16", "openvino") in fast_sides("cpu"))
     assert ("| int8 | masklet-openvino |" in out) == (Side("int8", "openvino") in fast_sides("cpu"))
+    assert ("| float32 | masklet-openvino |" in out) == (Side(backend="openvino") in fast_sides("cpu"))
 
 
 @pytest.mark.parametrize("argv, message", [

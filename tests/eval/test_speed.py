@@ -82,13 +82,15 @@ def test_fast_sides_follow_the_machine():
     avx2 = CpuFeatures("AVX2", frozenset({"avx2"}), False, ("x86",))
     bare = CpuFeatures("DEFAULT", frozenset(), False, ())
     fast_memory = Side(memory="fast")
-    openvino = [Side("bfloat16", "openvino")] if importlib.util.find_spec("openvino") else []
-    openvino_int8 = [Side("int8", "openvino")] if openvino and importlib.util.find_spec("nncf") else []
-    openvino += openvino_int8
+    has_openvino = importlib.util.find_spec("openvino") is not None
+    openvino_int8 = [Side("int8", "openvino")] if has_openvino and importlib.util.find_spec("nncf") else []
+    openvino = [Side("bfloat16", "openvino")] * has_openvino + openvino_int8
     both = Side("bfloat16", memory="fast")
     assert fast_sides("cpu", amx) == [Side("bfloat16"), Side("int8"), fast_memory, both, *openvino]
-    assert fast_sides("cpu", avx2) == [Side("int8"), fast_memory, *openvino_int8]
-    assert fast_sides("cpu", bare) == [fast_memory]
+    openvino_float32 = [Side(backend="openvino")] * has_openvino
+    assert fast_sides("cpu", avx2) == [Side("int8"), fast_memory, Side("int8", memory="fast"), *openvino_float32,
+                                       *openvino_int8]
+    assert fast_sides("cpu", bare) == [fast_memory, *openvino_float32]
     assert benchmark_sides(("bfloat16",), True, "cpu", amx) == [
         Side(), Side("bfloat16"), Side("int8"), fast_memory, both, *openvino]
     assert benchmark_sides(("bfloat16", "float32"), False, "cpu", amx) == [Side(), Side("bfloat16")]

@@ -66,15 +66,29 @@ def any_machine(device: str, cpu: CpuFeatures) -> bool:
     return True
 
 
+def int8_without_bfloat16(device: str, cpu: CpuFeatures) -> bool:
+    """int8 kernels on a CPU that emulates bfloat16: int8 is what `dtype="auto"` picks there."""
+    return int8_kernels(device, cpu) and not cpu.native_bfloat16
+
+
+def openvino_installed() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+def openvino_float32(device: str, cpu: CpuFeatures) -> bool:
+    """OpenVINO installed on a CPU without native bfloat16: there its float32 kernels are the
+    fast float path (where bfloat16 is native, `openvino_bfloat16` is the faster side)."""
+    return device == "cpu" and not cpu.native_bfloat16 and openvino_installed()
+
+
 def openvino_bfloat16(device: str, cpu: CpuFeatures) -> bool:
     """OpenVINO installed (`masklet[openvino]`) and a CPU that computes bfloat16 natively."""
-    return device == "cpu" and cpu.native_bfloat16 and importlib.util.find_spec("openvino") is not None
+    return device == "cpu" and cpu.native_bfloat16 and openvino_installed()
 
 
 def openvino_int8(device: str, cpu: CpuFeatures) -> bool:
     """OpenVINO and NNCF installed (`masklet[openvino-int8]`) and a CPU with int8 kernels (VNNI or AVX2)."""
-    return (device == "cpu" and cpu.int8_kernels and importlib.util.find_spec("openvino") is not None
-            and importlib.util.find_spec("nncf") is not None)
+    return device == "cpu" and cpu.int8_kernels and openvino_installed() and importlib.util.find_spec("nncf") is not None
 
 
 # Each fast setting and the test of whether a device of this machine runs it fast.
@@ -82,7 +96,10 @@ FAST_SETTINGS: tuple[tuple[Side, Callable[[str, CpuFeatures], bool]], ...] = (
     (Side(dtype="bfloat16"), native_bfloat16),
     (Side(dtype="int8"), int8_kernels),
     (Side(memory="fast"), any_machine),
-    (Side(dtype="bfloat16", memory="fast"), native_bfloat16),  # the two together: the fastest torch setting
+    # auto's dtype with fast memory: the fastest torch setting of the machine
+    (Side(dtype="bfloat16", memory="fast"), native_bfloat16),
+    (Side(dtype="int8", memory="fast"), int8_without_bfloat16),
+    (Side(backend="openvino"), openvino_float32),
     (Side(dtype="bfloat16", backend="openvino"), openvino_bfloat16),
     (Side(dtype="int8", backend="openvino"), openvino_int8),
 )
