@@ -53,6 +53,7 @@ def test_quantized_folder_records_the_int8_graph_and_keeps_float32():
     graphs = json.loads((folder / "manifest.json").read_text())["graphs"]
     int8 = graphs["image_encoder"]["int8"]
     assert int8["file"] == "image_encoder.int8.xml" and int8["frames"] == 8 and int8["tool"].startswith("nncf ")
+    assert int8["overflow_fix"] == "enable"  # 7-bit weights: AVX2 without VNNI saturates 8-bit ones
     assert [n for n, g in graphs.items() if "int8" in g] == ["image_encoder"]
     float_bytes = (folder / graphs["image_encoder"]["file"]).stat().st_size
     assert (folder / "image_encoder.int8.bin").stat().st_size < 0.45 * float_bytes  # int8 weights, not float copies
