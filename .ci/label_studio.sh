@@ -16,15 +16,19 @@
 #   .venv/bin/python -m pytest -q tests/integrations/test_label_studio.py
 
 MASKLET_LABEL_STUDIO_VERSION=1.23.2
+# Label Studio 1.23.2 does not bound sentry-sdk, and sentry-sdk 3 dropped an option it passes
+# (send_default_pii): its migrations then fail with "Unknown option".
+MASKLET_LABEL_STUDIO_CONSTRAINTS=("sentry-sdk<3")
 
 masklet_label_studio_prepare() {
     local home="${MASKLET_LABEL_STUDIO_HOME:-$HOME/.cache/masklet/label-studio-$MASKLET_LABEL_STUDIO_VERSION}"
     local venv="$home/venv" template="$home/template"
-    if ! "$venv/bin/python" -c "import label_studio, sys; sys.exit(label_studio.__version__ != '$MASKLET_LABEL_STUDIO_VERSION')" 2>/dev/null; then
+    if ! "$venv/bin/python" -c "import label_studio, sentry_sdk, sys
+sys.exit(label_studio.__version__ != '$MASKLET_LABEL_STUDIO_VERSION' or int(sentry_sdk.VERSION.split('.')[0]) >= 3)" 2>/dev/null; then
         echo "ci: installing label-studio $MASKLET_LABEL_STUDIO_VERSION into $venv" >&2
         rm -rf "$venv"
         if ! { python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-                "label-studio==$MASKLET_LABEL_STUDIO_VERSION"; }; then
+                "label-studio==$MASKLET_LABEL_STUDIO_VERSION" "${MASKLET_LABEL_STUDIO_CONSTRAINTS[@]}"; }; then
             echo "ci: could not install label-studio; the Label Studio server test will skip" >&2
             return 1
         fi
