@@ -78,6 +78,7 @@ def quantize_export(folder, calibration, *, frames: int = DEFAULT_CALIBRATION_FR
     name = QUANTIZED_GRAPH
     graph = core.read_model(str(folder / manifest["graphs"][name]["file"]))
     (input_name,) = manifest["graphs"][name]["inputs"]
+    overflow_fix = OverflowFix.ENABLE
     quantized = nncf.quantize(
         graph,
         nncf.Dataset(inputs, lambda images: {input_name: images}),
@@ -89,7 +90,7 @@ def quantize_export(folder, calibration, *, frames: int = DEFAULT_CALIBRATION_FR
         # 7-bit weights in every layer: without VNNI, AVX2's int8 products saturate their 16-bit
         # sums. NNCF's default fixes the first layer only, which left sam2.1-hiera-tiny's masks at
         # IoU 0.73 with float32 on an AVX2 EPYC (0.97 with this), and the IR may run on any CPU.
-        advanced_parameters=AdvancedQuantizationParameters(overflow_fix=OverflowFix.ENABLE),
+        advanced_parameters=AdvancedQuantizationParameters(overflow_fix=overflow_fix),
     )
     ir = folder / f"{name}{INT8_SUFFIX}"
     with tempfile.TemporaryDirectory(dir=folder, prefix=".quantize-") as scratch:
@@ -99,7 +100,7 @@ def quantize_export(folder, calibration, *, frames: int = DEFAULT_CALIBRATION_FR
         os.replace(staged, ir)
     record_int8_graph(folder, name, ir.name, {"calibration": str(calibration), "frames": len(inputs),
                                                "tool": f"nncf {nncf.__version__}", "preset": "mixed",
-                                               "overflow_fix": "enable"})
+                                               "overflow_fix": overflow_fix.value})
     return ir
 
 
